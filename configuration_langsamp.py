@@ -1,0 +1,85 @@
+"""Configuration of LangSAMP: XLM-RoBERTa plus the language and script inventories of its two tables."""
+
+from huggingface_hub.dataclasses import strict
+from transformers import XLMRobertaConfig
+
+try:
+    from .langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+except ImportError:  # imported from a checkout as a top-level module rather than as remote code
+    from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+
+# Every Auto class the package supports. `register_for_auto_class` would record only the class that was
+# saved, so the map is written out in full.
+AUTO_MAP = {
+    "AutoConfig": "configuration_langsamp.LangSAMPConfig",
+    "AutoModel": "modeling_langsamp.LangSAMPModel",
+    "AutoModelForMaskedLM": "modeling_langsamp.LangSAMPForMaskedLM",
+    "AutoModelForSequenceClassification": "modeling_langsamp.LangSAMPForSequenceClassification",
+    "AutoModelForTokenClassification": "modeling_langsamp.LangSAMPForTokenClassification",
+    "AutoModelForQuestionAnswering": "modeling_langsamp.LangSAMPForQuestionAnswering",
+    "AutoModelForMultipleChoice": "modeling_langsamp.LangSAMPForMultipleChoice",
+}
+
+
+@strict
+class LangSAMPConfig(XLMRobertaConfig):
+    r"""
+    XLM-RoBERTa (defaults: XLM-R base) with LangSAMP's language and script embeddings.
+
+    Args:
+        languages (`list[str]`, *optional*):
+            ISO 639-3 codes in id order: row `i` of the language table is `languages[i]`. Defaults to the
+            release's 610 languages.
+        scripts (`list[str]`, *optional*):
+            ISO 15924 codes in id order. Defaults to the release's 30 scripts.
+        use_lang_embedding (`bool`, defaults to `True`) / use_script_embedding (`bool`, defaults to `True`):
+            Whether the masked-LM head adds the language / script embedding. Both off gives the paper's baseline
+            (plain continual pretraining).
+
+    The authors' release config (`model_type: xlm-roberta` with `lang_size`, `script_size`,
+    `decouple_at_input_embeddings`) is read too, so `LangSAMPForMaskedLM.from_pretrained` loads it directly.
+    """
+
+    model_type = "langsamp"
+
+    vocab_size: int = 250002
+    max_position_embeddings: int = 514
+    type_vocab_size: int = 1
+    layer_norm_eps: float = 1e-5
+    tie_word_embeddings: bool = True
+    pad_token_id: int | None = 1
+    bos_token_id: int | None = 0
+    eos_token_id: int | list[int] | None = 2
+    languages: list[str] | None = None
+    scripts: list[str] | None = None
+    use_lang_embedding: bool = True
+    use_script_embedding: bool = True
+
+    def __post_init__(self, **kwargs):
+        # The authors' release names the table sizes instead of listing codes.
+        lang_size = kwargs.pop("lang_size", None)
+        script_size = kwargs.pop("script_size", None)
+        if kwargs.pop("decouple_at_input_embeddings", False):
+            raise ValueError(
+                "This checkpoint adds the language/script embeddings at the INPUT embeddings "
+                "(`decouple_at_input_embeddings=true`): that is a different model from LangSAMP, which adds them "
+                "only before the masked-LM head. It is not supported."
+            )
+        if self.languages is None:
+            self.languages = list(RELEASE_LANGUAGES)
+        if self.scripts is None:
+            self.scripts = list(RELEASE_SCRIPTS)
+        for name, codes, size in (("languages", self.languages, lang_size), ("scripts", self.scripts, script_size)):
+            if size is not None and size != len(codes):
+                raise ValueError(
+                    f"The checkpoint's {name} table has {size} rows but {len(codes)} codes are known: pass "
+                    f"`{name}=[...]` (the codes in id order) to `from_pretrained`."
+                )
+            if len(set(codes)) != len(codes):
+                raise ValueError(f"`{name}` lists a code twice: each code must name exactly one row.")
+        if kwargs.get("auto_map") is None:
+            kwargs["auto_map"] = dict(AUTO_MAP)
+        super().__post_init__(**kwargs)
+
+
+__all__ = ["LangSAMPConfig"]

@@ -1,0 +1,95 @@
+"""Language codes and script detection for LangSAMP: the one place that turns what users type
+(`hin`, `hin_Deva`, `hi`, `sr-Latn`) and what texts contain (Unicode scripts) into table rows.
+
+Used by the tokenizer (to emit `lang_ids` / `script_ids`), the model (to read a learned embedding by
+code) and train.py (to validate corpus file names). Pure Python + numpy; no file I/O.
+"""
+
+import difflib
+import re
+
+import numpy as np
+
+try:
+    from .langsamp_inventory import DEFAULT_SCRIPT, ISO639_1_TO_3, UNICODE_SCRIPT_STARTS, UNICODE_SCRIPT_VALUES
+except ImportError:  # imported from a checkout as a top-level module rather than as remote code
+    from langsamp_inventory import DEFAULT_SCRIPT, ISO639_1_TO_3, UNICODE_SCRIPT_STARTS, UNICODE_SCRIPT_VALUES
+
+# Glot500 conventions for scripts that Unicode splits or BCP-47 refines.
+KANA = ("Hira", "Kana")
+SCRIPT_ALIASES = {"Hans": "Hani", "Hant": "Hani", "Kore": "Hang"}
+
+_CODE = re.compile(r"^(?P<lang>[A-Za-z]{2,3})(?:[-_](?P<script>[A-Za-z]{4}))?(?:[-_][A-Za-z0-9]+)*$")
+
+
+def closest(code, known, n=5):
+    """The known codes that look most like `code`, for error messages."""
+    return difflib.get_close_matches(code.lower(), list(known), n=n, cutoff=0.5) or sorted(known)[:n]
+
+
+def parse_language(code, languages):
+    """Resolve a user's language code to `(iso639_3, script_or_None)`.
+
+    Accepts an ISO 639-3 code of the inventory (`hin`), a Glot500 label (`hin_Deva`, which also fixes the
+    script), and ISO 639-1 / BCP-47 tags that map unambiguously (`hi`, `sr-Latn`, `zh-Hant`).
+    Raises ValueError naming the code and the closest known codes.
+    """
+    match = _CODE.match(code) if isinstance(code, str) else None
+    if match is None:
+        raise ValueError(
+            f"Language {code!r} is not a language code: use an ISO 639-3 code such as 'hin', a Glot500 label "
+            "such as 'hin_Deva', or an ISO 639-1 / BCP-47 tag such as 'hi' or 'sr-Latn'."
+        )
+    lang, script = match.group("lang").lower(), match.group("script")
+    if len(lang) == 2:
+        lang = ISO639_1_TO_3.get(lang, lang)
+    if lang not in languages:
+        raise ValueError(
+            f"Unknown language {code!r}: it is not among the model's {len(languages)} languages. "
+            f"Closest known codes: {', '.join(closest(lang, languages))}."
+        )
+    if script is not None:
+        script = script.title()
+        script = SCRIPT_ALIASES.get(script, script)
+    return lang, script
+
+
+def default_script(lang):
+    """The script a language is most often written in (Glot500-c), or None if unknown."""
+    return DEFAULT_SCRIPT.get(lang)
+
+
+# Unicode script lookup table as arrays: a text's code points are classified with one searchsorted.
+_STARTS = np.asarray(UNICODE_SCRIPT_STARTS, dtype=np.uint32)
+_NAMES = sorted({value for value in UNICODE_SCRIPT_VALUES if value is not None})
+_NAME_IDS = np.asarray([-1 if v is None else _NAMES.index(v) for v in UNICODE_SCRIPT_VALUES], dtype=np.int64)
+_HANI, _JPAN = _NAMES.index("Hani"), len(_NAMES)  # Jpan is composite: an extra column
+_KANA_IDS = [_NAMES.index(name) for name in KANA]
+_OUTPUT_NAMES = _NAMES + ["Jpan"]
+
+
+def script_counts(texts):
+    """Letters per Unicode script, `[len(texts), n_scripts]`, ignoring Common/Inherited characters."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    code_points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    script = _NAME_IDS[np.searchsorted(_STARTS, code_points, side="right") - 1]
+    owner = np.repeat(np.arange(len(texts)), lengths)
+    letters = script >= 0
+    flat = np.bincount(owner[letters] * len(_OUTPUT_NAMES) + script[letters], minlength=len(texts) * len(_OUTPUT_NAMES))
+    return flat.reshape(len(texts), len(_OUTPUT_NAMES))
+
+
+def detect_scripts(texts):
+    """The majority script of each text's letters as an ISO 15924 code, or None for a text without letters.
+
+    Glot500 conventions: Japanese (any kana, with the Han characters around it) is `Jpan`; Han alone
+    (Chinese) is `Hani`; Korean is `Hang`. Codes outside the model's inventory come back as they are
+    (e.g. `Cher`), so the caller can name them.
+    """
+    counts = script_counts(texts)
+    kana = counts[:, _KANA_IDS].sum(axis=1)
+    japanese = kana > 0
+    counts[japanese, _JPAN] = kana[japanese] + counts[japanese, _HANI]
+    counts[np.ix_(japanese, _KANA_IDS + [_HANI])] = 0
+    best = counts.argmax(axis=1)
+    return [_OUTPUT_NAMES[b] if counts[i, b] > 0 else None for i, b in enumerate(best)]

@@ -1,0 +1,293 @@
+"""LangSAMP (arXiv 2409.18199) as its difference from transformers' XLM-RoBERTa.
+
+The encoder and every task head are transformers' own XLM-R modules (sdpa / eager / flash attention,
+weight tying, resizing all come from there). LangSAMP adds two tables, languages x hidden and
+scripts x hidden, whose rows are ADDED to the last encoder layer's output just before the masked-LM
+head, and nowhere else:
+
+    logits = lm_head(h_last + E_lang[lang_ids] + E_script[script_ids])
+
+The head can read language and script identity from those vectors, so the encoder's own states are
+pushed to be language-neutral. Task heads never use the tables.
+"""
+
+import functools
+import inspect
+
+import torch
+from torch import nn
+from transformers import initialization as init
+from transformers.modeling_outputs import MaskedLMOutput
+from transformers.models.xlm_roberta.modeling_xlm_roberta import (
+    XLMRobertaEmbeddings,
+    XLMRobertaForMaskedLM,
+    XLMRobertaForMultipleChoice,
+    XLMRobertaForQuestionAnswering,
+    XLMRobertaForSequenceClassification,
+    XLMRobertaForTokenClassification,
+    XLMRobertaLMHead,
+    XLMRobertaModel,
+    XLMRobertaPreTrainedModel,
+)
+from transformers.utils import logging
+
+try:
+    from .configuration_langsamp import LangSAMPConfig
+    from .langsamp_codes import parse_language
+except ImportError:  # imported from a checkout as a top-level module rather than as remote code
+    from configuration_langsamp import LangSAMPConfig
+    from langsamp_codes import parse_language
+
+logger = logging.get_logger(__name__)
+
+# The authors' release (yihongLiu/LangSAMP) keeps the two tables inside the embeddings module although
+# only the LM head uses them; from_pretrained renames them to where they act here.
+RELEASE_KEY_MAPPING = {
+    r"^roberta\.embeddings\.lang_type_embeddings\.": "language_script_embeddings.language_embeddings.",
+    r"^roberta\.embeddings\.script_type_embeddings\.": "language_script_embeddings.script_embeddings.",
+}
+
+MISSING_IDS_HELP = (
+    "Tokenize with the LangSAMP tokenizer and a language, e.g. `tokenizer(texts, lang='hin')` or "
+    "`lang='hin_Deva'`: it returns `lang_ids` and `script_ids` next to `input_ids`."
+)
+
+
+class LanguageScriptEmbeddings(nn.Module):
+    """The two LangSAMP tables. `forward` gives the vector the masked-LM head adds to each position.
+
+    No padding row, dropout, scaling or projection: the release adds the raw rows.
+    """
+
+    def __init__(self, config):
+        super().__init__()
+        hidden = config.hidden_size
+        self.language_embeddings = nn.Embedding(len(config.languages), hidden) if config.use_lang_embedding else None
+        self.script_embeddings = nn.Embedding(len(config.scripts), hidden) if config.use_script_embedding else None
+
+    def forward(self, lang_ids=None, script_ids=None):
+        offset = None
+        for table, ids in ((self.language_embeddings, lang_ids), (self.script_embeddings, script_ids)):
+            if table is not None:
+                offset = table(ids) if offset is None else offset + table(ids)
+        return offset
+
+
+class LangSAMPPreTrainedModel(XLMRobertaPreTrainedModel):
+    config_class = LangSAMPConfig
+    config: LangSAMPConfig
+    # The release has no token-type row; XLM-R's own is all zeros, so a zero row (see _init_weights) is exact.
+    _keys_to_ignore_on_load_missing = [r"token_type_embeddings"]
+    # Task heads and the bare encoder drop the pretraining tables without a warning: they never use them.
+    _keys_to_ignore_on_load_unexpected = [r"language_script_embeddings\.", r"_type_embeddings\.weight$"]
+
+    def _init_weights(self, module):
+        super()._init_weights(module)  # the tables are nn.Embedding: N(0, initializer_range), as in the paper
+        if isinstance(module, XLMRobertaEmbeddings):
+            init.zeros_(module.token_type_embeddings.weight)
+
+
+class LangSAMPModel(LangSAMPPreTrainedModel, XLMRobertaModel):
+    """Exactly the XLM-R encoder: language and script ids are neither needed nor used."""
+
+
+def _check_ids(ids, name, table, input_shape, device):
+    """Validate `[batch]` or `[batch, seq]` ids against their table; return them broadcastable to `[batch, seq]`."""
+    size = table.num_embeddings
+    if ids is None:
+        raise ValueError(f"`{name}` is required: this model adds a {size}-row table before its LM head. {MISSING_IDS_HELP}")
+    ids = torch.as_tensor(ids, device=device)
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise ValueError(f"`{name}` must hold integer ids, got dtype {ids.dtype}.")
+    batch, seq = input_shape
+    if ids.dim() == 1 and ids.shape[0] == batch:
+        ids = ids[:, None]
+    elif not (ids.dim() == 2 and ids.shape[0] == batch and ids.shape[1] in (1, seq)):
+        raise ValueError(
+            f"`{name}` has shape {tuple(ids.shape)}; expected ({batch},) (one id per sequence) or ({batch}, {seq}) "
+            "(aligned with input_ids)."
+        )
+    if not torch.compiler.is_compiling() and ids.numel():
+        low, high = ids.min().item(), ids.max().item()
+        if low < 0 or high >= size:
+            bad = low if low < 0 else high
+            raise ValueError(f"`{name}` holds {bad}, outside the table's rows 0..{size - 1}. {MISSING_IDS_HELP}")
+    return ids.long()
+
+
+class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
+    """XLM-R masked LM whose head also sees the language and script embeddings.
+
+    With `labels`, the LM head runs only at positions whose label is not -100 (the full
+    `[batch, seq, vocab]` logits are the largest tensor of training), `loss` is the mean cross-entropy over
+    them and `logits` is `[n_masked, vocab]` in row-major order of those positions. Without labels,
+    `logits` is `[batch, seq, vocab]`.
+    """
+
+    def __init__(self, config):
+        LangSAMPPreTrainedModel.__init__(self, config)
+        self.roberta = LangSAMPModel(config, add_pooling_layer=False)
+        self.lm_head = XLMRobertaLMHead(config)
+        self.language_script_embeddings = LanguageScriptEmbeddings(config)
+        self.post_init()
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """Our checkpoints, stock XLM-R masked-LM checkpoints (the tables start N(0, initializer_range), as in
+        the paper's continual pretraining) and the authors' release format all load here."""
+        kwargs["key_mapping"] = {**RELEASE_KEY_MAPPING, **(kwargs.get("key_mapping") or {})}
+        wants_info = kwargs.pop("output_loading_info", False)
+        model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
+        # Whatever format came in, save_pretrained writes our key names (transformers would revert the renaming).
+        model._weight_conversions = []
+        fresh = sorted(key for key in info["missing_keys"] if key.startswith("language_script_embeddings."))
+        if fresh:
+            logger.warning(
+                "The checkpoint has no LangSAMP tables (%s): they start from N(0, %s), as in the paper's continual "
+                "pretraining from XLM-R.",
+                ", ".join(fresh),
+                model.config.initializer_range,
+            )
+        return (model, info) if wants_info else model
+
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        lang_ids=None,
+        script_ids=None,
+        token_type_ids=None,
+        position_ids=None,
+        inputs_embeds=None,
+        labels=None,
+        **kwargs,
+    ):
+        r"""
+        lang_ids (`torch.LongTensor` of shape `(batch,)` or `(batch, seq)`):
+            Rows of the language table (`config.languages`); required when `config.use_lang_embedding`.
+        script_ids (`torch.LongTensor` of shape `(batch,)` or `(batch, seq)`):
+            Rows of the script table (`config.scripts`); required when `config.use_script_embedding`.
+        labels (`torch.LongTensor` of shape `(batch, seq)`):
+            Target ids at masked positions, -100 elsewhere.
+        """
+        return_dict = kwargs.pop("return_dict", None)
+        reference = input_ids if input_ids is not None else inputs_embeds
+        if reference is None:
+            raise ValueError("Pass `input_ids` (or `inputs_embeds`).")
+        shape = tuple(reference.shape[:2])
+        if reference.dim() < 2:
+            raise ValueError(f"`input_ids` must be [batch, seq], got shape {tuple(reference.shape)}.")
+        tables = self.language_script_embeddings
+        if tables.language_embeddings is not None:
+            lang_ids = _check_ids(lang_ids, "lang_ids", tables.language_embeddings, shape, reference.device)
+        if tables.script_embeddings is not None:
+            script_ids = _check_ids(script_ids, "script_ids", tables.script_embeddings, shape, reference.device)
+        if labels is not None and tuple(labels.shape) != shape:
+            raise ValueError(f"`labels` has shape {tuple(labels.shape)}, `input_ids` {shape}: they must match.")
+
+        outputs = self.roberta(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            return_dict=True,
+            **kwargs,
+        )
+        hidden = outputs[0]
+
+        loss = None
+        if labels is not None:
+            # Select the masked positions first: the head and its vocabulary-sized logits run on ~15% of tokens.
+            labels = labels.to(hidden.device)
+            selected = labels != -100
+            hidden = hidden[selected]
+            labels = labels[selected]
+            if lang_ids is not None:
+                lang_ids = lang_ids.expand(shape)[selected]
+            if script_ids is not None:
+                script_ids = script_ids.expand(shape)[selected]
+        offset = tables(lang_ids, script_ids)
+        logits = self.lm_head(hidden if offset is None else hidden + offset)
+        if labels is not None:
+            if labels.numel():
+                loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
+            else:  # nothing masked in this batch: a zero that keeps the graph (and DDP) intact
+                loss = logits.sum() * 0.0
+
+        output = MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
+        return output if return_dict is not False else output.to_tuple()
+
+    def _table_rows(self, codes, table, inventory, kind):
+        if table is None:
+            raise ValueError(f"This model has no {kind} table (config.use_{'lang' if kind == 'language' else 'script'}_embedding=False).")
+        single = isinstance(codes, str)
+        rows = []
+        for code in [codes] if single else codes:
+            if kind == "language":
+                code = parse_language(code, inventory)[0]
+            if code not in inventory:
+                raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(inventory)}.")
+            rows.append(inventory.index(code))
+        vectors = table.weight.detach()[rows]
+        return vectors[0] if single else vectors
+
+    def language_embedding(self, codes):
+        """The learned language vector(s): `model.language_embedding("hin")` -> `[hidden]`; a list -> `[n, hidden]`.
+        Any code the tokenizer accepts works (`hi`, `hin_Deva`)."""
+        return self._table_rows(codes, self.language_script_embeddings.language_embeddings, self.config.languages, "language")
+
+    def script_embedding(self, codes):
+        """The learned script vector(s): `model.script_embedding("Deva")` -> `[hidden]`; a list -> `[n, hidden]`."""
+        return self._table_rows(codes, self.language_script_embeddings.script_embeddings, self.config.scripts, "script")
+
+
+def ignores_language_script_ids(cls):
+    """Let a task head take the `lang_ids` / `script_ids` our tokenizer emits, and drop them (LangSAMP uses the
+    tables only in pretraining). The signature lists them explicitly: the Trainer keeps only the columns
+    that `forward` names, so a bare `**kwargs` would make it drop `input_ids`."""
+    parent_forward = cls.forward
+
+    @functools.wraps(parent_forward)
+    def forward(self, *args, lang_ids=None, script_ids=None, **kwargs):
+        return parent_forward(self, *args, **kwargs)
+
+    signature = inspect.signature(parent_forward)
+    params = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=None) for n in ("lang_ids", "script_ids")]
+    tail = [p for p in signature.parameters.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
+    forward.__signature__ = signature.replace(parameters=params + extra + tail)
+    cls.forward = forward
+    return cls
+
+
+@ignores_language_script_ids
+class LangSAMPForSequenceClassification(LangSAMPPreTrainedModel, XLMRobertaForSequenceClassification):
+    pass
+
+
+@ignores_language_script_ids
+class LangSAMPForTokenClassification(LangSAMPPreTrainedModel, XLMRobertaForTokenClassification):
+    pass
+
+
+@ignores_language_script_ids
+class LangSAMPForQuestionAnswering(LangSAMPPreTrainedModel, XLMRobertaForQuestionAnswering):
+    pass
+
+
+@ignores_language_script_ids
+class LangSAMPForMultipleChoice(LangSAMPPreTrainedModel, XLMRobertaForMultipleChoice):
+    pass
+
+
+__all__ = [
+    "LanguageScriptEmbeddings",
+    "LangSAMPPreTrainedModel",
+    "LangSAMPModel",
+    "LangSAMPForMaskedLM",
+    "LangSAMPForSequenceClassification",
+    "LangSAMPForTokenClassification",
+    "LangSAMPForQuestionAnswering",
+    "LangSAMPForMultipleChoice",
+]

@@ -1,0 +1,142 @@
+"""LangSAMP tokenizer: transformers' XLM-R tokenizer that also emits `lang_ids` and `script_ids`.
+
+Token ids are exactly the stock XLM-R tokenizer's (same `tokenizer.json`). Give `lang=` (one code for
+the call, or one per example) and every encoding gets `lang_ids` and `script_ids` with the shape of
+`input_ids`: one id per sequence, repeated on every token (special tokens and padding included).
+
+Where the script comes from, first match wins:
+  1. `script=` (one code, or one per example);
+  2. a Glot500 label or BCP-47 tag that names it (`hin_Deva`, `sr-Latn`);
+  3. the majority Unicode script of the text's letters (Japanese kana (+ Han) -> `Jpan`, Han alone ->
+     `Hani`, as in Glot500);
+  4. for a text with no letters at all (digits, punctuation), the language's most frequent script in
+     Glot500-c.
+A detected script outside the model's inventory, or a language with no known script for a text without
+letters, raises ValueError: pass `script=` to choose the row. Without `lang=` and `script=` the tokenizer
+is the stock one (task fine-tuning needs no ids).
+"""
+
+import numpy as np
+from transformers import XLMRobertaTokenizer
+
+try:
+    from .langsamp_codes import SCRIPT_ALIASES, default_script, detect_scripts, parse_language
+    from .langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+except ImportError:  # imported from a checkout as a top-level module rather than as remote code
+    from langsamp_codes import SCRIPT_ALIASES, default_script, detect_scripts, parse_language
+    from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+
+ID_KEYS = ("lang_ids", "script_ids")
+
+
+def _per_example(value, n, name):
+    if value is None or isinstance(value, str):
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(f"`{name}` has {len(value)} entries for a batch of {n} texts: give one code, or one per text.")
+    return value
+
+
+class LangSAMPTokenizer(XLMRobertaTokenizer):
+    model_input_names = ["input_ids", "attention_mask", "lang_ids", "script_ids"]
+
+    def __init__(self, *args, languages=None, scripts=None, **kwargs):
+        # Passed on so that tokenizer_config.json records the inventories the ids refer to.
+        languages = list(languages) if languages is not None else list(RELEASE_LANGUAGES)
+        scripts = list(scripts) if scripts is not None else list(RELEASE_SCRIPTS)
+        super().__init__(*args, languages=languages, scripts=scripts, **kwargs)
+        self.languages, self.scripts = languages, scripts
+        self._language_row = {code: i for i, code in enumerate(languages)}
+        self._script_row = {code: i for i, code in enumerate(scripts)}
+
+    def language_id(self, code):
+        """Row of a language (any accepted code) in the model's language table."""
+        return self._language_row[parse_language(code, self._language_row)[0]]
+
+    def script_id(self, code):
+        """Row of an ISO 15924 script code in the model's script table."""
+        code = SCRIPT_ALIASES.get(code, code)
+        if code not in self._script_row:
+            raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(self.scripts)}.")
+        return self._script_row[code]
+
+    def __call__(self, text=None, text_pair=None, *args, lang=None, script=None, **kwargs):
+        encoding = super().__call__(text, text_pair, *args, **kwargs)
+        if (lang is None and script is None) or text is None:
+            return encoding
+        if kwargs.get("is_split_into_words"):
+            batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
+            texts = [" ".join(words) for words in (text if batched else [text])]
+        else:
+            batched = isinstance(text, (list, tuple))
+            texts = list(text) if batched else [text]
+        lang_rows, script_rows = self._rows(texts, lang, script)
+        # Overflowing windows (return_overflowing_tokens) repeat their example's ids.
+        examples = encoding.get("overflow_to_sample_mapping")
+        if examples is not None:
+            examples = np.asarray(examples)
+            lang_rows = None if lang_rows is None else np.asarray(lang_rows)[examples]
+            script_rows = np.asarray(script_rows)[examples]
+        for key, rows in zip(ID_KEYS, (lang_rows, script_rows)):
+            if rows is not None:
+                encoding[key] = self._aligned(encoding["input_ids"], rows)
+        return encoding
+
+    def _rows(self, texts, lang, script):
+        langs = _per_example(lang, len(texts), "lang")
+        scripts = _per_example(script, len(texts), "script")
+        for i, t in enumerate(texts):
+            if not t.strip():
+                raise ValueError(f"Text {i} is empty: there is nothing to encode or to detect a script from.")
+        parsed = {code: parse_language(code, self._language_row) for code in set(langs) if code is not None}
+        lang_rows, chosen = [], []
+        for code, given in zip(langs, scripts):
+            language, named = parsed[code] if code is not None else (None, None)
+            lang_rows.append(None if language is None else self._language_row[language])
+            chosen.append(given if given is not None else named)
+        todo = [i for i, s in enumerate(chosen) if s is None]
+        for i, found in zip(todo, detect_scripts([texts[i] for i in todo])):
+            if found is None:  # no letters: the language's usual script
+                found = default_script(parsed[langs[i]][0]) if langs[i] is not None else None
+                if found is None:
+                    raise ValueError(
+                        f"Text {i} ({texts[i][:40]!r}) has no letters to detect a script from and no language "
+                        "with a known script was given: pass `script=`."
+                    )
+            elif SCRIPT_ALIASES.get(found, found) not in self._script_row:
+                raise ValueError(
+                    f"Text {i} ({texts[i][:40]!r}) is written in {found}, which is not among the model's scripts "
+                    f"({', '.join(self.scripts)}): pass `script=` to choose a row explicitly."
+                )
+            chosen[i] = found
+        script_rows = [self.script_id(s) for s in chosen]
+        return (None if lang is None else lang_rows), script_rows
+
+    @staticmethod
+    def _aligned(input_ids, rows):
+        """`rows` (one id per encoded sequence) repeated to the shape and type of `input_ids`."""
+        if hasattr(input_ids, "shape") and len(input_ids.shape) == 2:  # torch tensor or numpy array
+            if isinstance(input_ids, np.ndarray):
+                return np.repeat(np.asarray(rows, dtype=input_ids.dtype)[:, None], input_ids.shape[1], axis=1)
+            return input_ids.new_tensor(rows)[:, None].expand(input_ids.shape).contiguous()
+        if input_ids and isinstance(input_ids[0], (list, tuple)):
+            return [[int(r)] * len(seq) for r, seq in zip(rows, input_ids)]
+        return [int(rows[0])] * len(input_ids)
+
+    def _pad(self, encoded_inputs, max_length=None, padding_strategy=None, pad_to_multiple_of=None, padding_side=None, return_attention_mask=None):
+        # The stock _pad knows only the stock keys; the id keys are padded with their sequence's own id.
+        encoded_inputs = dict(encoded_inputs)
+        extra = {key: list(encoded_inputs.pop(key)) for key in ID_KEYS if key in encoded_inputs}
+        padded = super()._pad(encoded_inputs, max_length, padding_strategy, pad_to_multiple_of, padding_side, return_attention_mask)
+        length = len(padded[self.model_input_names[0]])
+        left = (padding_side or self.padding_side) == "left"
+        for key, ids in extra.items():
+            fill = [ids[0] if ids else 0] * (length - len(ids))
+            padded[key] = fill + ids if left else ids + fill
+        return padded
+
+
+LangSAMPTokenizer.register_for_auto_class("AutoTokenizer")
+
+__all__ = ["LangSAMPTokenizer"]
