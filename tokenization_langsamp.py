@@ -126,8 +126,13 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
 
     def _pad(self, encoded_inputs, max_length=None, padding_strategy=None, pad_to_multiple_of=None, padding_side=None, return_attention_mask=None):
         # The stock _pad knows only the stock keys; the id keys are padded with their sequence's own id.
+        # A per-sequence scalar id (one per example, as train.py's chunks carry) needs no padding.
         encoded_inputs = dict(encoded_inputs)
-        extra = {key: list(encoded_inputs.pop(key)) for key in ID_KEYS if key in encoded_inputs}
+        extra = {
+            key: list(encoded_inputs.pop(key))
+            for key in ID_KEYS
+            if key in encoded_inputs and isinstance(encoded_inputs[key], (list, tuple))
+        }
         padded = super()._pad(encoded_inputs, max_length, padding_strategy, pad_to_multiple_of, padding_side, return_attention_mask)
         length = len(padded[self.model_input_names[0]])
         left = (padding_side or self.padding_side) == "left"
