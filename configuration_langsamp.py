@@ -55,6 +55,16 @@ class LangSAMPConfig(XLMRobertaConfig):
     use_lang_embedding: bool = True
     use_script_embedding: bool = True
 
+    @classmethod
+    def from_dict(cls, config_dict, **kwargs):
+        # transformers applies `from_pretrained(..., languages=[...])` only AFTER construction, too late for the
+        # check of the release's `lang_size` / `script_size` below: hand the codes to the constructor instead.
+        config_dict = dict(config_dict)
+        for key in ("languages", "scripts"):
+            if key in kwargs:
+                config_dict[key] = kwargs.pop(key)
+        return super().from_dict(config_dict, **kwargs)
+
     def __post_init__(self, **kwargs):
         # The authors' release names the table sizes instead of listing codes.
         lang_size = kwargs.pop("lang_size", None)
@@ -77,6 +87,9 @@ class LangSAMPConfig(XLMRobertaConfig):
                 )
             if len(set(codes)) != len(codes):
                 raise ValueError(f"`{name}` lists a code twice: each code must name exactly one row.")
+        # A stock XLM-R or release config.json says "xlm-roberta": as an instance attribute it would shadow this
+        # class's "langsamp" in memory (config.model_type) although to_dict/save already write "langsamp".
+        kwargs.pop("model_type", None)
         if kwargs.get("auto_map") is None:
             kwargs["auto_map"] = dict(AUTO_MAP)
         super().__post_init__(**kwargs)

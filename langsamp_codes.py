@@ -22,9 +22,26 @@ SCRIPT_ALIASES = {"Hans": "Hani", "Hant": "Hani", "Kore": "Hang"}
 _CODE = re.compile(r"^(?P<lang>[A-Za-z]{2,3})(?:[-_](?P<script>[A-Za-z]{4}))?(?:[-_][A-Za-z0-9]+)*$")
 
 
+def _typo_distance(a, b):
+    """Edits (insert, delete, substitute, swap two neighbours) between two short codes."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
 def closest(code, known, n=5):
-    """The known codes that look most like `code`, for error messages."""
-    return difflib.get_close_matches(code.lower(), list(known), n=n, cutoff=0.5) or sorted(known)[:n]
+    """The known codes that look most like `code`, for error messages.
+
+    Ranked by typo distance first (difflib alone ranks the transposition `hni` below `shn`, `nzi`, ... and
+    leaves `hin` out of the five), then by difflib's similarity, then alphabetically (deterministic)."""
+    code = code.lower()
+    ranked = sorted(known, key=lambda k: (_typo_distance(code, k), -difflib.SequenceMatcher(None, code, k).ratio(), k))
+    near = [k for k in ranked[:n] if _typo_distance(code, k) <= max(1, len(code) // 2)]
+    return near or sorted(known)[:n]
 
 
 def parse_language(code, languages):

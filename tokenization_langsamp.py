@@ -7,8 +7,8 @@ the call, or one per example) and every encoding gets `lang_ids` and `script_ids
 Where the script comes from, first match wins:
   1. `script=` (one code, or one per example);
   2. a Glot500 label or BCP-47 tag that names it (`hin_Deva`, `sr-Latn`);
-  3. the majority Unicode script of the text's letters (Japanese kana (+ Han) -> `Jpan`, Han alone ->
-     `Hani`, as in Glot500);
+  3. the majority Unicode script of the text's letters, a pair's two parts counted together (Japanese
+     kana (+ Han) -> `Jpan`, Han alone -> `Hani`, as in Glot500);
   4. for a text with no letters at all (digits, punctuation), the language's most frequent script in
      Glot500-c.
 A detected script outside the model's inventory, or a language with no known script for a text without
@@ -62,16 +62,23 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         return self._script_row[code]
 
     def __call__(self, text=None, text_pair=None, *args, lang=None, script=None, **kwargs):
-        encoding = super().__call__(text, text_pair, *args, **kwargs)
         if (lang is None and script is None) or text is None:
-            return encoding
+            return super().__call__(text, text_pair, *args, **kwargs)
+        # Codes are checked and scripts detected BEFORE encoding, so bad input fails before any expensive work.
         if kwargs.get("is_split_into_words"):
             batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
             texts = [" ".join(words) for words in (text if batched else [text])]
         else:
             batched = isinstance(text, (list, tuple))
             texts = list(text) if batched else [text]
+            # A batch of pairs given as (text, pair) tuples: one sequence each, its script read from both parts.
+            texts = [" ".join(t) if isinstance(t, (list, tuple)) else t for t in texts]
+            if text_pair is not None:  # the pair is part of the same encoded sequence
+                pairs = list(text_pair) if batched else [text_pair]
+                if len(pairs) == len(texts):  # otherwise the stock tokenizer reports the mismatch
+                    texts = [f"{t} {p}" if isinstance(p, str) else t for t, p in zip(texts, pairs)]
         lang_rows, script_rows = self._rows(texts, lang, script)
+        encoding = super().__call__(text, text_pair, *args, **kwargs)
         # Overflowing windows (return_overflowing_tokens) repeat their example's ids.
         examples = encoding.get("overflow_to_sample_mapping")
         if examples is not None:

@@ -26,12 +26,13 @@ reference = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference")
 ids = json.loads((reference / "langsamp_ids.json").read_text())
 languages, scripts = ids["languages"], ids["scripts"]
 
-# The most frequent script of each language in Glot500-c: used when a text has no letters.
+# The most frequent script of each language in Glot500-c before its alpha-sampling (original_length):
+# used when a text has no letters.
 sizes = defaultdict(dict)
 with open(reference / "glot500_languages_stats.csv") as f:
     for row in csv.DictReader(f):
         for script in ast.literal_eval(row["script"]):
-            sizes[row["language"]][script] = sizes[row["language"]].get(script, 0) + int(row["new_length"])
+            sizes[row["language"]][script] = sizes[row["language"]].get(script, 0) + int(row["original_length:"])
 default_script = {lang: max(s, key=s.get) for lang, s in sorted(sizes.items()) if lang in languages}
 glot500_pairs = sorted(f"{lang}_{script}" for lang, s in sizes.items() for script in s)
 

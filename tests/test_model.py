@@ -1,0 +1,429 @@
+"""LangSAMPForMaskedLM and the task heads against transformers' XLM-R and the published formula.
+
+All models are tiny random ones (tests/conftest.py `tiny_config`: hidden 32, 2 layers, XLM-R's vocabulary).
+"""
+
+import inspect
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import tiny_config
+from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+from modeling_langsamp import (
+    LangSAMPForMaskedLM,
+    LangSAMPForMultipleChoice,
+    LangSAMPForQuestionAnswering,
+    LangSAMPForSequenceClassification,
+    LangSAMPForTokenClassification,
+    LangSAMPModel,
+)
+
+VOCAB = 250002
+HEADS = (
+    LangSAMPForSequenceClassification,
+    LangSAMPForTokenClassification,
+    LangSAMPForQuestionAnswering,
+    LangSAMPForMultipleChoice,
+)
+
+
+def padded_batch(seed=0, lengths=(9, 6, 4)):
+    """A right-padded batch of random token ids (no special-token ids inside) with its attention mask."""
+    generator = torch.Generator().manual_seed(seed)
+    seq = max(lengths)
+    input_ids = torch.full((len(lengths), seq), 1)  # pad id
+    mask = torch.zeros((len(lengths), seq), dtype=torch.long)
+    for row, n in enumerate(lengths):
+        input_ids[row, :n] = torch.randint(5, VOCAB, (n,), generator=generator)
+        input_ids[row, 0], input_ids[row, n - 1] = 0, 2
+        mask[row, :n] = 1
+    return input_ids, mask
+
+
+def randomize_tables(model, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    tables = model.language_script_embeddings
+    with torch.no_grad():
+        for table in (tables.language_embeddings, tables.script_embeddings):
+            table.weight.copy_(torch.randn(table.weight.shape, generator=generator))  # large: effects are visible
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    model = LangSAMPForMaskedLM(tiny_config()).eval()
+    randomize_tables(model)
+    return model
+
+
+def stock_copy(model):
+    """transformers' own XLMRobertaForMaskedLM holding the same encoder and LM-head weights."""
+    config = XLMRobertaConfig(**{k: v for k, v in model.config.to_dict().items() if k in XLMRobertaConfig().to_dict()})
+    config.model_type = "xlm-roberta"
+    stock = XLMRobertaForMaskedLM(config).eval()
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("language_script_embeddings.")}
+    missing, unexpected = stock.load_state_dict(state, strict=False)
+    assert not unexpected and all("token_type" in k for k in missing), (missing, unexpected)
+    with torch.no_grad():  # the release has no token-type row; XLM-R's is all zeros
+        stock.roberta.embeddings.token_type_embeddings.weight.zero_()
+    return stock
+
+
+def release_formula(model, hidden, lang_rows, script_rows):
+    """decoder(LN(gelu(dense(h + E_l[l] + E_s[s])))) + bias, by hand from the module weights."""
+    tables, head = model.language_script_embeddings, model.lm_head
+    o = hidden + tables.language_embeddings.weight[lang_rows] + tables.script_embeddings.weight[script_rows]
+    x = F.gelu(o @ head.dense.weight.T + head.dense.bias)
+    x = F.layer_norm(x, (x.shape[-1],), head.layer_norm.weight, head.layer_norm.bias, model.config.layer_norm_eps)
+    return x @ model.roberta.embeddings.word_embeddings.weight.T + head.bias
+
+
+# ---------------------------------------------------------------------------------------------- equivalence
+
+
+def test_zeroed_tables_equal_stock_xlmr(model):
+    input_ids, mask = padded_batch()
+    stock = stock_copy(model)
+    zeroed = LangSAMPForMaskedLM(model.config).eval()
+    zeroed.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        zeroed.language_script_embeddings.language_embeddings.weight.zero_()
+        zeroed.language_script_embeddings.script_embeddings.weight.zero_()
+        ours = zeroed(input_ids, attention_mask=mask, lang_ids=torch.tensor([3, 4, 5]), script_ids=torch.tensor([0, 19, 6])).logits
+        theirs = stock(input_ids, attention_mask=mask).logits
+        with_tables = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([3, 4, 5]), script_ids=torch.tensor([0, 19, 6])).logits
+    assert ours.shape == theirs.shape == (3, input_ids.shape[1], VOCAB)
+    assert (ours - theirs).abs().max().item() < 1e-5
+    assert (with_tables - theirs).abs().max().item() > 1e-2  # the random tables do change the predictions
+
+
+def test_disabled_tables_equal_stock_xlmr(model):
+    input_ids, mask = padded_batch(seed=3)
+    disabled = LangSAMPForMaskedLM(tiny_config(use_lang_embedding=False, use_script_embedding=False)).eval()
+    assert disabled.language_script_embeddings.language_embeddings is None
+    assert disabled.language_script_embeddings.script_embeddings is None
+    missing, unexpected = disabled.load_state_dict(model.state_dict(), strict=False)
+    assert not missing and all(k.startswith("language_script_embeddings.") for k in unexpected)
+    stock = stock_copy(disabled)
+    with torch.no_grad():
+        ours = disabled(input_ids, attention_mask=mask).logits  # no ids needed without tables
+        theirs = stock(input_ids, attention_mask=mask).logits
+    assert (ours - theirs).abs().max().item() < 1e-5
+
+
+def test_one_table_disabled_needs_only_the_other_ids(model):
+    input_ids, mask = padded_batch(seed=4)
+    only_script = LangSAMPForMaskedLM(tiny_config(use_lang_embedding=False)).eval()
+    only_script.load_state_dict(model.state_dict(), strict=False)
+    with torch.no_grad():
+        logits = only_script(input_ids, attention_mask=mask, script_ids=torch.tensor([1, 2, 3])).logits
+        hidden = only_script.roberta(input_ids, attention_mask=mask).last_hidden_state
+        expected = only_script.lm_head(hidden + only_script.language_script_embeddings.script_embeddings.weight[[1, 2, 3]][:, None])
+    assert torch.allclose(logits, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="script_ids"):
+        only_script(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]))
+
+
+def test_eager_and_sdpa_agree(model, tmp_path):
+    model.save_pretrained(tmp_path)
+    input_ids, mask = padded_batch(seed=5)
+    ids = dict(lang_ids=torch.tensor([0, 100, 609]), script_ids=torch.tensor([29, 19, 0]))
+    logits = {}
+    for implementation in ("eager", "sdpa"):
+        loaded = LangSAMPForMaskedLM.from_pretrained(tmp_path, attn_implementation=implementation).eval()
+        built = LangSAMPForMaskedLM._from_config(model.config, attn_implementation=implementation).eval()
+        assert loaded.config._attn_implementation == built.config._attn_implementation == implementation
+        built.load_state_dict(model.state_dict())
+        with torch.no_grad():
+            logits[implementation] = loaded(input_ids, attention_mask=mask, **ids).logits
+            assert torch.equal(built(input_ids, attention_mask=mask, **ids).logits, logits[implementation])
+    real = mask.bool()
+    assert (logits["eager"][real] - logits["sdpa"][real]).abs().max().item() < 1e-5
+    # padding must not leak into real positions: the first example is unaffected by the others' padding
+    with torch.no_grad():
+        alone = model(input_ids[:1, :9], lang_ids=ids["lang_ids"][:1], script_ids=ids["script_ids"][:1]).logits
+    assert (alone[0] - logits["sdpa"][0, :9]).abs().max().item() < 1e-5
+
+
+# ----------------------------------------------------------------------------------- the release's formula
+
+
+def test_release_formula_with_per_sequence_ids(model):
+    input_ids, mask = padded_batch(seed=6)
+    lang, script = torch.tensor([7, 145, 609]), torch.tensor([19, 5, 29])
+    with torch.no_grad():
+        logits = model(input_ids, attention_mask=mask, lang_ids=lang, script_ids=script).logits
+        hidden = model.roberta(input_ids, attention_mask=mask).last_hidden_state
+        expected = release_formula(model, hidden, lang[:, None], script[:, None])
+    assert logits.shape == expected.shape
+    assert (logits - expected).abs().max().item() < 1e-4
+
+
+def test_release_formula_with_per_token_ids(model):
+    input_ids, mask = padded_batch(seed=7)
+    generator = torch.Generator().manual_seed(8)
+    lang = torch.randint(0, 610, input_ids.shape, generator=generator)  # vary along the sequence too
+    script = torch.randint(0, 30, input_ids.shape, generator=generator)
+    with torch.no_grad():
+        logits = model(input_ids, attention_mask=mask, lang_ids=lang, script_ids=script).logits
+        hidden = model.roberta(input_ids, attention_mask=mask).last_hidden_state
+        expected = release_formula(model, hidden, lang, script)
+        by_sequence = model(input_ids, attention_mask=mask, lang_ids=lang[:, 0], script_ids=script[:, 0]).logits
+    assert (logits - expected).abs().max().item() < 1e-4
+    assert (by_sequence[:, 1:] - logits[:, 1:]).abs().max().item() > 1e-2  # per-token ids are not just the first
+
+
+def test_decoder_is_tied_to_word_embeddings(model):
+    assert model.lm_head.decoder.weight is model.roberta.embeddings.word_embeddings.weight
+    assert model.config.tie_word_embeddings is True
+
+
+# ---------------------------------------------------------------------------------------------------- loss
+
+
+def masked_labels(input_ids, mask, seed=9, rate=0.3):
+    generator = torch.Generator().manual_seed(seed)
+    chosen = (torch.rand(input_ids.shape, generator=generator) < rate) & mask.bool()
+    chosen[0, 1] = True  # at least one
+    return torch.where(chosen, input_ids, torch.full_like(input_ids, -100))
+
+
+def test_masked_loss_equals_full_cross_entropy(model):
+    input_ids, mask = padded_batch(seed=10)
+    labels = masked_labels(input_ids, mask)
+    ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    with torch.no_grad():
+        out = model(input_ids, attention_mask=mask, labels=labels, **ids)
+        full = model(input_ids, attention_mask=mask, **ids).logits
+    selected = labels != -100
+    assert out.logits.shape == (int(selected.sum()), VOCAB)
+    assert (out.logits - full[selected]).abs().max().item() < 1e-5
+    expected = F.cross_entropy(full.reshape(-1, VOCAB), labels.reshape(-1), ignore_index=-100)
+    assert abs(out.loss.item() - expected.item()) < 1e-5
+    # the stock model's loss is the same cross-entropy: the two agree once the tables are zero
+    total = F.cross_entropy(full.reshape(-1, VOCAB), labels.reshape(-1), ignore_index=-100, reduction="sum")
+    with torch.no_grad():
+        summed = model(input_ids, attention_mask=mask, labels=labels, num_items_in_batch=torch.tensor(7), **ids).loss
+    assert abs(summed.item() - total.item() / 7) < 1e-4
+    with torch.no_grad():  # a plain int is what custom loops pass
+        summed_int = model(input_ids, attention_mask=mask, labels=labels, num_items_in_batch=7, **ids).loss
+    assert abs(summed_int.item() - summed.item()) < 1e-6
+
+
+def test_gradients_reach_tables_only_through_masked_positions(model):
+    input_ids, mask = padded_batch(seed=11)
+    labels = torch.full_like(input_ids, -100)
+    labels[0, 2], labels[0, 5] = input_ids[0, 2], input_ids[0, 5]  # only the first example is masked
+    lang = torch.tensor([10, 20, 30])[:, None].repeat(1, input_ids.shape[1])
+    script = torch.tensor([1, 2, 3])[:, None].repeat(1, input_ids.shape[1])
+    lang[0, 3] = 40  # an unmasked position of the masked example, with ids of its own
+    script[0, 3] = 4
+    model.zero_grad()
+    model(input_ids, attention_mask=mask, labels=labels, lang_ids=lang, script_ids=script).loss.backward()
+    tables = model.language_script_embeddings
+    lang_grad, script_grad = tables.language_embeddings.weight.grad, tables.script_embeddings.weight.grad
+    assert lang_grad.abs().sum(dim=1).nonzero().flatten().tolist() == [10]
+    assert script_grad.abs().sum(dim=1).nonzero().flatten().tolist() == [1]
+    assert model.roberta.embeddings.word_embeddings.weight.grad is not None
+    model.zero_grad()
+
+
+def test_no_masked_token_gives_a_finite_zero_loss(model):
+    input_ids, mask = padded_batch(seed=12)
+    labels = torch.full_like(input_ids, -100)
+    model.zero_grad()
+    out = model(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([1, 2, 3]))
+    assert torch.isfinite(out.loss) and out.loss.item() == 0.0
+    assert out.logits.shape == (0, VOCAB)
+    out.loss.backward()  # the graph stays intact (DDP needs every parameter to take part)
+    grad = model.language_script_embeddings.language_embeddings.weight.grad
+    assert grad is not None and grad.abs().sum().item() == 0.0
+    model.zero_grad()
+
+
+def test_tuple_output(model):
+    input_ids, mask = padded_batch(seed=13)
+    labels = masked_labels(input_ids, mask, seed=14)
+    ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    with torch.no_grad():
+        loss, logits = model(input_ids, attention_mask=mask, labels=labels, return_dict=False, **ids)[:2]
+        out = model(input_ids, attention_mask=mask, labels=labels, **ids)
+    assert torch.equal(loss, out.loss) and torch.equal(logits, out.logits)
+
+
+# ---------------------------------------------------------------------------- the encoder never sees the ids
+
+
+def test_encoder_states_do_not_depend_on_ids(model):
+    input_ids, mask = padded_batch(seed=15)
+    with torch.no_grad():
+        a = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([1, 2, 3]), output_hidden_states=True)
+        b = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([500, 9, 0]), script_ids=torch.tensor([29, 0, 7]), output_hidden_states=True)
+    assert len(a.hidden_states) == model.config.num_hidden_layers + 1
+    for x, y in zip(a.hidden_states, b.hidden_states):
+        assert torch.equal(x, y)
+    assert not torch.allclose(a.logits, b.logits)
+
+
+def test_bare_encoder_is_the_xlmr_encoder(model):
+    input_ids, mask = padded_batch(seed=16)
+    encoder = LangSAMPModel(model.config, add_pooling_layer=False).eval()
+    missing, unexpected = encoder.load_state_dict(
+        {k.removeprefix("roberta."): v for k, v in model.state_dict().items() if k.startswith("roberta.")}
+    )
+    assert not missing and not unexpected
+    assert not any("language" in name or "script" in name for name, _ in encoder.named_parameters())
+    with torch.no_grad():
+        states = encoder(input_ids, attention_mask=mask).last_hidden_state
+        stock = stock_copy(model).roberta(input_ids, attention_mask=mask).last_hidden_state
+    assert (states - stock).abs().max().item() < 1e-6
+
+
+@pytest.mark.parametrize("head_class", HEADS, ids=lambda c: c.__name__)
+def test_heads_accept_and_ignore_ids(head_class, model):
+    config = tiny_config(num_labels=2)  # QA needs exactly 2 (start, end)
+    torch.manual_seed(0)
+    head = head_class(config).eval()
+    input_ids, mask = padded_batch(seed=17)
+    if head_class is LangSAMPForMultipleChoice:
+        input_ids, mask = input_ids[None], mask[None]  # [batch=1, choices=3, seq]
+    ids = dict(lang_ids=torch.full(input_ids.shape, 4), script_ids=torch.full(input_ids.shape, 19))
+    with torch.no_grad():
+        plain = head(input_ids=input_ids, attention_mask=mask)
+        with_ids = head(input_ids=input_ids, attention_mask=mask, **ids)
+        other_ids = head(input_ids=input_ids, attention_mask=mask, lang_ids=torch.zeros_like(input_ids), script_ids=torch.zeros_like(input_ids))
+    for key in plain.keys():
+        assert torch.equal(plain[key], with_ids[key]) and torch.equal(plain[key], other_ids[key])
+    assert not any("language" in name or "script_emb" in name for name, _ in head.named_parameters())
+    names = inspect.signature(head.forward).parameters
+    targets = ("start_positions", "end_positions") if head_class is LangSAMPForQuestionAnswering else ("labels",)
+    for name in ("input_ids", "attention_mask", "lang_ids", "script_ids") + targets:
+        assert name in names, f"{head_class.__name__}.forward does not name {name}: the Trainer would drop it"
+
+
+def test_masked_lm_signature_names_the_trainer_columns():
+    names = inspect.signature(LangSAMPForMaskedLM.forward).parameters
+    for name in ("input_ids", "attention_mask", "labels", "lang_ids", "script_ids"):
+        assert name in names
+
+
+def test_trainer_keeps_id_columns(tmp_path):
+    """The Trainer's own column filter (remove_unused_columns) keeps our id columns for every head."""
+    from transformers import Trainer, TrainingArguments
+
+    args = TrainingArguments(tmp_path, report_to=[], use_cpu=True)
+    for head_class in (LangSAMPForMaskedLM, LangSAMPForSequenceClassification):
+        trainer = Trainer(model=head_class(tiny_config(num_hidden_layers=1)), args=args)
+        trainer._set_signature_columns_if_needed()
+        assert {"input_ids", "attention_mask", "labels", "lang_ids", "script_ids"} <= set(trainer._signature_columns)
+
+
+# --------------------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        (dict(script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` is required.*tokenizer"),
+        (dict(lang_ids=torch.tensor([1, 2, 3])), r"`script_ids` is required.*tokenizer"),
+        (dict(lang_ids=torch.tensor([1, 2]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` has shape \(2,\)"),
+        (dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.ones(3, 4, dtype=torch.long)), r"`script_ids` has shape \(3, 4\)"),
+        (dict(lang_ids=torch.ones(3, 9, 1, dtype=torch.long), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` has shape \(3, 9, 1\)"),
+        (dict(lang_ids=torch.tensor([1, -1, 3]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` holds -1.*0\.\.609"),
+        (dict(lang_ids=torch.tensor([1, 610, 3]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` holds 610.*0\.\.609"),
+        (dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([30, 2, 3])), r"`script_ids` holds 30.*0\.\.29"),
+        (dict(lang_ids=torch.tensor([1.0, 2.0, 3.0]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` must hold integer ids.*float"),
+        (dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([True, False, True])), r"`script_ids` must hold integer ids.*bool"),
+    ],
+)
+def test_bad_ids_raise_value_error(model, ids, message):
+    input_ids, mask = padded_batch(seed=18)
+    with pytest.raises(ValueError, match=message):
+        model(input_ids, attention_mask=mask, **ids)
+
+
+def test_labels_of_another_shape_raise(model):
+    input_ids, mask = padded_batch(seed=19)
+    ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"`labels` has shape \(3, 8\)"):
+        model(input_ids, attention_mask=mask, labels=input_ids[:, :8], **ids)
+
+
+def test_missing_input_raises(model):
+    with pytest.raises(ValueError, match="input_ids"):
+        model(lang_ids=torch.tensor([1]), script_ids=torch.tensor([1]))
+    with pytest.raises(ValueError, match=r"\[batch, seq\]"):
+        model(torch.tensor([0, 5, 2]), lang_ids=torch.tensor([1]), script_ids=torch.tensor([1]))
+
+
+# ------------------------------------------------------------------------------------ reading the tables
+
+
+def test_language_and_script_embeddings_by_code(model):
+    languages, scripts = model.config.languages, model.config.scripts
+    table = model.language_script_embeddings.language_embeddings.weight
+    hin = table[languages.index("hin")]
+    for code in ("hin", "hi", "hin_Deva", "HIN", "hi-IN"):
+        assert torch.equal(model.language_embedding(code), hin), code
+    many = model.language_embedding(["eng", "hin", "zho"])
+    assert many.shape == (3, model.config.hidden_size)
+    assert torch.equal(many, table[[languages.index(c) for c in ("eng", "hin", "zho")]])
+    assert not model.language_embedding("hin").requires_grad  # a read, not a handle into training
+    deva = model.language_script_embeddings.script_embeddings.weight[scripts.index("Deva")]
+    assert torch.equal(model.script_embedding("Deva"), deva)
+    assert torch.equal(model.script_embedding(["Latn", "Deva"])[1], deva)
+    with pytest.raises(ValueError, match=r"Unknown language 'xyz'.*Closest"):
+        model.language_embedding("xyz")
+    with pytest.raises(ValueError, match=r"'hindi' is not a language code"):
+        model.language_embedding("hindi")
+    with pytest.raises(ValueError, match=r"Unknown language 'hni'.*hin"):
+        model.language_embedding("hni")
+    with pytest.raises(ValueError, match="'Cher'"):
+        model.script_embedding("Cher")
+    disabled = LangSAMPForMaskedLM(tiny_config(use_lang_embedding=False, num_hidden_layers=1))
+    with pytest.raises(ValueError, match="use_lang_embedding"):
+        disabled.language_embedding("hin")
+
+
+# ------------------------------------------------------------------------------------------------ resizing
+
+
+def test_resize_token_embeddings(tmp_path):
+    torch.manual_seed(2)
+    model = LangSAMPForMaskedLM(tiny_config(num_hidden_layers=1)).eval()
+    randomize_tables(model)
+    old_words = model.roberta.embeddings.word_embeddings.weight.detach().clone()
+    with torch.no_grad():
+        model.lm_head.bias.copy_(torch.randn(VOCAB))
+    old_bias = model.lm_head.bias.detach().clone()
+    added = 400
+    model.resize_token_embeddings(VOCAB + added, mean_resizing=False)
+
+    words = model.roberta.embeddings.word_embeddings.weight
+    assert words.shape == (VOCAB + added, 32) and model.config.vocab_size == VOCAB + added
+    assert model.lm_head.decoder.weight is words  # still tied
+    assert model.lm_head.bias.shape == (VOCAB + added,)
+    assert model.lm_head.decoder.bias is model.lm_head.bias
+    assert torch.equal(words[:VOCAB], old_words) and torch.equal(model.lm_head.bias[:VOCAB], old_bias)
+    new_std = words[VOCAB:].std().item()
+    assert abs(new_std - model.config.initializer_range) < 0.003, new_std  # N(0, 0.02) as in the paper
+
+    input_ids = torch.tensor([[0, VOCAB + 5, 17, VOCAB + added - 1, 2]])
+    labels = torch.full_like(input_ids, -100)
+    labels[0, 2] = VOCAB + 7  # a new piece as a target
+    ids = dict(lang_ids=torch.tensor([3]), script_ids=torch.tensor([19]))
+    with torch.no_grad():
+        logits = model(input_ids, **ids).logits
+        loss = model(input_ids, labels=labels, **ids).loss
+    assert logits.shape == (1, 5, VOCAB + added) and torch.isfinite(loss)
+
+    model.save_pretrained(tmp_path)
+    loaded, info = LangSAMPForMaskedLM.from_pretrained(tmp_path, output_loading_info=True)
+    loaded.eval()
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys"))
+    assert loaded.config.vocab_size == VOCAB + added
+    assert loaded.lm_head.decoder.weight is loaded.roberta.embeddings.word_embeddings.weight
+    with torch.no_grad():
+        assert torch.equal(loaded(input_ids, **ids).logits, logits)
