@@ -178,10 +178,13 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         if reference.dim() < 2:
             raise ValueError(f"`input_ids` must be [batch, seq], got shape {tuple(reference.shape)}.")
         tables = self.language_script_embeddings
-        if tables.language_embeddings is not None:
-            lang_ids = _check_ids(lang_ids, "lang_ids", tables.language_embeddings, shape, reference.device)
-        if tables.script_embeddings is not None:
-            script_ids = _check_ids(script_ids, "script_ids", tables.script_embeddings, shape, reference.device)
+        # Ids for a disabled table (the paper's baseline) are accepted and ignored, so one collator serves both.
+        lang_ids = None if tables.language_embeddings is None else _check_ids(
+            lang_ids, "lang_ids", tables.language_embeddings, shape, reference.device
+        )
+        script_ids = None if tables.script_embeddings is None else _check_ids(
+            script_ids, "script_ids", tables.script_embeddings, shape, reference.device
+        )
         if labels is not None and tuple(labels.shape) != shape:
             raise ValueError(f"`labels` has shape {tuple(labels.shape)}, `input_ids` {shape}: they must match.")
 

@@ -111,6 +111,14 @@ def test_disabled_tables_equal_stock_xlmr(model):
         ours = disabled(input_ids, attention_mask=mask).logits  # no ids needed without tables
         theirs = stock(input_ids, attention_mask=mask).logits
     assert (ours - theirs).abs().max().item() < 1e-5
+    # The baseline trains on the same batches as LangSAMP: per-sequence ids and labels are accepted and ignored.
+    labels = torch.full_like(input_ids, -100)
+    labels[:, 1] = input_ids[:, 1]
+    with torch.no_grad():
+        loss = disabled(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([3, 4, 5]),
+                        script_ids=torch.tensor([0, 19, 6])).loss
+        expected = torch.nn.functional.cross_entropy(theirs.view(-1, VOCAB), labels.view(-1))
+    assert abs(loss.item() - expected.item()) < 1e-5
 
 
 def test_one_table_disabled_needs_only_the_other_ids(model):
