@@ -1,0 +1,328 @@
+"""train.py end to end, each run a real subprocess on a small real corpus (UDHR) with a tiny random model:
+the loss falls and the output loads with the Auto classes in a fresh process; a SIGKILLed run resumes with the same
+data order; every revision pushed to a (local) Hub loads; a dead Hub does not stop training; torchrun (2 processes,
+gloo) saves one consistent checkpoint; bad input fails clearly before training.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import tiny_config
+
+REPO = Path(__file__).resolve().parent.parent
+TRAIN = str(REPO / "train.py")
+PAIRS = ["eng_Latn", "deu_Latn", "rus_Cyrl", "hin_Deva", "arb_Arab", "cmn_Hani"]
+SENTENCE = "Everyone has the right to life, liberty and security of person."
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, udhr_translations):
+    from udhr import write_glot500_corpus
+
+    return write_glot500_corpus({label: udhr_translations[label] for label in PAIRS}, tmp_path_factory.mktemp("corpus") / "udhr")
+
+
+@pytest.fixture(scope="module")
+def config_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-config")
+    tiny_config().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def datasets_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("datasets-cache")
+
+
+def base_args(corpus, config_dir, output_dir, datasets_cache, **overrides):
+    values = {
+        "corpus": corpus,
+        "config_name": config_dir,
+        "output_dir": output_dir,
+        "cache_dir": datasets_cache,
+        "max_seq_length": 32,
+        "per_device_train_batch_size": 8,
+        "learning_rate": 1e-2,
+        "max_eval_samples": 16,
+        "per_device_eval_batch_size": 16,
+        "logging_steps": 1,
+        "report_to": "none",
+        "disable_tqdm": "true",
+        "dataloader_num_workers": 0,
+        "seed": 0,
+    }
+    values.update(overrides)
+    argv = []
+    for key, value in values.items():
+        argv += [f"--{key}", str(value)]
+    return argv
+
+
+def run(argv, env=None, timeout=300, runner=(TRAIN,)):
+    env = dict(os.environ if env is None else env, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, *runner, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def ok(proc):
+    assert proc.returncode == 0, f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    return proc
+
+
+def step_losses(output_dir):
+    state = json.loads((Path(output_dir) / "trainer_state.json").read_text())
+    return state["global_step"], {entry["step"]: entry["loss"] for entry in state["log_history"] if "loss" in entry}
+
+
+def weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+LOAD_SCRIPT = """
+import json, sys
+import torch
+from transformers import AutoModelForMaskedLM, AutoTokenizer
+repo, out, revisions = sys.argv[1], sys.argv[2], sys.argv[3:] or [None]
+results = []
+for revision in revisions:
+    tokenizer = AutoTokenizer.from_pretrained(repo, revision=revision, trust_remote_code=True)
+    model = AutoModelForMaskedLM.from_pretrained(repo, revision=revision, trust_remote_code=True).eval()
+    batch = tokenizer([%r], lang="eng", return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**batch).logits
+    results.append({"class": type(model).__module__, "input_ids": batch["input_ids"].tolist(),
+                    "lang_ids": batch["lang_ids"].tolist(), "logits": logits[0, :4, :50].tolist()})
+json.dump(results, open(out, "w"))
+""" % SENTENCE
+
+
+def load_in_fresh_process(tmp_path, repo, revisions=(), env=None, cwd=None):
+    """AutoTokenizer + AutoModelForMaskedLM (trust_remote_code) in a new interpreter that cannot import the checkout."""
+    script, out = tmp_path / "load.py", tmp_path / "loaded.json"
+    script.write_text(LOAD_SCRIPT)
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, str(script), str(repo), str(out), *revisions], cwd=cwd or tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    return json.loads(out.read_text())
+
+
+def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_path, corpus, config_dir, datasets_cache):
+    output_dir = tmp_path / "run"
+    proc = ok(run(base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=60, save_steps=30, logging_steps=10)))
+    results = json.loads((output_dir / "train_results.json").read_text())
+    before, after = results["held_out_loss_before"], results["held_out_loss_after"]
+    assert before > 12.0  # a random model: about ln(250002) = 12.43
+    assert after < before - 1.5, (before, after)  # same masks before and after: the drop is the training
+    assert "MLM loss" in proc.stdout and "trust_remote_code=True" in proc.stdout
+
+    # Every checkpoint is self-contained too: code, card, tokenizer next to the weights.
+    for folder in (output_dir / "checkpoint-30", output_dir / "checkpoint-60", output_dir):
+        names = {p.name for p in folder.iterdir()}
+        assert {"modeling_langsamp.py", "configuration_langsamp.py", "tokenization_langsamp.py", "README.md",
+                "config.json", "model.safetensors", "tokenizer.json"} <= names, (folder, names)
+    card = (output_dir / "README.md").read_text()
+    assert "| optimisation steps | 60 |" in card and "eng_Latn" in card and "hin_Deva" in card  # the run's metadata
+    assert "| optimisation steps | 30 |" in (output_dir / "checkpoint-30" / "README.md").read_text()
+
+    # Only what the package wrote (no checkpoints), loaded by a process that cannot import the checkout.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in output_dir.iterdir():
+        if path.is_file():
+            shutil.copy(path, copy / path.name)
+    fresh = load_in_fresh_process(tmp_path, copy)[0]
+    assert fresh["class"].startswith("transformers_modules.")
+
+    from modeling_langsamp import LangSAMPForMaskedLM
+    from tokenization_langsamp import LangSAMPTokenizer
+
+    tokenizer = LangSAMPTokenizer.from_pretrained(output_dir)
+    model = LangSAMPForMaskedLM.from_pretrained(output_dir).eval()
+    batch = tokenizer([SENTENCE], lang="eng", return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**batch).logits
+    assert fresh["input_ids"] == batch["input_ids"].tolist() and fresh["lang_ids"] == batch["lang_ids"].tolist()
+    torch.testing.assert_close(torch.tensor(fresh["logits"]), logits[0, :4, :50], rtol=1e-5, atol=1e-5)
+
+
+KILL_RUNNER = """
+import os, signal, sys
+sys.path.insert(0, os.getcwd())
+from transformers import TrainerCallback
+import train
+
+class KillAfterSave(TrainerCallback):
+    # SIGKILL (no clean-up of any kind) right after the checkpoint of step %d is written.
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step == %d:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+train.main(sys.argv[1:], callbacks=[KillAfterSave()])
+"""
+
+
+def test_sigkill_then_resume_gives_the_same_steps_and_data_order(tmp_path, corpus, config_dir, datasets_cache):
+    steps, save_every, kill_at = 12, 3, 6
+    common = dict(max_steps=steps, save_steps=save_every, save_total_limit=2)
+    straight = tmp_path / "straight"
+    ok(run(base_args(corpus, config_dir, straight, datasets_cache, **common)))
+
+    interrupted = tmp_path / "interrupted"
+    runner = tmp_path / "kill_runner.py"
+    runner.write_text(KILL_RUNNER % (kill_at, kill_at))
+    killed = run(base_args(corpus, config_dir, interrupted, datasets_cache, **common), runner=(str(runner),))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert sorted(p.name for p in interrupted.glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-6"]
+    # A kill in the middle of the next save leaves a folder without trainer_state.json: `auto` must skip it.
+    partial = interrupted / "checkpoint-9"
+    partial.mkdir()
+    shutil.copy(interrupted / "checkpoint-6" / "config.json", partial / "config.json")
+
+    # Without --resume_from_checkpoint the run refuses to start over on top of the checkpoints.
+    refused = run(base_args(corpus, config_dir, interrupted, datasets_cache, **common))
+    assert refused.returncode != 0 and "--resume_from_checkpoint auto" in refused.stderr
+
+    resumed = ok(run(base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common)))
+    assert "checkpoint-6" in resumed.stderr + resumed.stdout and "Ignoring" in resumed.stderr
+
+    final_step, losses = step_losses(interrupted)
+    straight_step, straight_losses = step_losses(straight)
+    assert final_step == straight_step == steps
+    # Same batches with the same masks at every step, before and after the kill: the per-step losses and the final
+    # weights of the resumed run are those of the uninterrupted one.
+    assert sorted(losses) == list(range(1, steps + 1))
+    for step in range(1, steps + 1):
+        assert losses[step] == pytest.approx(straight_losses[step], rel=1e-4, abs=1e-4), (step, losses, straight_losses)
+    final, reference = weights(interrupted), weights(straight)
+    for name in reference:
+        torch.testing.assert_close(final[name], reference[name], rtol=1e-4, atol=1e-5)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_every_pushed_revision_loads_from_the_hub(tmp_path, corpus, config_dir, datasets_cache):
+    from hub_server import LocalHub
+
+    repo = "local-user/langsamp-every-save"
+    with LocalHub(root=tmp_path / "hub") as hub:
+        env = hub.subprocess_env(tmp_path / "hf_home")
+        argv = base_args(corpus, config_dir, tmp_path / "run", datasets_cache, max_steps=9, save_steps=3,
+                         push_to_hub="true", hub_model_id=repo, hub_strategy="every_save", hub_always_push="true")
+        proc = ok(run(argv, env=env))
+        assert "Pushing step" not in proc.stderr  # no push failed
+        commits = hub.list_commits(repo)
+        pushed = [sha for sha in commits if "config.json" in hub.files_at(repo, sha)]
+        # Steps 3, 6 and 9 pushed while training, then the end-of-training push.
+        assert len(pushed) >= 3, [hub.files_at(repo, sha) for sha in commits]
+        for sha in pushed:
+            files = set(hub.files_at(repo, sha))
+            assert {"modeling_langsamp.py", "configuration_langsamp.py", "tokenization_langsamp.py", "langsamp_codes.py",
+                    "langsamp_inventory.py", "README.md", "model.safetensors", "tokenizer.json"} <= files, (sha, files)
+        loaded = load_in_fresh_process(tmp_path, repo, pushed, env=env)
+        assert len(loaded) == len(pushed)
+        assert all(entry["class"].startswith("transformers_modules.") for entry in loaded)
+        # Training moved between the pushes: the revisions hold different weights.
+        assert loaded[0]["logits"] != loaded[-1]["logits"]
+        # Each revision's card describes that revision.
+        steps = [re.search(r"\| optimisation steps \| (\d+) \|", hub.read_file(repo, "README.md", revision=sha).decode()).group(1)
+                 for sha in pushed]
+        assert steps[:3] == ["3", "6", "9"] and set(steps[3:]) <= {"9"}, steps
+
+
+def test_a_dead_hub_does_not_stop_training(tmp_path, corpus, config_dir, datasets_cache):
+    output_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=f"http://127.0.0.1:{free_port()}", HF_HUB_DISABLE_XET="1", HF_TOKEN="hf_dead",
+               HF_HOME=str(tmp_path / "hf_home"), HF_HUB_DISABLE_TELEMETRY="1")
+    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=4, save_steps=2,
+                     push_to_hub="true", hub_model_id="local-user/nowhere", hub_strategy="every_save")
+    proc = ok(run(argv, env=env))
+    assert "Could not create or reach the Hub repo" in proc.stderr
+    assert "Pushing step 2 to the Hub failed" in proc.stderr  # the background push's failure is reported
+    assert "final push to the Hub failed" in proc.stderr
+    assert step_losses(output_dir)[0] == 4
+    assert (output_dir / "model.safetensors").is_file() and (output_dir / "modeling_langsamp.py").is_file()
+
+
+def test_torchrun_two_processes_train_one_consistent_checkpoint(tmp_path, corpus, config_dir, datasets_cache):
+    output_dir = tmp_path / "run"
+    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=6, save_steps=6, per_device_train_batch_size=4,
+                     use_cpu="true", ddp_backend="gloo")
+    proc = ok(run(argv, runner=("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", TRAIN)))
+    assert proc.stdout.count("LangSAMP continual pretraining: done") == 1  # one summary, from rank 0
+    state = json.loads((output_dir / "trainer_state.json").read_text())
+    assert state["global_step"] == 6 and state["train_batch_size"] == 4
+    assert sorted(p.name for p in output_dir.glob("checkpoint-*")) == ["checkpoint-6"]
+    args = torch.load(output_dir / "training_args.bin", weights_only=False)
+    assert args.world_size == 2  # the global batch is 2 x 4
+    final, checkpoint = weights(output_dir), weights(output_dir / "checkpoint-6")
+    for name in final:
+        assert torch.isfinite(final[name]).all()
+        torch.testing.assert_close(final[name], checkpoint[name])
+    losses = step_losses(output_dir)[1]
+    assert all(map(lambda loss: 0 < loss < 20, losses.values()))
+
+
+@pytest.fixture()
+def no_model(monkeypatch, tokenizer):
+    """In-process train.main with the session tokenizer; building a model would mean validation came too late."""
+    import train
+
+    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    monkeypatch.setattr(train, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked"))
+    return train
+
+
+def test_a_missing_corpus_exits_with_a_clear_error(tmp_path, config_dir):
+    proc = run(["--corpus", str(tmp_path / "nowhere"), "--config_name", str(config_dir), "--output_dir", str(tmp_path / "out")])
+    assert proc.returncode != 0
+    assert "nowhere" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("bad_name", "english.txt"),
+        ("unknown_language", "qqa"),
+        ("empty_file", "empty"),
+        ("no_lang_column", "lang"),
+    ],
+)
+def test_bad_input_is_refused_before_training(tmp_path, no_model, config_dir, udhr_translations, case, expected):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    english = "\n".join(udhr_translations["eng_Latn"].paragraphs())
+    (corpus / "eng_Latn").write_text(english)
+    if case == "bad_name":
+        (corpus / "english.txt").write_text(english)
+    elif case == "unknown_language":
+        (corpus / "qqa_Latn").write_text(english)
+    elif case == "empty_file":
+        (corpus / "deu_Latn").write_text("")
+    elif case == "no_lang_column":
+        import datasets
+
+        shutil.rmtree(corpus)
+        datasets.Dataset.from_dict({"text": [english], "language": ["eng"]}).save_to_disk(str(corpus))
+    with pytest.raises(no_model.BadInput) as error:
+        no_model.main(["--corpus", str(corpus), "--config_name", str(config_dir), "--output_dir", str(tmp_path / "out"),
+                       "--report_to", "none"])
+    assert expected in str(error.value), str(error.value)
+    assert not (tmp_path / "out").exists()

