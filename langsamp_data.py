@@ -690,7 +690,8 @@ def _chunk_and_sample(texts, texts_fingerprint, row_counts, labels, lang_ids, sc
     tokenized = texts.map(
         _tokenize_batch,
         batched=True,
-        num_proc=num_proc,
+        # datasets starts a worker pool (and pickles the 15 MB tokenizer into it) for any num_proc >= 1.
+        num_proc=num_proc if num_proc and num_proc > 1 else None,
         remove_columns=texts.column_names,
         fn_kwargs={"tokenizer": tokenizer},
         features=TOKEN_FEATURES,
