@@ -1185,7 +1185,6 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    torch.set_grad_enabled(False)
     if args.command == "retrieval":
         result = sentence_retrieval(
             args.model, args.tokenizer, None if args.corpus == "udhr" else read_parallel_corpus(args.corpus),
@@ -1194,7 +1193,6 @@ def main(argv=None):
         print(f"Sentence retrieval, layer {result['layer']}, queries in {result['source']}, {result['candidates']} candidates a language (accuracy, %):")
         _write(result, args.output)
     elif args.command == "classify":
-        torch.set_grad_enabled(True)
         if args.train:
             if not args.test:
                 raise SystemExit("--train needs --test LANG=PATH ...")
