@@ -972,7 +972,8 @@ def make_collator(tokenizer, mlm_probability=0.15, seed=None):
     id); it is not checkpointed, so a resumed run restarts it from `seed`. Either way the DATA ORDER of a resumed
     run is exact (the rows come from the deterministic dataset); the masks are a fresh random draw. Under DDP
     every rank gets the same `seed` (and the Trainer seeds every rank's global RNG alike): for different masks
-    per rank pass e.g. `seed=args.seed + 1000 * args.process_index`.
+    per rank pass e.g. `seed=args.seed + 1000 * args.process_index`. train.py wraps the collator in
+    `ResumableMasking`, which seeds each batch's masks from its content: resumed runs then match exactly.
     """
     return DataCollatorForLanguageModeling(tokenizer=tokenizer, mlm=True, mlm_probability=mlm_probability, seed=seed)
 

@@ -373,15 +373,6 @@ def split_held_out(dataset, max_eval_samples, num_proc=None):
     return train, datasets.Dataset.from_list(list(unique.values()))
 
 
-def without_unused_ids(dataset, config):
-    """Drop the id columns of disabled tables (the paper's baseline has neither): the model has no rows for them."""
-    if dataset is None:
-        return None
-    unused = [name for name, used in (("lang_ids", config.use_lang_embedding), ("script_ids", config.use_script_embedding))
-              if not used and name in (dataset.column_names or [])]
-    return dataset.remove_columns(unused) if unused else dataset
-
-
 def samples_per_run(data_args, training_args):
     """Rows of the non-streaming mixture: with --max_steps, the whole run is ONE draw from p_l ~ n_l^alpha (plus the
     held-out rows), so large pairs keep contributing new chunks; otherwise one epoch = as many rows as chunks."""
@@ -648,7 +639,6 @@ def main(argv=None, callbacks=()):
             eval_dataset = None if held_out is None else mask_once(held_out, tokenizer, data_args.mlm_probability, training_args.seed)
     except (ValueError, FileNotFoundError, NotADirectoryError) as error:
         raise BadInput(str(error)) from error
-    train_dataset, eval_dataset = without_unused_ids(train_dataset, config), without_unused_ids(eval_dataset, config)
 
     # 3. Model (seeded first, so a random initialisation is reproducible).
     set_seed(training_args.seed)

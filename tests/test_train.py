@@ -260,6 +260,19 @@ def test_a_dead_hub_does_not_stop_training(tmp_path, corpus, config_dir, dataset
     assert (output_dir / "model.safetensors").is_file() and (output_dir / "modeling_langsamp.py").is_file()
 
 
+def test_the_papers_baseline_trains_on_the_same_batches(tmp_path, corpus, config_dir, datasets_cache):
+    """Both tables off: the collator's lang/script ids still reach the model, which ignores them."""
+    output_dir = tmp_path / "run"
+    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=4, save_steps=4,
+                     use_lang_embedding="false", use_script_embedding="false")
+    ok(run(argv))
+    config = json.loads((output_dir / "config.json").read_text())
+    assert config["use_lang_embedding"] is False and config["use_script_embedding"] is False
+    assert not any(name.startswith("language_script_embeddings.") for name in weights(output_dir))
+    steps, losses = step_losses(output_dir)
+    assert steps == 4 and all(0 < loss < 20 for loss in losses.values())
+
+
 def test_torchrun_two_processes_train_one_consistent_checkpoint(tmp_path, corpus, config_dir, datasets_cache):
     output_dir = tmp_path / "run"
     argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=6, save_steps=6, per_device_train_batch_size=4,
