@@ -28,12 +28,14 @@ CPU dry run of the same code path (tiny encoder, seconds; what tests/test_bench_
 """
 
 import argparse
+import atexit
 import gc
 import importlib.metadata
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -149,6 +151,7 @@ def install_wheels(wheels):
     if "transformers" in sys.modules:
         raise RuntimeError("install_wheels must run before transformers is imported.")
     target = tempfile.mkdtemp(prefix="langsamp-wheels-")
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
     command = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile", "--target", target, *map(str, wheels)]
     subprocess.run(command, check=True)
     sys.path.insert(0, target)
