@@ -706,7 +706,7 @@ def run(args):
         "environment": env,
         "settings": {
             "shape": args.shape,
-            "config": common.model_config(args.shape),
+            "config": {k: v for k, v in common.model_config(args.shape).items() if k != "vocab_size"},  # vocab_sizes below
             "vocab_sizes": args.vocab_sizes,
             "dtypes": args.dtypes,
             "fit_dtypes": args.fit_dtypes,
@@ -826,6 +826,9 @@ def main(argv=None):
     failed = [k for k in report["loss_checks"] if not k["equal"]]
     if failed:  # a wrong model is not a fast model
         print("LOSS CHECK FAILED: " + "; ".join(f"{k['a']} vs {k['b']}, vocabulary {k['vocab_size']:,}, {k['dtype']}" for k in failed))
+    if not any("median_step_s" in c for c in report["cases"]):
+        print("Nothing was measured: see the skipped cases above (raise --budget-s?).")
+        return 1
     return 1 if failed or report["errors"] else 0
 
 

@@ -158,6 +158,45 @@ def test_fused_head_loss_equals_the_plain_loss_and_trains_the_tied_weights():
         torch.testing.assert_close(g_fused, g_plain, rtol=1e-5, atol=1e-7)
 
 
+def test_out_of_memory_is_caught_and_the_search_goes_on(monkeypatch):
+    """On CPU nothing runs out of memory: make steps above 6 sequences raise the error CUDA raises, and the search
+    must record the failure, recover and report 4 as the largest batch tried that fits."""
+    step = gpu_train_step.Trainer.step
+
+    def step_with_a_memory_limit(self, inputs):
+        if inputs["input_ids"].shape[0] > 6:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return step(self, inputs)
+
+    monkeypatch.setattr(gpu_train_step.Trainer, "step", step_with_a_memory_limit)
+    args = gpu_train_step.parse_args(["--tiny", "--device", "cpu", "--fit-max", "64"])
+    state = train_step.initial_state("tiny", 0, vocab_size=VOCAB)
+    fit = gpu_train_step.fit_case(
+        "xlmr", "bf16", args, state, VOCAB, gpu_train_step.placeholder_collator(VOCAB), torch.device("cpu"), None, 610, 30, float("inf")
+    )
+    assert [(p["batch_size"], p["fits"]) for p in fit["probes"]] == [(4, True), (8, False)]
+    assert (fit["largest_batch"], fit["smallest_failing_batch"]) == (4, 8)
+
+
+@pytest.mark.parametrize(
+    "gpu, tflops",
+    [
+        ("NVIDIA H200", 989.4),
+        ("NVIDIA H100 80GB HBM3", 989.4),  # the SXM part's name
+        ("NVIDIA H100 PCIe", 756.5),
+        ("NVIDIA H200 NVL", 835.5),
+        ("NVIDIA A100-SXM4-80GB", 312.0),
+        ("NVIDIA GeForce RTX 4090", None),  # not in the table: no MFU rather than a guessed one
+    ],
+)
+def test_dense_bf16_peak_by_gpu_name(gpu, tflops):
+    flops, source = gpu_train_step.bf16_peak({"device": "cuda", "gpu": gpu}, None)
+    if tflops is None:
+        assert flops is None and "--peak-tflops" in source
+    else:
+        assert flops == pytest.approx(tflops * 1e12) and "datasheet" in source
+
+
 @pytest.mark.parametrize(
     "args, says",
     [
