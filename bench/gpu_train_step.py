@@ -85,7 +85,7 @@ def parse_args(argv=None):
     parser.add_argument("--tiny", action="store_true", help="tiny encoder, vocabularies 1,000 and 1,601, sequence 32, batch 4: a dry run in seconds")
     parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto", help="auto (default): cuda when torch sees a GPU")
     parser.add_argument("--dtypes", default="bf16,fp16", help=f"comma-separated autocast dtypes from {','.join(DTYPES)} (default bf16,fp16)")
-    parser.add_argument("--fit-dtypes", default="bf16", help="dtypes whose largest batch is searched (default bf16; 'none' to skip)")
+    parser.add_argument("--fit-dtypes", help="dtypes whose largest batch is searched (default bf16, else the first of --dtypes; 'none' to skip)")
     parser.add_argument("--vocab-sizes", help="comma-separated vocabulary sizes (default 250002,401145; --tiny 1000,1601)")
     parser.add_argument("--batch-size", type=int, help="sequences per step (default 32; --tiny 4)")
     parser.add_argument("--seq-len", type=int, help="tokens per sequence, at most 512 (default 512; --tiny 32)")
@@ -119,7 +119,12 @@ def parse_args(argv=None):
     if args.peak_tflops is not None and args.peak_tflops <= 0:
         parser.error(f"--peak-tflops {args.peak_tflops}: give the GPU's dense bf16 peak in TFLOP/s, e.g. 989.4.")
     args.dtypes = _choices("--dtypes", args.dtypes, DTYPES, parser)
-    args.fit_dtypes = [] if args.fit_dtypes.strip() == "none" else _choices("--fit-dtypes", args.fit_dtypes, args.dtypes, parser)
+    if args.fit_dtypes is None:
+        args.fit_dtypes = [d for d in args.dtypes if d == "bf16"] or args.dtypes[:1]
+    elif args.fit_dtypes.strip() == "none":
+        args.fit_dtypes = []
+    else:
+        args.fit_dtypes = _choices("--fit-dtypes", args.fit_dtypes, args.dtypes, parser, "the measured --dtypes")
     if args.vocab_sizes is None:
         args.vocab_sizes = list(mode["vocab_sizes"])
     else:
@@ -137,11 +142,11 @@ def parse_args(argv=None):
     return args
 
 
-def _choices(option, text, allowed, parser):
+def _choices(option, text, allowed, parser, what="the choices"):
     values = [v.strip() for v in text.split(",") if v.strip()]
     bad = [v for v in values if v not in allowed]
     if bad or not values:
-        parser.error(f"{option} {text!r}: {', '.join(bad) or 'none given'} not among {','.join(allowed)}.")
+        parser.error(f"{option} {text!r}: {', '.join(bad) or 'none given'} not among {what} ({','.join(allowed)}).")
     return values
 
 
