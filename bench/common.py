@@ -17,9 +17,11 @@ RESULTS_DIR = BENCH_DIR / "results"
 if str(ROOT) not in sys.path:  # the package's modules live flat in the repository root
     sys.path.insert(0, str(ROOT))
 
-# Encoder shapes. "small" fits a 2-core CPU in seconds per step; "base" is XLM-R base (for a GPU).
-# Both keep XLM-R's full 250,002-piece vocabulary: the vocabulary-sized LM head is what the benchmark is about.
+# Encoder shapes. "small" fits a 2-core CPU in seconds per step; "base" is XLM-R base (for a GPU); "tiny" is only
+# for CPU dry runs of bench/gpu_train_step.py. All keep XLM-R's full 250,002-piece vocabulary unless a caller
+# overrides vocab_size: the vocabulary-sized LM head is what the benchmark is about.
 CONFIGS = {
+    "tiny": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64),
     "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, intermediate_size=1024),
     "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
 }
@@ -56,6 +58,24 @@ def stock_config(name, **overrides):
     from transformers import XLMRobertaConfig
 
     return XLMRobertaConfig(**{**model_config(name), **overrides})
+
+
+def training_flops(config, sequences, seq_len, head_positions):
+    """Model FLOPs of one training step (forward + backward = 3 x forward) of an XLM-R masked LM, by part:
+    matmul weights 2 FLOPs per weight per token forward (so 6 per step), attention scores and context
+    2 x 2 x seq x hidden per token per layer forward, and the LM head (dense h x h, decoder h x vocab) at
+    `head_positions` positions only, which is where a model actually runs it. Biases, layer norms, softmax and
+    embedding lookups are left out (under 1%); so is recomputation (flash attention's backward redoes the scores):
+    these are the model's FLOPs, not the hardware's."""
+    h, layers, ffn, vocab = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"], config["vocab_size"]
+    tokens = sequences * seq_len
+    parts = {
+        "encoder_matmuls": 6 * tokens * layers * (4 * h * h + 2 * h * ffn),
+        "attention": 3 * 4 * layers * sequences * seq_len * seq_len * h,
+        "lm_head": 6 * head_positions * (h * h + h * vocab),
+    }
+    parts["total"] = sum(parts.values())
+    return parts
 
 
 def machine_info(device="cpu", threads=None):

@@ -8,12 +8,12 @@
             a training step consumes ("cores needed to keep the trainer fed")
   infer     mean-pooled encoder embeddings per second, eager vs sdpa attention, padded batches
 
-Every measurement runs in a fresh process. Figures are printed and written to bench/results/latest.json and
-bench/results/latest.md.
+Every measurement runs in a fresh process, on CPU (the inputs need data/ and the tokenizer setup.sh brings).
+Figures are printed and written to bench/results/latest.json and bench/results/latest.md. On a GPU, the training
+step of XLM-R base is bench/gpu_train_step.py's: standalone, for a bare GPU machine.
 
-    .venv/bin/python bench/run_all.py                 # full run: a few minutes on 2 CPU cores; XLM-R base on a GPU if there is one
+    .venv/bin/python bench/run_all.py                 # full run: a few minutes on 2 CPU cores
     .venv/bin/python bench/run_all.py --quick         # smoke check, under a minute
-    .venv/bin/python bench/run_all.py --device cpu    # small shape on CPU even where a GPU is present
     .venv/bin/python bench/run_all.py --only train,infer
 """
 
@@ -31,7 +31,7 @@ from common import mib
 PARTS = ("train", "tokenize", "data", "infer")
 TARGETS = {"train_speedup": 2.0, "train_memory_ratio": 0.5, "loss_tolerance": 1e-5, "tokenize_ratio": 0.85}
 
-# Sizes per run mode. CPU uses the small shape (hidden 256, 4 layers); a GPU uses XLM-R base.
+# Sizes per run mode, for the small shape (hidden 256, 4 layers) on CPU.
 SETTINGS = {
     "full": dict(
         train=dict(seq_lens=[128, 512], batch_sizes=[8, 2], warmup=1, steps=4),
@@ -46,35 +46,19 @@ SETTINGS = {
         infer=dict(texts=32, batch_size=16, max_length=128, repeats=1),
     ),
 }
-CUDA_OVERRIDES = dict(
-    train=dict(batch_sizes=[32, 8], warmup=3, steps=10),
-    infer=dict(texts=2048, batch_size=128),
-)
-
 # Where no GPU was measured, the GPU trainer's appetite is an assumption, stated in the output: XLM-R base trained
 # the LangSAMP way (head on 15% of positions) on one A100 (312 TFLOP/s bf16 peak) at 40% model-FLOPs utilisation.
 ASSUMED_GPU = dict(name="one A100 (bf16, 312 TFLOP/s peak) at 40% MFU, XLM-R base, seq 512", peak_flops=312e12, mfu=0.40, seq=512, mask=0.15)
 
 
 def training_flops_per_token(shape, seq, mask_share):
-    """6 x (matmul parameters) per token for forward+backward, the LM head counted only at masked positions."""
-    config = common.model_config(shape)
-    h, layers, ffn, vocab = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"], config["vocab_size"]
-    encoder = layers * (4 * h * h + 2 * h * ffn)
-    attention = layers * 2 * seq * h  # scores and context, per token
-    head = mask_share * (h * h + h * vocab)
-    return 6 * (encoder + attention + head)
+    """Training FLOPs per token of a masked LM trained the LangSAMP way (LM head at the masked positions only)."""
+    return common.training_flops(common.model_config(shape), 1, seq, mask_share * seq)["total"] / seq
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke check in under a minute")
-    parser.add_argument(
-        "--device",
-        choices=("auto", "cpu", "cuda"),
-        default="auto",
-        help="cpu: small shape (hidden 256, 4 layers); cuda: XLM-R base shape; auto (default): cuda when torch sees a GPU",
-    )
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training and inference on CPU (default 2)")
     parser.add_argument("--output", type=Path, default=common.RESULTS_DIR, help="folder for latest.json / latest.md")
@@ -85,15 +69,7 @@ def parse_args(argv=None):
         parser.error(f"--only {args.only!r}: unknown part(s) {', '.join(unknown) or '(none given)'}; choose from {','.join(PARTS)}.")
     if args.threads < 1:
         parser.error(f"--threads {args.threads}: give at least 1.")
-    if args.device == "auto":
-        import torch
-
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif args.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            parser.error("--device cuda: torch sees no GPU here (torch.cuda.is_available() is False); use --device cpu.")
+    args.device = "cpu"  # a GPU run is bench/gpu_train_step.py
     args.parts = parts
     return args
 
@@ -101,11 +77,7 @@ def parse_args(argv=None):
 def settings_for(args):
     mode = "quick" if args.quick else "full"
     settings = {part: dict(values) for part, values in SETTINGS[mode].items()}
-    if args.device == "cuda":
-        for part, values in CUDA_OVERRIDES.items():
-            if not args.quick:
-                settings[part].update(values)
-    settings["shape"] = "base" if args.device == "cuda" else "small"
+    settings["shape"] = "small"
     settings["mode"] = mode
     return settings
 
@@ -132,7 +104,7 @@ def run_train(args, settings, folder):
                     batches=str(batch_files[seq_len]),
                     seq_len=seq_len,
                     device=args.device,
-                    threads=args.threads if args.device == "cpu" else None,
+                    threads=args.threads,
                     warmup=s["warmup"],
                 )
                 for model in ("langsamp", "xlmr")
@@ -218,14 +190,13 @@ def run_data(args, settings, folder, train):
                 "tokens_per_s": ours["tokens_per_step"] / ours["median_step_s"],
             }
         )
-    if args.device != "cuda":
-        flops = training_flops_per_token("base", ASSUMED_GPU["seq"], ASSUMED_GPU["mask"])
-        consumers.append(
-            {
-                "what": f"ASSUMED, not measured (no GPU here): {ASSUMED_GPU['name']}, {flops / 1e9:.2f} GFLOP/token",
-                "tokens_per_s": ASSUMED_GPU["peak_flops"] * ASSUMED_GPU["mfu"] / flops,
-            }
-        )
+    flops = training_flops_per_token("base", ASSUMED_GPU["seq"], ASSUMED_GPU["mask"])
+    consumers.append(
+        {
+            "what": f"ASSUMED, not measured (bench/gpu_train_step.py measures it on a GPU): {ASSUMED_GPU['name']}, {flops / 1e9:.2f} GFLOP/token",
+            "tokens_per_s": ASSUMED_GPU["peak_flops"] * ASSUMED_GPU["mfu"] / flops,
+        }
+    )
     for c in consumers:
         c["cores_needed"] = {name: c["tokens_per_s"] / rate for name, rate in rates.items()}
     return {"settings": s, "pipeline": result, "rates_per_core": rates, "consumers": consumers}
@@ -247,7 +218,7 @@ def run_infer(args, settings, folder):
             texts=str(path),
             checkpoint=str(checkpoint),
             device=args.device,
-            threads=args.threads if args.device == "cpu" else None,
+            threads=args.threads,
             batch_size=s["batch_size"],
             max_length=s["max_length"],
             repeats=s["repeats"],
@@ -310,12 +281,10 @@ def render(report):
             "|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         for row in train["rows"]:
-            targets = f"loss {verdict(row['loss_equal'])}"
-            if report["device"] == "cpu":  # the speed and memory targets are set for the small shape on CPU
-                targets = (
-                    f"speed {verdict(row['speedup'] >= TARGETS['train_speedup'])}, memory {verdict(row['memory_growth_ratio'] <= TARGETS['train_memory_ratio'])}, "
-                    + targets
-                )
+            targets = (
+                f"speed {verdict(row['speedup'] >= TARGETS['train_speedup'])}, memory {verdict(row['memory_growth_ratio'] <= TARGETS['train_memory_ratio'])}, "
+                f"loss {verdict(row['loss_equal'])}"
+            )
             lines.append(
                 f"| {row['seq_len']} | {row['speedup']:.2f}x | {row['cpu_speedup']:.2f}x | {row['time_ratio']:.2f} | {row['memory_growth_ratio']:.2f} | {row['memory_peak_ratio']:.2f} | "
                 f"{row['loss_diff_step1']:.1e} ({row['loss_diff_max_all_steps']:.1e}) | {targets} |"
@@ -428,7 +397,7 @@ def main(argv=None):
         "device": args.device,
         "command": " ".join(["python bench/run_all.py", *(sys.argv[1:] if argv is None else argv)]),
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "machine": common.machine_info(args.device, args.threads if args.device == "cpu" else None),
+        "machine": common.machine_info(args.device, args.threads),
         "targets": TARGETS,
     }
     print(common.machine_line(report["machine"]), flush=True)

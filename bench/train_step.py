@@ -17,6 +17,21 @@ import time
 import common
 
 
+def initial_state(shape, seed=0, **overrides):
+    """The shared weights: LangSAMPForMaskedLM built from `seed` with both LangSAMP tables zeroed (the addition
+    still runs, so its cost is counted), as a CPU state dict. `overrides` go to the config (e.g. vocab_size)."""
+    import torch
+
+    from modeling_langsamp import LangSAMPForMaskedLM
+
+    torch.manual_seed(seed)
+    model = LangSAMPForMaskedLM(common.langsamp_config(shape, **overrides))
+    with torch.no_grad():
+        for table in (model.language_script_embeddings.language_embeddings, model.language_script_embeddings.script_embeddings):
+            table.weight.zero_()
+    return model.state_dict()
+
+
 def prepare(folder, shape, seq_lens, batch_sizes, n_steps, seed=0):
     """Write `weights.pt` and one `batches_<seq>.pt` per sequence length into `folder`; return their paths."""
     import torch
@@ -24,16 +39,9 @@ def prepare(folder, shape, seq_lens, batch_sizes, n_steps, seed=0):
 
     import texts
     from assets import default_tokenizer
-    from modeling_langsamp import LangSAMPForMaskedLM
 
-    torch.manual_seed(seed)
-    model = LangSAMPForMaskedLM(common.langsamp_config(shape))
-    with torch.no_grad():
-        for table in (model.language_script_embeddings.language_embeddings, model.language_script_embeddings.script_embeddings):
-            table.weight.zero_()
     weights = folder / "weights.pt"
-    torch.save(model.state_dict(), weights)
-    del model
+    torch.save(initial_state(shape, seed), weights)
 
     tokenizer = default_tokenizer()
     # The collator the Trainer would use: 15% of non-special tokens, 80/10/10, seeded so both models see the same.
@@ -47,7 +55,9 @@ def prepare(folder, shape, seq_lens, batch_sizes, n_steps, seed=0):
     return weights, batch_files
 
 
-def build(model_name, shape, weights_path):
+def build(model_name, shape, weights, device="cpu", **overrides):
+    """`model_name` ('langsamp' or 'xlmr') on `device` with `weights` (a state dict or the path of one, from
+    `initial_state`) loaded strictly; `overrides` go to the config and must match those of the weights."""
     import torch
     from transformers import XLMRobertaForMaskedLM
     from transformers.initialization import no_init_weights
@@ -56,12 +66,13 @@ def build(model_name, shape, weights_path):
 
     if model_name not in ("langsamp", "xlmr"):
         raise ValueError(f"Unknown model {model_name!r}: 'langsamp' or 'xlmr'.")
-    state = torch.load(weights_path, weights_only=True)
-    with no_init_weights():  # every parameter comes from `state` (strict load below): skip the random init
+    state = weights if isinstance(weights, dict) else torch.load(weights, weights_only=True)
+    # Every parameter comes from `state` (strict load below): skip the random init, allocate on `device` directly.
+    with torch.device(device), no_init_weights():
         if model_name == "langsamp":
-            model = LangSAMPForMaskedLM(common.langsamp_config(shape))
+            model = LangSAMPForMaskedLM(common.langsamp_config(shape, **overrides))
         else:
-            model = XLMRobertaForMaskedLM(common.stock_config(shape))
+            model = XLMRobertaForMaskedLM(common.stock_config(shape, **overrides))
             state = {k: v for k, v in state.items() if not k.startswith("language_script_embeddings.")}
     model.tie_weights()  # skipped with the init above; the check below makes sure it happened
     model.load_state_dict(state, strict=True)
