@@ -1,0 +1,237 @@
+"""Nothing silently wrong (issue 9): every bad input a new user tried ends in a clear error, or a warning where the
+input can be right, named by its message. The export CLI's every path (a good run, and each bad value) is here too."""
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import tiny_config
+
+import export
+import train
+from langsamp_inventory import RELEASE_LANGUAGES
+from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification, LangSAMPModel
+from tokenization_langsamp import LangSAMPTokenizer
+
+# ISO 639-3 / the IANA registry: `ar` is the macrolanguage Arabic (ara), Standard Arabic is arb and Egyptian arz;
+# `zh` is Chinese (zho), Mandarin cmn.
+ARA, ARB, ARZ, ZHO, CMN = (RELEASE_LANGUAGES.index(code) for code in ("ara", "arb", "arz", "zho", "cmn"))
+
+
+TRAINED = ["arb_Arab", "cmn_Hani", "eng_Latn"]
+
+
+@pytest.fixture(scope="module")
+def mlm_folder(tmp_path_factory, tokenizer):
+    """A saved tiny masked LM and its tokenizer, both recording that they were trained on TRAINED."""
+    folder = tmp_path_factory.mktemp("mlm")
+    LangSAMPForMaskedLM(tiny_config(trained_pairs=TRAINED)).save_pretrained(folder)
+    tokenizer.trained_pairs = TRAINED
+    try:
+        tokenizer.save_pretrained(folder)
+    finally:
+        tokenizer.trained_pairs = None
+    return folder
+
+
+# ------------------------------------------------------------------------------------------------ tokenizer
+
+
+def test_a_folder_without_tokenizer_files_is_refused(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    # without the check the result was a 5-token vocabulary: every text <unk>
+    with pytest.raises(ValueError, match=r"No tokenizer files in .*5 special tokens"):
+        LangSAMPTokenizer.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda t: t(5, lang="eng"), TypeError, r"Text 0 is int 5: pass a str"),
+        (lambda t: t(["ok", None], lang="eng"), TypeError, r"Text 1 is NoneType None"),
+        (lambda t: t("ok", lang=5), TypeError, r"`lang` must be a code \(str\) or a list of codes.*int 5"),
+        (lambda t: t("ok", lang="eng", script=7), TypeError, r"`script` must be a code.*int 7"),
+        (lambda t: t(["a", "b"], lang=["eng"]), ValueError, r"`lang` has 1 entries for a batch of 2"),
+    ],
+    ids=["number-text", "none-in-batch", "number-lang", "number-script", "lang-count"],
+)
+def test_wrong_types_passed_to_the_tokenizer(tokenizer, call, error, message):
+    with pytest.raises(error, match=message):
+        call(tokenizer)
+
+
+def test_pad_refuses_features_with_and_without_ids(tokenizer):
+    with_ids, without = tokenizer("Hello world", lang="eng"), tokenizer("Hallo")
+    # each order: the parent took the keys of the first feature (ids dropped silently, or a KeyError)
+    for features, index in (([with_ids, without], 1), ([without, with_ids], 0)):
+        with pytest.raises(ValueError, match=rf"`lang_ids` is in some features but not in features \[{index}\].*lang="):
+            tokenizer.pad(features)
+    assert tokenizer.pad([with_ids, with_ids])["lang_ids"] == [with_ids["lang_ids"]] * 2
+
+
+# --------------------------------------------------------------------------------- two-letter macrolanguage codes
+
+
+def test_two_letter_codes_resolve_to_the_trained_individual_language(mlm_folder):
+    trained = LangSAMPTokenizer.from_pretrained(mlm_folder)
+    assert trained.trained_pairs == TRAINED  # read back from tokenizer_config.json
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # resolved: no warning
+        batch = trained(["مرحبا بالعالم", "你好世界"], lang=["ar", "zh"])
+    assert [row[0] for row in batch["lang_ids"]] == [ARB, CMN]
+    assert trained.language_id("ara") == ARA  # an explicit ISO 639-3 code is taken as given
+
+
+def test_two_letter_codes_warn_when_the_trained_languages_are_not_recorded(tokenizer):
+    assert tokenizer.trained_pairs is None
+    with pytest.warns(UserWarning, match=r"'ar' is the macrolanguage 'ara'; this model does not record .*arb"):
+        batch = tokenizer("مرحبا", lang="ar")
+    assert batch["lang_ids"][0] == ARA
+
+
+def test_two_letter_codes_warn_or_fail_when_the_record_does_not_settle_it(tokenizer, monkeypatch):
+    monkeypatch.setitem(tokenizer.init_kwargs, "trained_pairs", ["eng_Latn"])
+    with pytest.warns(UserWarning, match=r"trained neither on it nor on any of its members .*untrained 'ara' row"):
+        assert tokenizer.language_id("ar") == ARA
+    tokenizer.trained_pairs = ["arb_Arab", "arz_Arab"]
+    with pytest.raises(ValueError, match=r"'ar' .* is ambiguous for this model: it was trained on arb, arz"):
+        tokenizer.language_id("ar")
+
+
+def test_the_model_resolves_two_letter_codes_from_its_config(mlm_folder):
+    model = LangSAMPForMaskedLM.from_pretrained(mlm_folder)
+    assert model.config.trained_pairs == TRAINED  # saved in config.json
+    table = model.language_script_embeddings.language_embeddings.weight
+    assert torch.equal(model.language_embedding("ar"), table[ARB])
+    assert torch.equal(model.language_embedding(["zh", "ara"]), table[[CMN, ARA]])
+
+
+# ------------------------------------------------------------------------------------------------- model, config
+
+
+@pytest.mark.parametrize(
+    "codes, error, message",
+    [
+        (5, TypeError, r"Pass a language code \(str\) or a non-empty list of codes; got int 5"),
+        (None, TypeError, r"got NoneType None"),
+        ([], TypeError, r"got list \[\]"),
+        ([5], ValueError, r"Language 5 is not a language code"),
+        ("xx", ValueError, r"Unknown language 'xx'"),
+    ],
+)
+def test_wrong_values_passed_to_language_embedding(codes, error, message):
+    model = LangSAMPForMaskedLM(tiny_config())
+    with pytest.raises(error, match=message):
+        model.language_embedding(codes)
+
+
+def test_trained_pairs_must_be_labels_of_the_inventory():
+    with pytest.raises(ValueError, match=r"`trained_pairs` holds \['arb', 'hin_Qqqq'\]: each entry must be `<lang>_<Script>`"):
+        tiny_config(trained_pairs=["arb", "hin_Qqqq", "eng_Latn"])
+
+
+# -------------------------------------------------------------------------------------------------- export.py
+
+
+def run_export(capsys, *argv):
+    """export.main in-process: (exit status, stdout, stderr)."""
+    try:
+        export.main([str(a) for a in argv])
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_export_into_a_non_empty_folder_needs_overwrite_which_replaces_it(capsys, mlm_folder, tmp_path):
+    (tmp_path / "hub").mkdir()
+    (tmp_path / "hub" / "pytorch_model.bin").write_text("an older model")
+    status, _, err = run_export(capsys, "--model", mlm_folder, "--output_dir", tmp_path / "hub")
+    assert status == 2 and err == f"export.py: error: --output_dir {tmp_path / 'hub'} already holds files: pass --overwrite to replace them, or choose an empty folder.\n"
+    assert (tmp_path / "hub" / "pytorch_model.bin").read_text() == "an older model"
+
+    status, out, _ = run_export(capsys, "--model", mlm_folder, "--output_dir", tmp_path / "hub", "--overwrite")
+    assert status == 0 and "Hub-ready folder" in out
+    assert sorted(p.name for p in (tmp_path / "hub").iterdir()) == sorted(
+        ["README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", *export.REMOTE_CODE_FILES]
+    )  # the stale weights are gone
+    for name in ("config.json", "tokenizer_config.json"):  # the record of what it was trained on travels
+        assert json.loads((tmp_path / "hub" / name).read_text())["trained_pairs"] == TRAINED
+
+
+def test_export_without_tokenizer_files_falls_back_to_xlmr_saying_so(capsys, tmp_path):
+    LangSAMPForMaskedLM(tiny_config()).save_pretrained(tmp_path / "weights-only")
+    status, out, _ = run_export(capsys, "--model", tmp_path / "weights-only", "--output_dir", tmp_path / "hub")
+    assert status == 0 and "has no tokenizer files: exporting XLM-R's (250002 pieces" in out
+    LangSAMPForMaskedLM(tiny_config(vocab_size=1000)).save_pretrained(tmp_path / "other-vocab")
+    status, _, err = run_export(capsys, "--model", tmp_path / "other-vocab", "--output_dir", tmp_path / "hub2")
+    assert status == 2 and "has no tokenizer files and its 1000-row vocabulary is not XLM-R's" in err
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing-path", r"--model {tmp}/nowhere: no such folder"),
+        ("hub-id-offline", r"--model user/nothing: no such folder, and HF_HUB_OFFLINE is set"),
+        ("model-is-a-file", r"--model {tmp}/file.txt is a file: pass the folder"),
+        ("config-not-json", r"--model {tmp}/broken: It looks like the config file .* is not a valid JSON file"),
+        ("no-weights", r"--model {tmp}/no-weights: .*no file named model.safetensors"),
+        ("classifier", r"is a LangSAMPForSequenceClassification checkpoint, not a masked LM: .*random LM head"),
+        ("bare-encoder", r"is a LangSAMPModel checkpoint, not a masked LM"),
+        ("output-is-a-file", r"--output_dir {tmp}/file.txt is a file, not a folder"),
+        ("output-under-a-file", r"--output_dir {tmp}/file.txt/sub: {tmp}/file.txt is a file, so no folder can be created"),
+        ("tokenizer-missing", r"--tokenizer {tmp}/nowhere: no such folder"),
+        ("tokenizer-without-files", r"--tokenizer {tmp}/no-weights: No tokenizer files"),
+        ("bad-repo-id", r"--push_to_hub bad id!: Repo id must use alphanumeric chars"),
+        ("other-inventory", r"The tokenizer's languages differ from the model's"),
+    ],
+)
+def test_export_bad_values_print_one_line_and_exit_2(capsys, monkeypatch, tmp_path, mlm_folder, tokenizer_dir, case, message):
+    monkeypatch.setattr(export.constants, "HF_HUB_OFFLINE", True)
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    (tmp_path / "no-weights").mkdir()
+    tiny_config().save_pretrained(tmp_path / "no-weights")
+    model, output, extra = mlm_folder, tmp_path / "out", []
+    if case == "missing-path":
+        model = tmp_path / "nowhere"
+    elif case == "hub-id-offline":
+        model = "user/nothing"
+    elif case == "model-is-a-file":
+        model = tmp_path / "file.txt"
+    elif case == "config-not-json":
+        model = tmp_path / "broken"
+    elif case == "no-weights":
+        model = tmp_path / "no-weights"
+    elif case == "classifier":
+        model = tmp_path / "classifier"
+        LangSAMPForSequenceClassification(tiny_config(num_labels=3)).save_pretrained(model)
+    elif case == "bare-encoder":
+        model = tmp_path / "encoder"
+        LangSAMPModel(tiny_config()).save_pretrained(model)
+    elif case == "output-is-a-file":
+        output = tmp_path / "file.txt"
+    elif case == "output-under-a-file":
+        output = tmp_path / "file.txt" / "sub"
+    elif case == "tokenizer-missing":
+        extra = ["--tokenizer", tmp_path / "nowhere"]
+    elif case == "tokenizer-without-files":
+        extra = ["--tokenizer", tmp_path / "no-weights"]
+    elif case == "bad-repo-id":
+        extra = ["--push_to_hub", "bad id!"]
+    elif case == "other-inventory":
+        model = tmp_path / "five-languages"
+        LangSAMPForMaskedLM(tiny_config(languages=["eng", "fra", "hin", "rus", "zho"])).save_pretrained(model)
+        extra = ["--tokenizer", tokenizer_dir]
+    status, _, err = run_export(capsys, "--model", model, "--output_dir", output, *extra)
+    lines = [line for line in err.splitlines() if line.startswith("export.py: error:")]
+    assert status == 2 and len(lines) == 1, err
+    assert "Traceback" not in err
+    import re
+
+    assert re.search(message.format(tmp=re.escape(str(tmp_path))), lines[0]), lines[0]
+    assert not (tmp_path / "out").exists()  # nothing written
