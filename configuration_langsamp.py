@@ -84,12 +84,18 @@ class LangSAMPConfig(XLMRobertaConfig):
             self.languages = list(RELEASE_LANGUAGES)
         if self.scripts is None:
             self.scripts = list(RELEASE_SCRIPTS)
-        for name, codes, size in (("languages", self.languages, lang_size), ("scripts", self.scripts, script_size)):
+        tables = (
+            ("languages", self.languages, lang_size, self.use_lang_embedding),
+            ("scripts", self.scripts, script_size, self.use_script_embedding),
+        )
+        for name, codes, size, enabled in tables:
             if size is not None and size != len(codes):
                 raise ValueError(
                     f"The checkpoint's {name} table has {size} rows but {len(codes)} codes are known: pass "
                     f"`{name}=[...]` (the codes in id order) to `from_pretrained`."
                 )
+            if not codes and enabled:
+                raise ValueError(f"`{name}` is empty: the table needs at least one code (or disable it).")
             if len(set(codes)) != len(codes):
                 raise ValueError(f"`{name}` lists a code twice: each code must name exactly one row.")
         if self.trained_pairs:

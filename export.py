@@ -16,7 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from huggingface_hub import ModelCard, ModelCardData, constants
+from huggingface_hub import ModelCard, ModelCardData, constants, snapshot_download
 from huggingface_hub.utils import validate_repo_id
 
 HERE = Path(__file__).resolve().parent
@@ -44,7 +44,12 @@ def check_source(value, flag):
     if value.startswith(("/", ".", "~")) or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", value):
         raise FileNotFoundError(f"{flag} {value}: no such folder (a Hub repo id looks like `user/name`).")
     if constants.HF_HUB_OFFLINE:
-        raise FileNotFoundError(f"{flag} {value}: no such folder, and HF_HUB_OFFLINE is set, so it cannot be a Hub repo.")
+        try:  # a repo in the local Hub cache loads offline
+            snapshot_download(value, local_files_only=True)
+        except Exception as error:  # LocalEntryNotFoundError, or a malformed id
+            raise FileNotFoundError(
+                f"{flag} {value}: no such folder, and HF_HUB_OFFLINE is set, so it cannot be a Hub repo (none is cached)."
+            ) from error
 
 
 def check_output_dir(value, flag="--output_dir", overwrite=False):

@@ -98,7 +98,6 @@ def individual_language(code, macro, languages, trained_pairs=None):
             f"Language {code!r} is the macrolanguage {macro!r}; this model does not record which languages it was "
             f"trained on (config `trained_pairs`), so the {macro!r} row was chosen. Glot500 labels most text with the "
             f"individual language: pass one of {', '.join(members)} if that is what the model learned.",
-            stacklevel=3,
         )
         return macro
     trained = {pair.split("_")[0] for pair in trained_pairs}
@@ -115,7 +114,6 @@ def individual_language(code, macro, languages, trained_pairs=None):
     warnings.warn(
         f"Language {code!r} is the macrolanguage {macro!r}; this model was trained neither on it nor on any of its "
         f"members ({', '.join(members)}), so the untrained {macro!r} row was chosen.",
-        stacklevel=3,
     )
     return macro
 

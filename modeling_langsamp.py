@@ -96,10 +96,18 @@ def _check_ids(ids, name, table, input_shape, device):
     size = table.num_embeddings
     if ids is None:
         raise ValueError(f"`{name}` is required: this model adds a {size}-row table before its LM head. {MISSING_IDS_HELP}")
-    ids = torch.as_tensor(ids, device=device)
+    try:
+        ids = torch.as_tensor(ids, device=device)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(
+            f"`{name}` must hold integer row ids, got {ids!r} ({error}). Codes such as 'hin' go through the tokenizer: "
+            f"{MISSING_IDS_HELP}"
+        ) from error
     if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
         raise ValueError(f"`{name}` must hold integer ids, got dtype {ids.dtype}.")
     batch, seq = input_shape
+    if ids.dim() == 0:  # one id for the whole batch
+        ids = ids.expand(batch)
     if ids.dim() == 1 and ids.shape[0] == batch:
         ids = ids[:, None]
     elif not (ids.dim() == 2 and ids.shape[0] == batch and ids.shape[1] in (1, seq)):
@@ -231,6 +239,8 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         for code in [codes] if single else codes:
             if kind == "language":
                 code = parse_language(code, inventory, self.config.trained_pairs)[0]
+            elif isinstance(code, str):
+                code = code.title()  # ISO 15924 spelling: 'deva' -> 'Deva'
             if code not in inventory:
                 raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(inventory)}.")
             rows.append(inventory.index(code))

@@ -83,6 +83,7 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
 
     def script_id(self, code):
         """Row of an ISO 15924 script code in the model's script table."""
+        code = code.title() if isinstance(code, str) else code  # ISO 15924 spelling: 'deva' -> 'Deva'
         code = SCRIPT_ALIASES.get(code, code)
         if code not in self._script_row:
             raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(self.scripts)}.")

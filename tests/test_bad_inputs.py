@@ -127,6 +127,28 @@ def test_wrong_values_passed_to_language_embedding(codes, error, message):
         model.language_embedding(codes)
 
 
+@pytest.mark.parametrize("lang_ids", ["hin", ["hin"]], ids=["code", "list-of-codes"])
+def test_codes_passed_as_lang_ids_point_to_the_tokenizer(lang_ids):
+    model = LangSAMPForMaskedLM(tiny_config())
+    with pytest.raises(TypeError, match=r"`lang_ids` must hold integer row ids, got .*hin.*go through the tokenizer"):
+        model(torch.tensor([[0, 100, 2]]), lang_ids=lang_ids, script_ids=[19])
+
+
+def test_one_id_for_the_whole_batch_is_the_same_as_one_per_sequence():
+    model = LangSAMPForMaskedLM(tiny_config()).eval()
+    ids = torch.tensor([[0, 100, 2], [0, 200, 2]])
+    with torch.no_grad():
+        assert torch.equal(model(ids, lang_ids=3, script_ids=19).logits, model(ids, lang_ids=[3, 3], script_ids=[19, 19]).logits)
+
+
+def test_empty_inventories_and_lowercase_scripts():
+    with pytest.raises(ValueError, match=r"`languages` is empty: the table needs at least one code"):
+        tiny_config(languages=[])
+    model = LangSAMPForMaskedLM(tiny_config())
+    table = model.language_script_embeddings.script_embeddings.weight
+    assert torch.equal(model.script_embedding("deva"), table[model.config.scripts.index("Deva")])
+
+
 def test_trained_pairs_must_be_labels_of_the_inventory():
     with pytest.raises(ValueError, match=r"`trained_pairs` holds \['arb', 'hin_Qqqq'\]: each entry must be `<lang>_<Script>`"):
         tiny_config(trained_pairs=["arb", "hin_Qqqq", "eng_Latn"])
@@ -318,7 +340,8 @@ def test_resuming_with_other_data_warns_and_the_record_covers_the_whole_run(tmp_
     common = ["--corpus", str(small_corpus), "--output_dir", str(out), "--config_overrides",
               "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64,max_position_embeddings=40",
               "--max_seq_length", "32", "--per_device_train_batch_size", "2", "--max_eval_samples", "0",
-              "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0", "--save_steps", "1",
+              "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0", "--dataloader_pin_memory", "false",
+              "--save_steps", "1",
               "--cache_dir", str(tmp_path / "cache")]
     train.main(common + ["--languages", "eng_Latn", "deu_Latn", "--max_steps", "1"])
     assert json.loads((out / "config.json").read_text())["trained_pairs"] == ["deu_Latn", "eng_Latn"]
