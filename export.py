@@ -143,6 +143,11 @@ def load_export_inputs(args):
     check_source(args.model, "--model")
     if args.tokenizer:
         check_source(args.tokenizer, "--tokenizer")
+    output = Path(args.output_dir).expanduser().resolve()
+    for flag, source in (("--model", args.model), ("--tokenizer", args.tokenizer)):
+        source_path = Path(source).expanduser().resolve() if source else None
+        if source_path and source_path.exists() and output in (source_path, *source_path.parents):
+            raise ValueError(f"--output_dir {args.output_dir} holds {flag} {source}: writing there would replace it; choose another folder.")
     check_output_dir(args.output_dir, overwrite=args.overwrite)
     if args.push_to_hub:
         try:

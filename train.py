@@ -181,8 +181,16 @@ def file_to_argv(path):
     return argv
 
 
+class ArgumentParser(HfArgumentParser):
+    """argparse prints the whole usage (hundreds of TrainingArguments flags) before its error line: raise instead, so
+    that main() reports the one line."""
+
+    def error(self, message):
+        raise ValueError(f"{message} (python train.py --help lists the arguments)")
+
+
 def parse_arguments(argv):
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    parser = ArgumentParser((ModelArguments, DataArguments, TrainingArguments))
     if argv and argv[0].endswith((".json", ".yaml", ".yml")) and not argv[0].startswith("-"):
         argv = file_to_argv(argv[0]) + list(argv[1:])
     model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
@@ -292,6 +300,12 @@ def _describe_change(name, before, after):
     return f"{name}: {before!r} -> {after!r}"
 
 
+def _same(name, before, after):
+    if name == "corpus" and before and after and Path(before).expanduser().exists():
+        return Path(before).expanduser().resolve() == Path(after).expanduser().resolve()  # the same folder, another cwd
+    return before == after
+
+
 def run_parts(output_dir, data, start_step):
     """The run's parts (each `{"from_step", "data"}`) with this one appended, and what changed since the part it
     resumes. Parts from `start_step` on are dropped: they were rolled back (or never reached a checkpoint)."""
@@ -305,7 +319,7 @@ def run_parts(output_dir, data, start_step):
     elif start_step > 0:
         logger.warning("%s has no %s: the data of the run before step %d is not known.", output_dir, RUN_RECORD_NAME, start_step)
     before = parts[-1]["data"] if parts else None
-    changes = [] if before is None else [_describe_change(k, before.get(k), v) for k, v in data.items() if before.get(k) != v]
+    changes = [] if before is None else [_describe_change(k, before.get(k), v) for k, v in data.items() if not _same(k, before.get(k), v)]
     return parts + [{"from_step": start_step, "data": data}], changes
 
 

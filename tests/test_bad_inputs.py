@@ -205,6 +205,7 @@ def test_export_without_tokenizer_files_falls_back_to_xlmr_saying_so(capsys, tmp
         ("bare-encoder", r"is a LangSAMPModel checkpoint, not a masked LM"),
         ("output-is-a-file", r"--output_dir {tmp}/file.txt is a file, not a folder"),
         ("output-under-a-file", r"--output_dir {tmp}/file.txt/sub: {tmp}/file.txt is a file, so no folder can be created"),
+        ("output-is-the-model", r"--output_dir .* holds --model .*: writing there would replace it"),
         ("tokenizer-missing", r"--tokenizer {tmp}/nowhere: no such folder"),
         ("tokenizer-without-files", r"--tokenizer {tmp}/no-weights: No tokenizer files"),
         ("bad-repo-id", r"--push_to_hub bad id!: Repo id must use alphanumeric chars"),
@@ -239,6 +240,8 @@ def test_export_bad_values_print_one_line_and_exit_2(capsys, monkeypatch, tmp_pa
         output = tmp_path / "file.txt"
     elif case == "output-under-a-file":
         output = tmp_path / "file.txt" / "sub"
+    elif case == "output-is-the-model":
+        output = mlm_folder
     elif case == "tokenizer-missing":
         extra = ["--tokenizer", tmp_path / "nowhere"]
     elif case == "tokenizer-without-files":
@@ -316,6 +319,21 @@ def test_train_broken_argument_files(tmp_path, checked_train, name, text, messag
     (tmp_path / name).write_text(text)
     with pytest.raises(train.BadInput, match=message):
         checked_train.main([str(tmp_path / name)])
+
+
+def test_train_unknown_flags_and_bad_values_are_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    for flags, message in ((["--max_stepz", "3"], r"arguments are not used by the HfArgumentParser: \['--max_stepz', '3'\]"),
+                           (["--max_steps", "three"], "argument --max_steps/--max-steps: invalid int value: 'three'")):
+        with pytest.raises(train.BadInput, match=message):
+            train.main(["--corpus", str(tmp_path), *flags])
+    # the script itself: one line on stderr, exit 2 (argparse alone would print the whole usage first)
+    proc = subprocess.run([sys.executable, train.__file__, "--max_steps", "three"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        "train.py: error: argument --max_steps/--max-steps: invalid int value: 'three' (python train.py --help lists the arguments)"
+    ], proc.stderr[-2000:]
 
 
 def test_train_languages_accept_spaces_commas_and_repeats():
