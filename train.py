@@ -416,12 +416,12 @@ def apply_config_overrides(config, overrides):
         key, value = key.strip(), value.strip()
         if not sep or not key or not value:
             raise ValueError(f"{flag}: {item!r} is not `key=value` (e.g. `hidden_size=128,num_hidden_layers=2`).")
-        if key not in config.to_dict():
+        if not hasattr(config, key):  # update_from_string's own rule
             raise ValueError(f"{flag}: {key!r} is not a config field; closest: {', '.join(close_fields(key, config))}.")
         try:
             config.update_from_string(f"{key}={value}")
         except (ValueError, TypeError) as error:
-            kind = type(config.to_dict()[key]).__name__
+            kind = type(getattr(config, key)).__name__
             raise ValueError(f"{flag}: {key}={value} is not a valid {kind} ({error}).") from error
     for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "max_position_embeddings"):
         if getattr(config, key) <= 0:
