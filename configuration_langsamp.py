@@ -35,6 +35,10 @@ class LangSAMPConfig(XLMRobertaConfig):
         use_lang_embedding (`bool`, defaults to `True`) / use_script_embedding (`bool`, defaults to `True`):
             Whether the masked-LM head adds the language / script embedding. Both off gives the paper's baseline
             (plain continual pretraining).
+        trained_pairs (`list[str]`, *optional*):
+            The `<lang>_<Script>` pairs (Glot500 labels) the checkpoint was trained on, set by train.py; None or empty
+            = not recorded. Only those rows of the tables were trained: neighbour search reads it, and a two-letter
+            code of a macrolanguage (`ar`) resolves to the trained individual language (`arb`).
 
     The authors' release config (`model_type: xlm-roberta` with `lang_size`, `script_size`,
     `decouple_at_input_embeddings`) is read too, so `LangSAMPForMaskedLM.from_pretrained` loads it directly.
@@ -54,6 +58,7 @@ class LangSAMPConfig(XLMRobertaConfig):
     scripts: list[str] | None = None
     use_lang_embedding: bool = True
     use_script_embedding: bool = True
+    trained_pairs: list[str] | None = None
 
     @classmethod
     def from_dict(cls, config_dict, **kwargs):
@@ -79,14 +84,28 @@ class LangSAMPConfig(XLMRobertaConfig):
             self.languages = list(RELEASE_LANGUAGES)
         if self.scripts is None:
             self.scripts = list(RELEASE_SCRIPTS)
-        for name, codes, size in (("languages", self.languages, lang_size), ("scripts", self.scripts, script_size)):
+        tables = (
+            ("languages", self.languages, lang_size, self.use_lang_embedding),
+            ("scripts", self.scripts, script_size, self.use_script_embedding),
+        )
+        for name, codes, size, enabled in tables:
             if size is not None and size != len(codes):
                 raise ValueError(
                     f"The checkpoint's {name} table has {size} rows but {len(codes)} codes are known: pass "
                     f"`{name}=[...]` (the codes in id order) to `from_pretrained`."
                 )
+            if not codes and enabled:
+                raise ValueError(f"`{name}` is empty: the table needs at least one code (or disable it).")
             if len(set(codes)) != len(codes):
                 raise ValueError(f"`{name}` lists a code twice: each code must name exactly one row.")
+        if self.trained_pairs:
+            known = (set(self.languages), set(self.scripts))
+            bad = [p for p in self.trained_pairs if len(p.split("_")) != 2 or not all(x in k for x, k in zip(p.split("_"), known))]
+            if bad:
+                raise ValueError(
+                    f"`trained_pairs` holds {bad[:5]}: each entry must be `<lang>_<Script>` with a language of "
+                    "`languages` and a script of `scripts` (e.g. 'hin_Deva')."
+                )
         # A stock XLM-R or release config.json says "xlm-roberta": as an instance attribute it would shadow this
         # class's "langsamp" in memory (config.model_type) although to_dict/save already write "langsamp".
         kwargs.pop("model_type", None)
@@ -94,5 +113,7 @@ class LangSAMPConfig(XLMRobertaConfig):
             kwargs["auto_map"] = dict(AUTO_MAP)
         super().__post_init__(**kwargs)
 
+
+LangSAMPConfig.register_for_auto_class()  # save_pretrained then writes this module (and its imports) too
 
 __all__ = ["LangSAMPConfig"]

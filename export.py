@@ -3,14 +3,21 @@ remote-code modules and `model_card.md` rendered as README.md. One call: `save_f
 
 CLI (also converts stock XLM-R and the authors' release format into this package's format):
 
-    python export.py --model PATH_OR_REPO --output_dir DIR [--tokenizer PATH_OR_REPO] [--push_to_hub USER/NAME]
+    python export.py --model PATH_OR_REPO --output_dir DIR [--tokenizer PATH_OR_REPO] [--push_to_hub USER/NAME] [--overwrite]
+
+Bad input (a missing path, a folder that is not a masked-LM checkpoint, a non-empty --output_dir without
+--overwrite, ...) ends in ONE line `export.py: error: ...` and exit status 2, before anything is written.
 """
 
 import argparse
+import os
+import re
 import shutil
+import sys
 from pathlib import Path
 
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import ModelCard, ModelCardData, constants, snapshot_download
+from huggingface_hub.utils import validate_repo_id
 
 HERE = Path(__file__).resolve().parent
 # The modules that travel with every checkpoint (what trust_remote_code imports).
@@ -21,6 +28,45 @@ REMOTE_CODE_FILES = (
     "langsamp_codes.py",
     "langsamp_inventory.py",
 )
+
+
+XLMR_VOCAB_SIZE = 250002
+
+
+def check_source(value, flag):
+    """A checkpoint argument must be an existing folder or a Hub repo id: a clear error for a missing or wrong
+    local path (transformers would call it a malformed repo id, or go to the network for it)."""
+    path = Path(value).expanduser()
+    if path.is_file():
+        raise ValueError(f"{flag} {value} is a file: pass the folder that holds it (with config.json and the weights).")
+    if path.is_dir():
+        return
+    if value.startswith(("/", ".", "~")) or not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", value):
+        raise FileNotFoundError(f"{flag} {value}: no such folder (a Hub repo id looks like `user/name`).")
+    if constants.HF_HUB_OFFLINE:
+        try:  # a repo in the local Hub cache loads offline
+            snapshot_download(value, local_files_only=True)
+        except Exception as error:  # LocalEntryNotFoundError, or a malformed id
+            raise FileNotFoundError(
+                f"{flag} {value}: no such folder, and HF_HUB_OFFLINE is set, so it cannot be a Hub repo (none is cached)."
+            ) from error
+
+
+def check_output_dir(value, flag="--output_dir", overwrite=False):
+    """Fail before any expensive work when `value` cannot become an output folder (a file, under a file, not
+    writable) or, unless `overwrite`, already holds files."""
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{flag} {value} is a file, not a folder: choose another path.")
+    if path.is_dir() and not overwrite and any(path.iterdir()):
+        raise FileExistsError(f"{flag} {value} already holds files: pass --overwrite to replace them, or choose an empty folder.")
+    existing = path
+    while not existing.exists():  # the nearest existing folder above is where it will be created
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"{flag} {value}: {existing} is a file, so no folder can be created there.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {value}: {existing} is not writable.")
 
 
 def copy_remote_code(folder):
@@ -58,6 +104,7 @@ def render_model_card(config, card_metadata=None, repo_id=None):
         hidden_size=config.hidden_size,
         use_tables=config.use_lang_embedding or config.use_script_embedding,
         extra=meta.get("extra"),
+        run_parts=meta.get("run_parts"),
     )
 
 
@@ -73,26 +120,98 @@ def save_for_hub(model, tokenizer, folder, card_metadata=None, repo_id=None):
     return folder
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="a LangSAMP, stock XLM-R (masked LM) or release-format checkpoint")
-    parser.add_argument("--tokenizer", help="XLM-R tokenizer folder or repo (default: --model's, else the offline XLM-R one)")
-    parser.add_argument("--output_dir", required=True)
-    parser.add_argument("--push_to_hub", metavar="REPO_ID", help="also upload the folder to this Hub repo")
-    args = parser.parse_args(argv)
+def masked_lm_architecture(model):
+    """Refuse a checkpoint that is not a masked LM (a fine-tuned classifier, a bare encoder): exporting it as a fill-mask
+    model would drop its head and write a random LM head. Reads config.json only."""
+    from transformers import PretrainedConfig
+
+    try:
+        architectures = PretrainedConfig.get_config_dict(model)[0].get("architectures") or []
+    except OSError as error:
+        raise ValueError(f"--model {model}: {str(error).splitlines()[0]}") from error
+    others = [name for name in architectures if not name.endswith("ForMaskedLM")]
+    if others:
+        raise ValueError(
+            f"--model {model} is a {', '.join(others)} checkpoint, not a masked LM: export.py writes fill-mask models "
+            "and would replace its head by a random LM head. A fine-tuned model is already Hub-ready: "
+            "`model.save_pretrained(folder)` writes the code files too (load it with its Auto class and trust_remote_code)."
+        )
+
+
+def load_export_inputs(args):
+    """The model and tokenizer to export, every argument checked first (cheapest first)."""
+    check_source(args.model, "--model")
+    if args.tokenizer:
+        check_source(args.tokenizer, "--tokenizer")
+    output = Path(args.output_dir).expanduser().resolve()
+    for flag, source in (("--model", args.model), ("--tokenizer", args.tokenizer)):
+        source_path = Path(source).expanduser().resolve() if source else None
+        if source_path and source_path.exists() and output in (source_path, *source_path.parents):
+            raise ValueError(f"--output_dir {args.output_dir} holds {flag} {source}: writing there would replace it; choose another folder.")
+    check_output_dir(args.output_dir, overwrite=args.overwrite)
+    if args.push_to_hub:
+        try:
+            validate_repo_id(args.push_to_hub)
+        except ValueError as error:
+            raise ValueError(f"--push_to_hub {args.push_to_hub}: {error}") from error
+    masked_lm_architecture(args.model)
 
     from modeling_langsamp import LangSAMPForMaskedLM
     from tokenization_langsamp import LangSAMPTokenizer
 
-    model = LangSAMPForMaskedLM.from_pretrained(args.model)
+    try:
+        model, info = LangSAMPForMaskedLM.from_pretrained(args.model, output_loading_info=True)
+    except OSError as error:  # no weights, a Hub repo that does not exist, ...
+        raise OSError(f"--model {args.model}: {error}") from error
+    no_head = sorted(key for key in info["missing_keys"] if key.startswith("lm_head."))
+    if no_head:
+        raise ValueError(f"--model {args.model} has no masked-LM head ({', '.join(no_head[:3])} missing): it is not a masked LM.")
     try:
         tokenizer = LangSAMPTokenizer.from_pretrained(args.tokenizer or args.model)
-    except (OSError, ValueError):
+    except (OSError, ValueError) as error:
         if args.tokenizer:
-            raise
+            raise ValueError(f"--tokenizer {args.tokenizer}: {error}") from error
+        if model.config.vocab_size != XLMR_VOCAB_SIZE:
+            raise ValueError(
+                f"--model {args.model} has no tokenizer files and its {model.config.vocab_size}-row vocabulary is not "
+                "XLM-R's: pass --tokenizer with the tokenizer it was trained with."
+            ) from error
         from assets import default_tokenizer
 
         tokenizer = default_tokenizer()
+        print(f"{args.model} has no tokenizer files: exporting XLM-R's ({len(tokenizer)} pieces, the model's vocabulary "
+              "size); pass --tokenizer to choose another.")
+    if len(tokenizer) != model.config.vocab_size:
+        raise ValueError(
+            f"The tokenizer has {len(tokenizer)} pieces but the model {model.config.vocab_size} embedding rows: pass "
+            "--tokenizer with the tokenizer the model was trained with."
+        )
+    for name in ("languages", "scripts"):
+        if list(getattr(tokenizer, name)) != list(getattr(model.config, name)):
+            raise ValueError(
+                f"The tokenizer's {name} differ from the model's: its ids would index the wrong rows. Pass --tokenizer "
+                "with the tokenizer the model was trained with."
+            )
+    tokenizer.trained_pairs = model.config.trained_pairs  # the checkpoint's own record is the one that counts
+    return model, tokenizer
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="export.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a LangSAMP, stock XLM-R (masked LM) or release-format checkpoint")
+    parser.add_argument("--tokenizer", help="XLM-R tokenizer folder or repo (default: --model's, else the offline XLM-R one)")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--overwrite", action="store_true", help="replace what a non-empty --output_dir holds")
+    parser.add_argument("--push_to_hub", metavar="REPO_ID", help="also upload the folder to this Hub repo")
+    args = parser.parse_args(argv)
+
+    try:
+        model, tokenizer = load_export_inputs(args)
+    except (ValueError, OSError) as error:  # bad input: one line, nothing written
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        sys.exit(2)
+    if args.overwrite and Path(args.output_dir).is_dir():
+        shutil.rmtree(args.output_dir)  # stale files (other weights, another card) must not survive
     folder = save_for_hub(model, tokenizer, args.output_dir, {"base_model": args.model}, repo_id=args.push_to_hub)
     print(f"Hub-ready folder: {folder}")
     if args.push_to_hub:

@@ -7,13 +7,26 @@ code) and train.py (to validate corpus file names). Pure Python + numpy; no file
 
 import difflib
 import re
+import warnings
 
 import numpy as np
 
 try:
-    from .langsamp_inventory import DEFAULT_SCRIPT, ISO639_1_TO_3, UNICODE_SCRIPT_STARTS, UNICODE_SCRIPT_VALUES
+    from .langsamp_inventory import (
+        DEFAULT_SCRIPT,
+        ISO639_1_TO_3,
+        MACROLANGUAGE_MEMBERS,
+        UNICODE_SCRIPT_STARTS,
+        UNICODE_SCRIPT_VALUES,
+    )
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
-    from langsamp_inventory import DEFAULT_SCRIPT, ISO639_1_TO_3, UNICODE_SCRIPT_STARTS, UNICODE_SCRIPT_VALUES
+    from langsamp_inventory import (
+        DEFAULT_SCRIPT,
+        ISO639_1_TO_3,
+        MACROLANGUAGE_MEMBERS,
+        UNICODE_SCRIPT_STARTS,
+        UNICODE_SCRIPT_VALUES,
+    )
 
 # Glot500 conventions for scripts that Unicode splits or BCP-47 refines.
 KANA = ("Hira", "Kana")
@@ -44,11 +57,14 @@ def closest(code, known, n=5):
     return near or sorted(known)[:n]
 
 
-def parse_language(code, languages):
+def parse_language(code, languages, trained_pairs=None):
     """Resolve a user's language code to `(iso639_3, script_or_None)`.
 
     Accepts an ISO 639-3 code of the inventory (`hin`), a Glot500 label (`hin_Deva`, which also fixes the
     script), and ISO 639-1 / BCP-47 tags that map unambiguously (`hi`, `sr-Latn`, `zh-Hant`).
+    A two-letter code of a macrolanguage (`ar` = `ara`, `zh` = `zho`) goes to the individual language the
+    checkpoint was trained on when `trained_pairs` (its `<lang>_<Script>` labels) says which (`arb`, `cmn`);
+    otherwise the macrolanguage's row is used, with a warning saying why.
     Raises ValueError naming the code and the closest known codes.
     """
     match = _CODE.match(code) if isinstance(code, str) else None
@@ -60,6 +76,8 @@ def parse_language(code, languages):
     lang, script = match.group("lang").lower(), match.group("script")
     if len(lang) == 2:
         lang = ISO639_1_TO_3.get(lang, lang)
+        if lang in MACROLANGUAGE_MEMBERS:
+            lang = individual_language(code, lang, languages, trained_pairs)
     if lang not in languages:
         raise ValueError(
             f"Unknown language {code!r}: it is not among the model's {len(languages)} languages. "
@@ -69,6 +87,35 @@ def parse_language(code, languages):
         script = script.title()
         script = SCRIPT_ALIASES.get(script, script)
     return lang, script
+
+
+def individual_language(code, macro, languages, trained_pairs=None):
+    """The row a two-letter macrolanguage code (`ar` -> `ara`) stands for: the macrolanguage itself if the
+    checkpoint was trained on it, else its one trained member (`arb`); warns when that cannot be decided."""
+    members = [m for m in MACROLANGUAGE_MEMBERS[macro] if m in languages]
+    if not trained_pairs:
+        warnings.warn(
+            f"Language {code!r} is the macrolanguage {macro!r}; this model does not record which languages it was "
+            f"trained on (config `trained_pairs`), so the {macro!r} row was chosen. Glot500 labels most text with the "
+            f"individual language: pass one of {', '.join(members)} if that is what the model learned.",
+        )
+        return macro
+    trained = {pair.split("_")[0] for pair in trained_pairs}
+    if macro in trained:
+        return macro
+    hits = [m for m in members if m in trained]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise ValueError(
+            f"Language {code!r} (the macrolanguage {macro!r}) is ambiguous for this model: it was trained on "
+            f"{', '.join(hits)}, which all belong to {macro!r}, and not on {macro!r} itself. Pass one of them."
+        )
+    warnings.warn(
+        f"Language {code!r} is the macrolanguage {macro!r}; this model was trained neither on it nor on any of its "
+        f"members ({', '.join(members)}), so the untrained {macro!r} row was chosen.",
+    )
+    return macro
 
 
 def default_script(lang):

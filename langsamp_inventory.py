@@ -912,6 +912,32 @@ ISO639_1_TO_3 = {'ab': 'abk',
  'zh': 'zho',
  'zu': 'zul'}
 
+# ISO 639-3 macrolanguages that have an ISO 639-1 code -> their member languages, both in the inventory.
+MACROLANGUAGE_MEMBERS = {'aka': ['fat'],
+ 'ara': ['abv', 'acm', 'acx', 'aeb', 'afb', 'ajp', 'apc', 'apd', 'arb', 'arq', 'ary', 'arz'],
+ 'aym': ['ayr'],
+ 'aze': ['azb', 'azj'],
+ 'est': ['ekk', 'vro'],
+ 'fas': ['pes', 'prs'],
+ 'ful': ['fuv'],
+ 'grn': ['gug', 'gui'],
+ 'iku': ['ike'],
+ 'kom': ['koi'],
+ 'kon': ['kwy', 'ldi'],
+ 'kur': ['ckb', 'kmr'],
+ 'lav': ['lvs'],
+ 'mlg': ['plt', 'skg', 'tdx', 'xmv'],
+ 'mon': ['khk'],
+ 'msa': ['bjn', 'min', 'zlm', 'zsm'],
+ 'nep': ['dty', 'npi'],
+ 'ori': ['ory'],
+ 'que': ['qub', 'qug', 'quh', 'quw', 'quy', 'quz', 'qvi', 'qvw'],
+ 'sqi': ['aln', 'als'],
+ 'swa': ['swc', 'swh'],
+ 'uzb': ['uzn'],
+ 'yid': ['ydd'],
+ 'zho': ['cdo', 'cmn', 'gan', 'hak', 'lzh', 'nan', 'wuu', 'yue']}
+
 # Unicode Script property as sorted range starts: code point c has script
 # UNICODE_SCRIPT_VALUES[bisect_right(UNICODE_SCRIPT_STARTS, c) - 1]; None = Common/Inherited/Unknown.
 UNICODE_SCRIPT_STARTS = [0, 65, 91, 97, 123, 170, 171, 186, 187, 192, 215, 216, 247, 248, 697, 736, 741, 746, 748, 880, 884, 885, 888,

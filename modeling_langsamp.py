@@ -32,10 +32,10 @@ from transformers.models.xlm_roberta.modeling_xlm_roberta import (
 from transformers.utils import logging
 
 try:
-    from .configuration_langsamp import LangSAMPConfig
+    from .configuration_langsamp import AUTO_MAP, LangSAMPConfig
     from .langsamp_codes import parse_language
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
-    from configuration_langsamp import LangSAMPConfig
+    from configuration_langsamp import AUTO_MAP, LangSAMPConfig
     from langsamp_codes import parse_language
 
 logger = logging.get_logger(__name__)
@@ -96,10 +96,18 @@ def _check_ids(ids, name, table, input_shape, device):
     size = table.num_embeddings
     if ids is None:
         raise ValueError(f"`{name}` is required: this model adds a {size}-row table before its LM head. {MISSING_IDS_HELP}")
-    ids = torch.as_tensor(ids, device=device)
+    try:
+        ids = torch.as_tensor(ids, device=device)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(
+            f"`{name}` must hold integer row ids, got {ids!r} ({error}). Codes such as 'hin' go through the tokenizer: "
+            f"{MISSING_IDS_HELP}"
+        ) from error
     if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
         raise ValueError(f"`{name}` must hold integer ids, got dtype {ids.dtype}.")
     batch, seq = input_shape
+    if ids.dim() == 0:  # one id for the whole batch
+        ids = ids.expand(batch)
     if ids.dim() == 1 and ids.shape[0] == batch:
         ids = ids[:, None]
     elif not (ids.dim() == 2 and ids.shape[0] == batch and ids.shape[1] in (1, seq)):
@@ -225,10 +233,14 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         if table is None:
             raise ValueError(f"This model has no {kind} table (config.use_{'lang' if kind == 'language' else 'script'}_embedding=False).")
         single = isinstance(codes, str)
+        if not single and not (isinstance(codes, (list, tuple)) and codes):
+            raise TypeError(f"Pass a {kind} code (str) or a non-empty list of codes; got {type(codes).__name__} {codes!r}.")
         rows = []
         for code in [codes] if single else codes:
             if kind == "language":
-                code = parse_language(code, inventory)[0]
+                code = parse_language(code, inventory, self.config.trained_pairs)[0]
+            elif isinstance(code, str):
+                code = code.title()  # ISO 15924 spelling: 'deva' -> 'Deva'
             if code not in inventory:
                 raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(inventory)}.")
             rows.append(inventory.index(code))
@@ -283,6 +295,12 @@ class LangSAMPForQuestionAnswering(LangSAMPPreTrainedModel, XLMRobertaForQuestio
 class LangSAMPForMultipleChoice(LangSAMPPreTrainedModel, XLMRobertaForMultipleChoice):
     pass
 
+
+# save_pretrained writes the modules (and the ones they import) next to the weights, so every saved folder loads
+# with trust_remote_code; the full auto_map is the config's (AUTO_MAP).
+for _auto_class, _name in AUTO_MAP.items():
+    if _auto_class != "AutoConfig":
+        globals()[_name.split(".")[1]].register_for_auto_class(_auto_class)
 
 __all__ = [
     "LanguageScriptEmbeddings",

@@ -14,7 +14,14 @@ Where the script comes from, first match wins:
 A detected script outside the model's inventory, or a language with no known script for a text without
 letters, raises ValueError: pass `script=` to choose the row. Without `lang=` and `script=` the tokenizer
 is the stock one (task fine-tuning needs no ids).
+
+`trained_pairs` (saved in tokenizer_config.json, like the model config's field of that name) lists the
+`<lang>_<Script>` pairs the checkpoint was trained on, so that a two-letter code of a macrolanguage (`ar`)
+resolves to the trained individual language (`arb`).
 """
+
+from collections.abc import Mapping
+
 
 import numpy as np
 from transformers import XLMRobertaTokenizer
@@ -32,6 +39,8 @@ ID_KEYS = ("lang_ids", "script_ids")
 def _per_example(value, n, name):
     if value is None or isinstance(value, str):
         return [value] * n
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"`{name}` must be a code (str) or a list of codes, one per text; got {type(value).__name__} {value!r}.")
     value = list(value)
     if len(value) != n:
         raise ValueError(f"`{name}` has {len(value)} entries for a batch of {n} texts: give one code, or one per text.")
@@ -41,21 +50,40 @@ def _per_example(value, n, name):
 class LangSAMPTokenizer(XLMRobertaTokenizer):
     model_input_names = ["input_ids", "attention_mask", "lang_ids", "script_ids"]
 
-    def __init__(self, *args, languages=None, scripts=None, **kwargs):
+    def __init__(self, *args, languages=None, scripts=None, trained_pairs=None, **kwargs):
+        if (args[0] if args else kwargs.get("vocab")) is None and kwargs.get("vocab_file") is None:
+            # The parent would build a 5-token vocabulary (the special tokens): every text would become <unk>.
+            where = kwargs.get("name_or_path") or "the arguments"
+            raise ValueError(  # not OSError: from_pretrained would replace the message by a vague one
+                f"No tokenizer files in {where} (tokenizer.json, or sentencepiece.bpe.model): without them the "
+                "vocabulary would be only the 5 special tokens and every text <unk>. Load the tokenizer from a folder or "
+                "Hub repo that has them (e.g. the one the model was trained with)."
+            )
         # Passed on so that tokenizer_config.json records the inventories the ids refer to.
         languages = list(languages) if languages is not None else list(RELEASE_LANGUAGES)
         scripts = list(scripts) if scripts is not None else list(RELEASE_SCRIPTS)
-        super().__init__(*args, languages=languages, scripts=scripts, **kwargs)
+        trained_pairs = list(trained_pairs) if trained_pairs else None
+        super().__init__(*args, languages=languages, scripts=scripts, trained_pairs=trained_pairs, **kwargs)
         self.languages, self.scripts = languages, scripts
         self._language_row = {code: i for i, code in enumerate(languages)}
         self._script_row = {code: i for i, code in enumerate(scripts)}
 
+    @property
+    def trained_pairs(self):
+        """The `<lang>_<Script>` pairs the checkpoint was trained on, or None (not recorded)."""
+        return self.init_kwargs.get("trained_pairs")
+
+    @trained_pairs.setter
+    def trained_pairs(self, pairs):
+        self.init_kwargs["trained_pairs"] = list(pairs) if pairs else None  # what save_pretrained writes
+
     def language_id(self, code):
         """Row of a language (any accepted code) in the model's language table."""
-        return self._language_row[parse_language(code, self._language_row)[0]]
+        return self._language_row[parse_language(code, self._language_row, self.trained_pairs)[0]]
 
     def script_id(self, code):
         """Row of an ISO 15924 script code in the model's script table."""
+        code = code.title() if isinstance(code, str) else code  # ISO 15924 spelling: 'deva' -> 'Deva'
         code = SCRIPT_ALIASES.get(code, code)
         if code not in self._script_row:
             raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(self.scripts)}.")
@@ -94,9 +122,11 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         langs = _per_example(lang, len(texts), "lang")
         scripts = _per_example(script, len(texts), "script")
         for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"Text {i} is {type(t).__name__} {t!r}: pass a str, or a list of str (one per example).")
             if not t.strip():
                 raise ValueError(f"Text {i} is empty: there is nothing to encode or to detect a script from.")
-        parsed = {code: parse_language(code, self._language_row) for code in set(langs) if code is not None}
+        parsed = {code: parse_language(code, self._language_row, self.trained_pairs) for code in set(langs) if code is not None}
         lang_rows, chosen = [], []
         for code, given in zip(langs, scripts):
             language, named = parsed[code] if code is not None else (None, None)
@@ -130,6 +160,19 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         if input_ids and isinstance(input_ids[0], (list, tuple)):
             return [[int(r)] * len(seq) for r, seq in zip(rows, input_ids)]
         return [int(rows[0])] * len(input_ids)
+
+    def pad(self, encoded_inputs, *args, **kwargs):
+        # The parent takes its keys from the FIRST feature: ids that only some features carry would be dropped
+        # silently (missing in the first) or end in a KeyError (missing in a later one).
+        if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], Mapping):
+            for key in ID_KEYS:
+                without = [i for i, feature in enumerate(encoded_inputs) if key not in feature]
+                if without and len(without) < len(encoded_inputs):
+                    raise ValueError(
+                        f"`{key}` is in some features but not in features {without[:10]}: tokenize every example with "
+                        "a language (`tokenizer(text, lang=...)`) or none of them (task fine-tuning needs no ids)."
+                    )
+        return super().pad(encoded_inputs, *args, **kwargs)
 
     def _pad(self, encoded_inputs, max_length=None, padding_strategy=None, pad_to_multiple_of=None, padding_side=None, return_attention_mask=None):
         # The stock _pad knows only the stock keys; the id keys are padded with their sequence's own id.

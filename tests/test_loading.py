@@ -165,6 +165,39 @@ def test_fresh_process_loads_the_folder_with_auto_classes(hub_folder, tmp_path):
     assert len(report["fill"]) == 3 and all("<mask>" not in p["sequence"] for p in report["fill"])
 
 
+def test_plain_save_pretrained_writes_the_code_for_trust_remote_code(tmp_path, tokenizer):
+    """Not export.py: `save_pretrained` of a model built from the checkout's modules, as a user would write it."""
+    torch.manual_seed(0)
+    model = randomize(LangSAMPForMaskedLM(tiny_config()), seed=9).eval()
+    folder = tmp_path / "saved"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    assert set(REMOTE_CODE_FILES) <= {p.name for p in folder.iterdir()}  # written by transformers' custom_object_save
+    batch = tokenizer(TEXTS[:1], lang=LANGS[:1], return_tensors="pt")
+    with torch.no_grad():
+        expected = model(**batch).logits.numpy()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), TOKENIZERS_PARALLELISM="false")
+    child = textwrap.dedent(
+        """
+        import sys, numpy as np, torch
+        from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer
+        folder, text, lang = sys.argv[1:4]
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+        mlm = AutoModelForMaskedLM.from_pretrained(folder, trust_remote_code=True).eval()
+        encoder = AutoModel.from_pretrained(folder, trust_remote_code=True)
+        with torch.no_grad():
+            np.save(sys.argv[4], mlm(**tokenizer([text], lang=lang, return_tensors="pt")).logits.numpy())
+        print("CLASSES", type(tokenizer).__name__, type(mlm).__name__, type(encoder).__name__, type(mlm).__module__.split(".")[0])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", child, str(folder), TEXTS[0], LANGS[0], str(tmp_path / "logits.npy")],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.split("CLASSES", 1)[1].split() == ["LangSAMPTokenizer", "LangSAMPForMaskedLM", "LangSAMPModel", "transformers_modules"]
+    assert np.abs(np.load(tmp_path / "logits.npy") - expected).max() < 1e-5
+
+
 # ------------------------------------------------------------------------------ the authors' release format
 
 

@@ -7,7 +7,8 @@ Run once by a maintainer, never at import or training time:
 
 Inputs: the release's id lists (``langsamp_ids.json``), Glot500-c's pair statistics
 (``glot500_languages_stats.csv``), Unicode's script property (fontTools' copy of Scripts.txt) and
-ISO 639-1 -> 639-3 (langcodes). The output is plain Python literals, so loading a checkpoint's
+ISO 639-1 -> 639-3 (langcodes) and macrolanguage
+members (the IANA subtag registry in language-data). The output is plain Python literals, so loading a checkpoint's
 remote code performs no file I/O.
 """
 
@@ -20,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import langcodes
+import language_data
 from fontTools.unicodedata import Scripts
 
 reference = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/reference")
@@ -45,6 +47,18 @@ for code3 in languages:
 # standardize_tag folds individual languages into their macrolanguage's 2-letter code only when the
 # code is the macrolanguage itself; keep exactly the ISO 639-1 <-> 639-3 (T) correspondences.
 iso639_1 = {two: three for two, three in iso639_1.items() if langcodes.Language.get(two).to_alpha3() == three}
+
+# Members of the macrolanguages that a two-letter code names (`ar` -> `ara`: `arb`, `arz`, ...), both in the
+# inventory, from the IANA language subtag registry that language-data ships: Glot500 mostly labels text with the
+# individual language, so a checkpoint that records what it was trained on can resolve `ar` to `arb`.
+registry = Path(language_data.__file__).parent / "data" / "language-subtag-registry.txt"
+macrolanguage_members = defaultdict(list)
+for record in registry.read_text(encoding="utf-8").split("%%"):
+    fields = dict(line.split(": ", 1) for line in record.strip().splitlines() if ": " in line and not line.startswith(" "))
+    macro = iso639_1.get(fields.get("Macrolanguage"))
+    if fields.get("Type") == "language" and macro and fields["Subtag"] in languages:
+        macrolanguage_members[macro].append(fields["Subtag"])
+macrolanguage_members = {macro: sorted(members) for macro, members in sorted(macrolanguage_members.items())}
 
 # Unicode script ranges, merged; Common/Inherited/Unknown are not letters of any script.
 ranges = []
@@ -73,6 +87,9 @@ print("DEFAULT_SCRIPT = " + pprint.pformat(default_script, compact=True, width=1
 print()
 print("# ISO 639-1 -> ISO 639-3, only where the 639-3 code is in the release inventory.")
 print("ISO639_1_TO_3 = " + pprint.pformat(iso639_1, compact=True, width=110))
+print()
+print("# ISO 639-3 macrolanguages that have an ISO 639-1 code -> their member languages, both in the inventory.")
+print("MACROLANGUAGE_MEMBERS = " + pprint.pformat(macrolanguage_members, compact=True, width=110))
 print()
 print("# Unicode Script property as sorted range starts: code point c has script")
 print("# UNICODE_SCRIPT_VALUES[bisect_right(UNICODE_SCRIPT_STARTS, c) - 1]; None = Common/Inherited/Unknown.")
