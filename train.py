@@ -40,13 +40,9 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from configuration_langsamp import LangSAMPConfig
 from export import copy_remote_code, render_model_card
-from langsamp_data import (
-    SAVED_DATASET_MARKERS,
-    build_pretraining_dataset,
-    discover_corpus,
-    load_text_dataset,
-    make_collator,
-)
+from corpus_sources import find_pairs, load_text_dataset
+from masking import make_collator
+from pretraining_data import build_pretraining_dataset
 from modeling_langsamp import LangSAMPForMaskedLM
 from tokenization_langsamp import LangSAMPTokenizer
 
@@ -86,7 +82,17 @@ class ModelArguments:
         default=None,
         metadata={
             "help": "Tokenizer (folder or Hub id); default: the checkpoint's, else XLM-R's 250,002-piece vocabulary. "
-            "A larger vocabulary (e.g. Glot500's) resizes the embeddings; new rows start N(0, 0.02) as in the paper."
+            "A larger vocabulary (e.g. Glot500's) is matched by piece string (--vocab_init)."
+        },
+    )
+    vocab_init: str = field(
+        default="by_piece",
+        metadata={
+            "help": "When --tokenizer_name has more pieces than the checkpoint: `by_piece` gives every piece the "
+            "checkpoint knew its trained row wherever its id moved (special tokens included; new pieces N(0, "
+            "initializer_range), as in the paper); `resize` is the release's plain resize (rows kept by id, so "
+            "Glot500's moved `<mask>` gets a random row), for exact replication.",
+            "choices": ["by_piece", "resize"],
         },
     )
     use_lang_embedding: bool | None = field(
@@ -108,10 +114,14 @@ class DataArguments:
         default=None,
         metadata={
             "help": "A directory in Glot500-c layout (one file or folder per `<iso639-3>_<Script>` pair, plain text, "
-            "optionally compressed), or a `datasets` dataset (local or Hub) with `text` and `lang` (and optional "
-            "`script`) columns."
+            "optionally compressed); a dataset with one config per pair (a Hub id such as HuggingFaceFW/fineweb-2 or "
+            "cis-lmu/Glot500, or a local folder laid out like it), or a plain snapshot of one (a folder per pair of "
+            "Parquet / Arrow / JSON Lines shards, possibly under data/<pair>/train/); or a `datasets` dataset (local "
+            "or Hub) with `text` and `lang` (and optional `script`) columns. Configs named by a language alone "
+            "(MADLAD-400, CulturaX) take the script from --languages (`hin_Deva`), else the one their text is in."
         },
     )
+    corpus_split: str = field(default="train", metadata={"help": "The split read from a dataset corpus."})
     languages: list[str] | None = field(
         default=None,
         metadata={"help": "Keep only these languages or `<lang>_<Script>` pairs (space- or comma-separated)."},
@@ -119,6 +129,15 @@ class DataArguments:
     max_seq_length: int = field(default=512, metadata={"help": "Chunk length in tokens (a chunk never mixes languages)."})
     sampling_alpha: float = field(
         default=0.3, metadata={"help": "Exponent of the sampling across pairs: p_l proportional to n_l^alpha."}
+    )
+    sampling: str = field(
+        default="alpha",
+        metadata={
+            "help": "`alpha`: pairs drawn with p_l ~ n_l^alpha. `glot500`: Glot500-c's own rule, which built the corpus "
+            "the release trained on: XLM-R's (head) pairs flat at 30 x the smallest pair's size, the others scaled by "
+            "p_l / min p (sampling.py).",
+            "choices": ["alpha", "glot500"],
+        },
     )
     streaming: bool = field(
         default=False,
@@ -270,16 +289,15 @@ def load_tokenizer(model_args):
 
 
 def load_corpus(data_args, tokenizer):
-    """Validate the corpus (names, languages, scripts, empty files; a dataset's columns) and return what
-    `build_pretraining_dataset` takes (the directory, or the loaded dataset) and its pairs (for the model card)."""
-    path = Path(data_args.corpus).expanduser()
-    if path.is_dir() and not any((path / marker).exists() for marker in SAVED_DATASET_MARKERS):
-        # Glot500-c layout: the same rule as build_pretraining_dataset's (a folder without save_to_disk markers).
-        pairs = discover_corpus(
-            path, languages=data_args.languages, model_languages=tokenizer.languages, model_scripts=tokenizer.scripts
-        )
-        return str(path), sorted(pairs)
-    dataset = load_text_dataset(data_args.corpus, split="train", streaming=data_args.streaming, cache_dir=data_args.cache_dir)
+    """Validate the corpus (names, languages, scripts, empty or unreadable files, text in another script than its
+    name says; a dataset's columns) and return what `build_pretraining_dataset` takes (the pairs found, or the
+    loaded dataset) and its pairs (for the model card)."""
+    pairs = find_pairs(data_args.corpus, languages=data_args.languages, model_languages=tokenizer.languages,
+                       model_scripts=tokenizer.scripts, split=data_args.corpus_split)
+    if pairs is not None:  # one file, folder or config per <lang>_<Script> pair
+        return pairs, sorted(pairs)
+    dataset = load_text_dataset(data_args.corpus, split=data_args.corpus_split, streaming=data_args.streaming,
+                                cache_dir=data_args.cache_dir)
     return dataset, list(data_args.languages or [])
 
 
@@ -628,6 +646,7 @@ def main(argv=None, callbacks=()):
                 tokenizer,
                 max_seq_length=data_args.max_seq_length,
                 sampling_alpha=data_args.sampling_alpha,
+                sampling=data_args.sampling,
                 languages=data_args.languages,
                 streaming=data_args.streaming,
                 seed=training_args.seed,
