@@ -39,12 +39,13 @@ from transformers import HfArgumentParser, Trainer, TrainerCallback, TrainingArg
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from configuration_langsamp import LangSAMPConfig
-from export import copy_remote_code, render_model_card
 from corpus_sources import find_pairs, load_text_dataset
+from export import copy_remote_code, render_model_card
 from masking import make_collator
-from pretraining_data import build_pretraining_dataset
 from modeling_langsamp import LangSAMPForMaskedLM
+from pretraining_data import build_pretraining_dataset
 from tokenization_langsamp import LangSAMPTokenizer
+from vocabulary_extension import extend_vocabulary
 
 logger = logging.getLogger("train")
 
@@ -349,15 +350,39 @@ def check_lengths(config, data_args):
 
 
 def load_model(model_args, config, tokenizer):
+    """The model, its vocabulary grown to the tokenizer's when that is larger (vocabulary_extension.py: rows matched
+    by piece, or --vocab_init resize). What was done is logged and kept as `model.vocabulary_extension`."""
     if model_args.model_name_or_path:
         model = LangSAMPForMaskedLM.from_pretrained(model_args.model_name_or_path, config=config)
     else:
         model = LangSAMPForMaskedLM(config)
+    model.vocabulary_extension = None
     if len(tokenizer) > model.config.vocab_size:
-        # The Glot500 case: XLM-R's rows kept, new rows N(0, initializer_range) as in the paper (no mean resizing).
-        logger.info("Resizing the embeddings from %d to %d rows for the tokenizer.", model.config.vocab_size, len(tokenizer))
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        old_vocab = checkpoint_vocabulary(model_args, model.config.vocab_size) if model_args.vocab_init == "by_piece" else {}
+        extension = extend_vocabulary(model, old_vocab, tokenizer.get_vocab(), model_args.vocab_init)
+        logger.info(extension.summary())
+        model.vocabulary_extension = extension
     return model
+
+
+def checkpoint_vocabulary(model_args, rows):
+    """{piece: id} of the vocabulary the checkpoint was trained with: its own tokenizer files, else (a checkpoint
+    with XLM-R's 250,002 rows and no tokenizer) XLM-R's."""
+    if model_args.model_name_or_path:
+        try:
+            return LangSAMPTokenizer.from_pretrained(model_args.model_name_or_path).get_vocab()
+        except (OSError, ValueError):
+            pass
+    from assets import default_tokenizer
+
+    vocab = default_tokenizer().get_vocab()
+    if len(vocab) != rows:
+        raise ValueError(
+            f"{model_args.model_name_or_path or 'The model'} has {rows} vocabulary rows and no tokenizer of its own to "
+            "match them by piece with --tokenizer_name: add its tokenizer files, or pass --vocab_init resize."
+        )
+    logger.warning("No tokenizer next to the checkpoint: matching its %d rows to XLM-R's pieces.", rows)
+    return vocab
 
 
 # ---------------------------------------------------------------------------------------------------------------------
