@@ -220,6 +220,14 @@ def check_arguments(model_args, data_args, training_args):
         logger.warning("No --model_name_or_path: training an XLM-R base-sized LangSAMP model from a random initialisation.")
     if model_args.config_overrides and model_args.model_name_or_path:
         raise ValueError("--config_overrides only applies when training from scratch (without --model_name_or_path).")
+    if training_args.fsdp and training_args.device.type == "cpu":
+        # accelerate (1.15) turns FSDP on only for accelerators: on CPU the run would silently be DDP, every rank
+        # holding the whole model.
+        raise ValueError(
+            "--fsdp does nothing on CPU: accelerate enables FSDP only on GPUs/accelerators, so every process would hold "
+            "the whole model (plain DDP). Leave out --fsdp/--fsdp_config for CPU training (same result, DDP), or train "
+            "on GPUs."
+        )
 
 
 def complete_checkpoints(output_dir):
