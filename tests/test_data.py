@@ -18,7 +18,7 @@ import pretraining_data
 from corpus_sources import discover_corpus, load_text_dataset
 from masking import make_collator
 from pretraining_data import build_pretraining_dataset
-from sampling import sample_counts, sampling_probabilities
+from sampling import glot500_counts, sample_counts, sampling_probabilities
 from udhr import write_glot500_corpus
 
 LENGTH = 32
@@ -178,6 +178,34 @@ def test_streaming_sampling_follows_size_power_alpha(corpus, tokenizer, expected
     for label in expected:
         tolerance = 4 * math.sqrt(p[label] * (1 - p[label]) / total) + 0.005
         assert abs(counts[label] / total - p[label]) < tolerance, (label, counts[label] / total, p[label])
+
+
+def test_glot500_counts_follow_the_release_rule():
+    # eng_Latn, hin_Deva: XLM-R languages (head); yor_Latn, quz_Latn: tail. min_c = 50 (quz).
+    counts = glot500_counts({"eng_Latn": 4000, "hin_Deva": 900, "yor_Latn": 300, "quz_Latn": 50})
+    # Head flat at 30 x min_c; tail 30 x min_c x p_l / min_p, and p_l / min_p = (n_l / n_min)^0.3.
+    assert counts == {"eng_Latn": 1500, "hin_Deva": 1500, "yor_Latn": round(1500 * 6**0.3), "quz_Latn": 1500}
+
+
+def test_glot500_sampling_draws_the_release_counts(corpus, tokenizer, cache_dir, expected):
+    sizes = {label: len(chunks) for label, (chunks, *_) in expected.items()}
+    flat = 30 * min(sizes.values())
+    # Glot500's stats mark every pair here as an XLM-R (head) pair but jpn_Jpan (only jpn_Latn is head there).
+    want = {label: flat for label in sizes}
+    want["jpn_Jpan"] = round(flat * (sizes["jpn_Jpan"] / min(sizes.values())) ** 0.3)
+    dataset, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling="glot500",
+                                                 cache_dir=cache_dir, return_mixture=True)
+    assert mixture.samples == want and len(dataset) == sum(want.values())  # one epoch = the corpus Glot500 writes
+    label_of = {(lang, script): label for label, (_, _, lang, script) in expected.items()}
+    rows = dataset.to_dict()
+    counts, uses = dict.fromkeys(sizes, 0), {}
+    for pair, ids in zip(zip(rows["lang_ids"], rows["script_ids"]), rows["input_ids"]):
+        counts[label_of[pair]] += 1
+        uses[tuple(ids)] = uses.get(tuple(ids), 0) + 1
+    assert counts == want
+    for label, (chunks, *_) in expected.items():  # drawn with replacement, evenly: uses differ by at most one
+        per_chunk = [uses.get(tuple(chunk), 0) for chunk in chunks]
+        assert max(per_chunk) - min(per_chunk) <= 1, label
 
 
 def test_same_seed_same_order_and_other_seed_other_order(corpus, tokenizer, cache_dir):
