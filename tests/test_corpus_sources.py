@@ -169,3 +169,80 @@ def test_corrupt_compressed_file_is_named(tmp_path, lines, tokenizer):
     (root / "eng_Latn.txt.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")  # not even its header reads
     with pytest.raises(ValueError, match=r"eng_Latn\.txt\.gz.*cannot be read"):
         find_pairs(root)
+
+
+HUB_CLIENT = r"""
+import json, sys
+sys.path[:0] = ["tests", "."]
+from huggingface_hub import HfApi
+from assets import default_tokenizer
+from pretraining_data import build_pretraining_dataset
+import train
+
+folder, repo, out, config, work = sys.argv[1:6]
+HfApi().create_repo(repo, repo_type="dataset")
+HfApi().upload_folder(repo_id=repo, repo_type="dataset", folder_path=folder)
+tokenizer, result = default_tokenizer(), {}
+train.load_tokenizer = lambda model_args: tokenizer  # the same XLM-R tokenizer train.py would load: once is enough
+for streaming in (False, True):
+    rows = build_pretraining_dataset(repo, tokenizer, max_seq_length=32, sampling_alpha=1.0, streaming=streaming,
+                                     shuffle_buffer_size=0, cache_dir=work + "/cache")
+    if streaming:
+        rows = rows.take(400)
+    result[str(streaming)] = [[row["lang_ids"], row["script_ids"], row["input_ids"]] for row in rows]
+summary = train.main(["--corpus", repo, "--languages", "hin_Deva,rus_Cyrl", "--streaming", "true", "--max_steps", "2",
+                      "--config_name", config, "--output_dir", work + "/run", "--cache_dir", work + "/cache",
+                      "--max_seq_length", "32", "--per_device_train_batch_size", "4", "--max_eval_samples", "8",
+                      "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"])
+result["steps"] = summary["steps"]
+json.dump(result, open(out, "w"))
+"""
+
+
+def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2, expected):
+    """The fineweb-2 copy pushed to a local Hub server (tests/hub_server.py) and read back by its id: the same
+    chunks per pair as the files hold, cached and streaming, and train.py trains on it (streaming)."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import tiny_config
+    from hub_server import LocalHub
+
+    tiny_config().save_pretrained(tmp_path / "config")
+    out = tmp_path / "result.json"
+    with LocalHub(root=tmp_path / "hub") as hub:
+        proc = subprocess.run(
+            [sys.executable, "-c", HUB_CLIENT, str(fineweb2), "local-user/fineweb-2", str(out), str(tmp_path / "config"),
+             str(tmp_path)], cwd=pretraining_data.__file__.rsplit("/", 1)[0], env=hub.subprocess_env(tmp_path / "hf_home"),
+            capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-6000:]
+        asked = [path for method, path, status in hub.request_log if "/resolve/" in path and path.endswith(".parquet")]
+    result = json.loads(out.read_text())
+    assert result["steps"] == 2
+    for streaming in ("False", "True"):
+        grouped = by_pair([{"lang_ids": a, "script_ids": b, "input_ids": c} for a, b, c in result[streaming]], expected)
+        for label, (chunks, *_) in expected.items():
+            got = grouped[label]
+            if streaming == "False":
+                assert sorted(got) == sorted(chunks), label
+            else:  # each pair in file order, restarting once read through
+                assert got and got == (chunks * (len(got) // len(chunks) + 1))[: len(got)], label
+    # fineweb-2's `<pair>_removed` configs are never fetched (the cached load also prepares each config's test split,
+    # as datasets prepares every split of a config it downloads).
+    assert asked and not any("_removed" in path for path in asked)
+
+
+def test_train_py_trains_on_a_glot500_layout_folder(tmp_path, glot500, tokenizer, monkeypatch):
+    import train
+    from conftest import tiny_config
+
+    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    tiny_config().save_pretrained(tmp_path / "config")
+    summary = train.main(["--corpus", str(glot500), "--config_name", str(tmp_path / "config"), "--output_dir",
+                          str(tmp_path / "run"), "--cache_dir", str(tmp_path / "cache"), "--max_seq_length", "32",
+                          "--per_device_train_batch_size", "4", "--max_steps", "2", "--max_eval_samples", "8",
+                          "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"])
+    assert summary["steps"] == 2 and summary["loss_after"] is not None
+    card = (tmp_path / "run" / "README.md").read_text(encoding="utf-8")
+    assert all(label in card for label in ARTICLES)  # the run's pairs, named after the configs
