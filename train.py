@@ -39,16 +39,13 @@ from transformers import HfArgumentParser, Trainer, TrainerCallback, TrainingArg
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from configuration_langsamp import LangSAMPConfig
+from corpus_sources import find_pairs, load_text_dataset
 from export import check_output_dir, check_source, copy_remote_code, render_model_card
-from langsamp_data import (
-    SAVED_DATASET_MARKERS,
-    build_pretraining_dataset,
-    discover_corpus,
-    load_text_dataset,
-    make_collator,
-)
+from masking import make_collator
 from modeling_langsamp import LangSAMPForMaskedLM
+from pretraining_data import build_pretraining_dataset
 from tokenization_langsamp import LangSAMPTokenizer
+from vocabulary_extension import extend_vocabulary
 
 logger = logging.getLogger("train")
 
@@ -92,7 +89,17 @@ class ModelArguments:
         default=None,
         metadata={
             "help": "Tokenizer (folder or Hub id); default: the checkpoint's, else XLM-R's 250,002-piece vocabulary. "
-            "A larger vocabulary (e.g. Glot500's) resizes the embeddings; new rows start N(0, 0.02) as in the paper."
+            "A larger vocabulary (e.g. Glot500's) is matched by piece string (--vocab_init)."
+        },
+    )
+    vocab_init: str = field(
+        default="by_piece",
+        metadata={
+            "help": "When --tokenizer_name has more pieces than the checkpoint: `by_piece` gives every piece the "
+            "checkpoint knew its trained row wherever its id moved (special tokens included; new pieces N(0, "
+            "initializer_range), as in the paper); `resize` is the release's plain resize (rows kept by id, so "
+            "Glot500's moved `<mask>` gets a random row), for exact replication.",
+            "choices": ["by_piece", "resize"],
         },
     )
     use_lang_embedding: bool | None = field(
@@ -114,10 +121,14 @@ class DataArguments:
         default=None,
         metadata={
             "help": "A directory in Glot500-c layout (one file or folder per `<iso639-3>_<Script>` pair, plain text, "
-            "optionally compressed), or a `datasets` dataset (local or Hub) with `text` and `lang` (and optional "
-            "`script`) columns."
+            "optionally compressed); a dataset with one config per pair (a Hub id such as HuggingFaceFW/fineweb-2 or "
+            "cis-lmu/Glot500, or a local folder laid out like it), or a plain snapshot of one (a folder per pair of "
+            "Parquet / Arrow / JSON Lines shards, possibly under data/<pair>/train/); or a `datasets` dataset (local "
+            "or Hub) with `text` and `lang` (and optional `script`) columns. Configs named by a language alone "
+            "(MADLAD-400, CulturaX) take the script from --languages (`hin_Deva`), else the one their text is in."
         },
     )
+    corpus_split: str = field(default="train", metadata={"help": "The split read from a dataset corpus."})
     languages: list[str] | None = field(
         default=None,
         metadata={"help": "Keep only these languages or `<lang>_<Script>` pairs (space- or comma-separated)."},
@@ -125,6 +136,15 @@ class DataArguments:
     max_seq_length: int = field(default=512, metadata={"help": "Chunk length in tokens (a chunk never mixes languages)."})
     sampling_alpha: float = field(
         default=0.3, metadata={"help": "Exponent of the sampling across pairs: p_l proportional to n_l^alpha."}
+    )
+    sampling: str = field(
+        default="alpha",
+        metadata={
+            "help": "`alpha`: pairs drawn with p_l ~ n_l^alpha. `glot500`: Glot500-c's own rule, which built the corpus "
+            "the release trained on: XLM-R's (head) pairs flat at 30 x the smallest pair's size, the others scaled by "
+            "p_l / min p (sampling.py).",
+            "choices": ["alpha", "glot500"],
+        },
     )
     streaming: bool = field(
         default=False,
@@ -233,6 +253,14 @@ def check_arguments(model_args, data_args, training_args):
             check_source(value, flag)
     # Checkpoints and the final save go there: a file or an unwritable place must fail now, not after training.
     check_output_dir(training_args.output_dir, overwrite=True)  # train.py's own rule for existing runs: resolve_resume
+    if training_args.fsdp and training_args.device.type == "cpu":
+        # accelerate (1.15) turns FSDP on only for accelerators: on CPU the run would silently be DDP, every rank
+        # holding the whole model.
+        raise ValueError(
+            "--fsdp does nothing on CPU: accelerate enables FSDP only on GPUs/accelerators, so every process would hold "
+            "the whole model (plain DDP). Leave out --fsdp/--fsdp_config for CPU training (same result, DDP), or train "
+            "on GPUs."
+        )
 
 
 def complete_checkpoints(output_dir):
@@ -352,16 +380,15 @@ def load_tokenizer(model_args):
 
 
 def load_corpus(data_args, tokenizer):
-    """Validate the corpus (names, languages, scripts, empty files; a dataset's columns) and return what
-    `build_pretraining_dataset` takes (the directory, or the loaded dataset) and its pairs (for the model card)."""
-    path = Path(data_args.corpus).expanduser()
-    if path.is_dir() and not any((path / marker).exists() for marker in SAVED_DATASET_MARKERS):
-        # Glot500-c layout: the same rule as build_pretraining_dataset's (a folder without save_to_disk markers).
-        pairs = discover_corpus(
-            path, languages=data_args.languages, model_languages=tokenizer.languages, model_scripts=tokenizer.scripts
-        )
-        return str(path), sorted(pairs)
-    dataset = load_text_dataset(data_args.corpus, split="train", streaming=data_args.streaming, cache_dir=data_args.cache_dir)
+    """Validate the corpus (names, languages, scripts, empty or unreadable files, text in another script than its
+    name says; a dataset's columns) and return what `build_pretraining_dataset` takes (the pairs found, or the
+    loaded dataset) and its pairs (for the model card)."""
+    pairs = find_pairs(data_args.corpus, languages=data_args.languages, model_languages=tokenizer.languages,
+                       model_scripts=tokenizer.scripts, split=data_args.corpus_split)
+    if pairs is not None:  # one file, folder or config per <lang>_<Script> pair
+        return pairs, sorted(pairs)
+    dataset = load_text_dataset(data_args.corpus, split=data_args.corpus_split, streaming=data_args.streaming,
+                                cache_dir=data_args.cache_dir)
     return dataset, list(data_args.languages or [])
 
 
@@ -451,15 +478,39 @@ def check_lengths(config, data_args):
 
 
 def load_model(model_args, config, tokenizer):
+    """The model, its vocabulary grown to the tokenizer's when that is larger (vocabulary_extension.py: rows matched
+    by piece, or --vocab_init resize). What was done is logged and kept as `model.vocabulary_extension`."""
     if model_args.model_name_or_path:
         model = LangSAMPForMaskedLM.from_pretrained(model_args.model_name_or_path, config=config)
     else:
         model = LangSAMPForMaskedLM(config)
+    model.vocabulary_extension = None
     if len(tokenizer) > model.config.vocab_size:
-        # The Glot500 case: XLM-R's rows kept, new rows N(0, initializer_range) as in the paper (no mean resizing).
-        logger.info("Resizing the embeddings from %d to %d rows for the tokenizer.", model.config.vocab_size, len(tokenizer))
-        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        old_vocab = checkpoint_vocabulary(model_args, model.config.vocab_size) if model_args.vocab_init == "by_piece" else {}
+        extension = extend_vocabulary(model, old_vocab, tokenizer.get_vocab(), model_args.vocab_init)
+        logger.info(extension.summary())
+        model.vocabulary_extension = extension
     return model
+
+
+def checkpoint_vocabulary(model_args, rows):
+    """{piece: id} of the vocabulary the checkpoint was trained with: its own tokenizer files, else (a checkpoint
+    with XLM-R's 250,002 rows and no tokenizer) XLM-R's."""
+    if model_args.model_name_or_path:
+        try:
+            return LangSAMPTokenizer.from_pretrained(model_args.model_name_or_path).get_vocab()
+        except (OSError, ValueError):
+            pass
+    from assets import default_tokenizer
+
+    vocab = default_tokenizer().get_vocab()
+    if len(vocab) != rows:
+        raise ValueError(
+            f"{model_args.model_name_or_path or 'The model'} has {rows} vocabulary rows and no tokenizer of its own to "
+            "match them by piece with --tokenizer_name: add its tokenizer files, or pass --vocab_init resize."
+        )
+    logger.warning("No tokenizer next to the checkpoint: matching its %d rows to XLM-R's pieces.", rows)
+    return vocab
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -698,6 +749,7 @@ def main(argv=None, callbacks=()):
                 tokenizer,
                 max_seq_length=data_args.max_seq_length,
                 sampling_alpha=data_args.sampling_alpha,
+                sampling=data_args.sampling,
                 languages=data_args.languages,
                 streaming=data_args.streaming,
                 seed=training_args.seed,

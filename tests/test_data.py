@@ -1,4 +1,4 @@
-"""The continual-pretraining data pipeline (langsamp_data) on real text: UDHR translations in eight scripts,
+"""The continual-pretraining data pipeline (corpus_sources, pretraining_data, sampling, masking) on real text: UDHR translations in eight scripts,
 tokenized with the real XLM-R vocabulary. Every expectation is recomputed here independently (tokenize each
 line, concatenate per pair, cut) rather than read back from the pipeline."""
 
@@ -14,15 +14,11 @@ import pytest
 import torch
 from datasets import Dataset
 
-import langsamp_data
-from langsamp_data import (
-    build_pretraining_dataset,
-    discover_corpus,
-    load_text_dataset,
-    make_collator,
-    sample_counts,
-    sampling_probabilities,
-)
+import pretraining_data
+from corpus_sources import discover_corpus, load_text_dataset
+from masking import make_collator
+from pretraining_data import build_pretraining_dataset
+from sampling import glot500_counts, sample_counts, sampling_probabilities
 from udhr import write_glot500_corpus
 
 LENGTH = 32
@@ -83,7 +79,7 @@ def epoch(corpus, tokenizer, cache_dir):
     """alpha = 1 and the default epoch size: every chunk of the corpus exactly once. Chunked 7 lines at a time,
     so pairs span many batches and batches span pairs (the chunks must not depend on it)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(langsamp_data, "CHUNK_BATCH_ROWS", 7)
+        patch.setattr(pretraining_data, "CHUNK_BATCH_ROWS", 7)
         return build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
                                          cache_dir=cache_dir, return_mixture=True)
 
@@ -99,8 +95,8 @@ def rows_by_pair(rows, expected):
 def test_discover_corpus_lists_pairs_and_files(corpus):
     found = discover_corpus(corpus)
     assert list(found) == sorted(ARTICLES)
-    assert [f.name for f in found["jpn_Jpan"]] == ["part-a.txt", "part-b.txt.bz2"]
-    assert [f.name for f in found["kor_Hang"]] == ["kor_Hang.txt.gz"]
+    assert [f.name for f in found["jpn_Jpan"].files] == ["part-a.txt", "part-b.txt.bz2"]
+    assert [f.name for f in found["kor_Hang"].files] == ["kor_Hang.txt.gz"]
     assert list(discover_corpus(corpus, languages=["hin", "kor_Hang", "ru"])) == ["hin_Deva", "kor_Hang", "rus_Cyrl"]
 
 
@@ -121,7 +117,7 @@ def test_chunks_are_full_single_pair_and_exact(epoch, expected):
 
 
 def test_streaming_gives_the_same_chunks(corpus, tokenizer, expected, epoch, monkeypatch):
-    monkeypatch.setattr(langsamp_data, "STREAM_BATCH_LINES", 7)  # a pair's lines come in many batches
+    monkeypatch.setattr(pretraining_data, "STREAM_BATCH_LINES", 7)  # a pair's lines come in many batches
     stream, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
                                                 streaming=True, shuffle_buffer_size=0, return_mixture=True)
     # The probe read every (small) file: the streaming sizes are exact, equal to the cached path's.
@@ -184,6 +180,34 @@ def test_streaming_sampling_follows_size_power_alpha(corpus, tokenizer, expected
         assert abs(counts[label] / total - p[label]) < tolerance, (label, counts[label] / total, p[label])
 
 
+def test_glot500_counts_follow_the_release_rule():
+    # eng_Latn, hin_Deva: XLM-R languages (head); yor_Latn, quz_Latn: tail. min_c = 50 (quz).
+    counts = glot500_counts({"eng_Latn": 4000, "hin_Deva": 900, "yor_Latn": 300, "quz_Latn": 50})
+    # Head flat at 30 x min_c; tail 30 x min_c x p_l / min_p, and p_l / min_p = (n_l / n_min)^0.3.
+    assert counts == {"eng_Latn": 1500, "hin_Deva": 1500, "yor_Latn": round(1500 * 6**0.3), "quz_Latn": 1500}
+
+
+def test_glot500_sampling_draws_the_release_counts(corpus, tokenizer, cache_dir, expected):
+    sizes = {label: len(chunks) for label, (chunks, *_) in expected.items()}
+    flat = 30 * min(sizes.values())
+    # Glot500's stats mark every pair here as an XLM-R (head) pair but jpn_Jpan (only jpn_Latn is head there).
+    want = {label: flat for label in sizes}
+    want["jpn_Jpan"] = round(flat * (sizes["jpn_Jpan"] / min(sizes.values())) ** 0.3)
+    dataset, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling="glot500",
+                                                 cache_dir=cache_dir, return_mixture=True)
+    assert mixture.samples == want and len(dataset) == sum(want.values())  # one epoch = the corpus Glot500 writes
+    label_of = {(lang, script): label for label, (_, _, lang, script) in expected.items()}
+    rows = dataset.to_dict()
+    counts, uses = dict.fromkeys(sizes, 0), {}
+    for pair, ids in zip(zip(rows["lang_ids"], rows["script_ids"]), rows["input_ids"]):
+        counts[label_of[pair]] += 1
+        uses[tuple(ids)] = uses.get(tuple(ids), 0) + 1
+    assert counts == want
+    for label, (chunks, *_) in expected.items():  # drawn with replacement, evenly: uses differ by at most one
+        per_chunk = [uses.get(tuple(chunk), 0) for chunk in chunks]
+        assert max(per_chunk) - min(per_chunk) <= 1, label
+
+
 def test_same_seed_same_order_and_other_seed_other_order(corpus, tokenizer, cache_dir):
     def cached(seed):
         return build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, seed=seed, cache_dir=cache_dir)[:]["input_ids"]
@@ -210,9 +234,9 @@ def test_second_build_loads_the_cache(corpus, tokenizer, tmp_path, monkeypatch):
     def no_tokenizing(*args, **kwargs):
         raise AssertionError("the second build tokenized again instead of loading the cache")
 
-    monkeypatch.setattr(langsamp_data, "_tokenize_texts", no_tokenizing)
+    monkeypatch.setattr(pretraining_data, "_tokenize_texts", no_tokenizing)
     # As in a new process with the same tokenizer loaded from elsewhere: no memory of it, another name_or_path.
-    monkeypatch.setattr(langsamp_data, "_TOKENIZER_FINGERPRINTS", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(pretraining_data, "_TOKENIZER_FINGERPRINTS", weakref.WeakKeyDictionary())
     monkeypatch.setattr(tokenizer, "name_or_path", str(tmp_path / "elsewhere"))
     second = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, cache_dir=cache)
     assert snapshot() == before  # nothing written, nothing rewritten
@@ -283,7 +307,7 @@ def test_collator_never_masks_padding_and_honours_seed(epoch, tokenizer):
 
 
 def test_text_lang_dataset_is_grouped_by_detected_pair(tmp_path, tokenizer, paragraphs, expected, epoch, monkeypatch):
-    monkeypatch.setattr(langsamp_data, "CHUNK_BATCH_ROWS", 5)
+    monkeypatch.setattr(pretraining_data, "CHUNK_BATCH_ROWS", 5)
     # lang as ISO 639-3, as a Glot500 label and as ISO 639-1; no script column (detected from the text).
     codes = {"hin_Deva": "hin_Deva", "rus_Cyrl": "ru"}
     rows = [{"text": line, "lang": codes.get(label, label.split("_")[0])}
