@@ -26,7 +26,8 @@ def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None,
         logits = model.lm_head(hidden[selected])
     else:
         logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[selected]
-    return torch.log_softmax(logits.float(), dim=-1)
+    # float64: over a 250k vocabulary a float32 log-sum-exp is off by ~4e-5 (seen in tests/test_eval_figures.py).
+    return torch.log_softmax(logits.double(), dim=-1)
 
 
 def _language_rows(tokenizer, code):
@@ -49,11 +50,13 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     forward per token, hence `max_sentences`. LangSAMP models get each sentence's language / script ids from the
     tokenizer (`lang=<label>`); stock masked LMs need none. Default corpus: the UDHR's held-out articles.
     """
-    model = _as_model(model, "masked-lm")
-    tokenizer = _as_tokenizer(tokenizer, model)
     if not (0 < mask_probability < 1):
         raise ValueError(f"mask_probability={mask_probability} must be in (0, 1).")
     corpus = udhr_heldout_texts() if corpus is None else corpus
+    if languages is not None:  # checked before the model loads
+        languages = [resolve_language(code, corpus) for code in languages]
+    model = _as_model(model, "masked-lm")
+    tokenizer = _as_tokenizer(tokenizer, model)
     max_length = max_tokens(model, max_length)
     needs_ids = _needs_ids(model)
     if needs_ids:
@@ -74,7 +77,7 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
                     skipped.append(code)
             chosen = kept
     else:
-        chosen = [resolve_language(code, corpus) for code in languages]
+        chosen = list(languages)
         if needs_ids:
             for code in chosen:
                 try:

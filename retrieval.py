@@ -105,11 +105,11 @@ def sentence_retrieval(model, tokenizer=None, corpus=None, source=DEFAULT_SOURCE
     `average` (over target languages) and the settings.
     """
     layers = [check_layer(model, one) for one in (layer if isinstance(layer, (list, tuple)) else [layer])]  # before loading
-    model = _as_model(model, "encoder")
-    tokenizer = _as_tokenizer(tokenizer, model)
     default_corpus = corpus is None
     corpus = udhr_parallel_corpus() if default_corpus else corpus
     source, targets, n = _check_parallel(corpus, source, languages)
+    model = _as_model(model, "encoder")
+    tokenizer = _as_tokenizer(tokenizer, model)
     model.eval()
     embed = lambda texts: sentence_embeddings(model, tokenizer, texts, layers, batch_size, max_length)  # noqa: E731
     queries = embed(corpus[source])
