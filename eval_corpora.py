@@ -2,6 +2,7 @@
 masked-LM text, a Taxi1500-like topic task)."""
 
 import difflib
+import functools
 import json
 from pathlib import Path
 
@@ -36,9 +37,20 @@ def resolve_language(code, available, what="the corpus"):
 
 
 def udhr_translations(languages=None):
+    """The UDHR translations ({label: Translation}); the whole set is parsed once per process (~1 CPU-s) and shared:
+    treat it as read-only."""
+    if languages is None:
+        return _all_udhr_translations()
     from udhr import load_udhr
 
     return load_udhr(languages=languages)
+
+
+@functools.lru_cache(maxsize=1)
+def _all_udhr_translations():
+    from udhr import load_udhr
+
+    return load_udhr()
 
 
 def udhr_parallel_corpus(translations=None, include_preamble=True):

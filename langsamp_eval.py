@@ -49,7 +49,7 @@ from eval_corpora import (  # noqa: E402
     udhr_topic_classification,
     udhr_translations,
 )
-from eval_languages import XLMR_LANGUAGES, group_averages, is_head, map_languages  # noqa: E402
+from eval_languages import XLMR_LANGUAGES, group_averages, is_head, map_languages, model_languages  # noqa: E402
 from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens  # noqa: E402
 from eval_report import markdown_table, result_table, side_by_side_table, write_json, write_model_index, write_result  # noqa: E402
 from eval_tasks import TASKS, get_task, run_task, task_settings  # noqa: E402
@@ -344,7 +344,12 @@ def run(args):
         print("Masked-LM quality (masked accuracy in %, perplexities):")
         write_result(result, args.output)
     elif args.command == "embeddings":
-        model = _embedding_model(_check_model(args.model))
+        from langsamp_codes import parse_language
+
+        inventory = model_languages(checkpoint_config(_check_model(args.model)))
+        for code in args.nearest + args.recommend + (args.candidates or []) + (args.languages or []) if inventory else []:
+            parse_language(code, inventory)  # a bad code is named before the weights load
+        model = _embedding_model(args.model)
         result = {"task": "embeddings", "nearest": {}, "recommend": {}}
         for lang in args.nearest:
             result["nearest"][lang] = nearest_languages(model, lang, args.k, args.candidates, all_languages=args.all_languages)
