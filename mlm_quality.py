@@ -107,7 +107,7 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
         rounds = [(start, r) for r in range(mask_rounds) for start in range(0, len(sentences), batch_size)]
         for start, _ in rounds:
             chunk = sentences[start : start + batch_size]
-            inputs, selected, langs, scripts = [], [], [], []
+            inputs, langs, scripts = [], [], []
             for ids, spec, lang, script in chunk:
                 draw = (torch.rand(len(ids), generator=generator) < mask_probability) & ~spec
                 if not draw.any():  # at least one masked token a sentence
