@@ -1,0 +1,121 @@
+"""Loading checkpoints for evaluation: ours, the authors' release format, stock XLM-R or any Hugging Face encoder,
+with the matching tokenizer."""
+
+import logging
+from pathlib import Path
+
+logger = logging.getLogger("langsamp_eval")
+
+
+def checkpoint_config(path):
+    """The raw config.json dict of a checkpoint (local folder or cached Hub id)."""
+    from transformers import PretrainedConfig
+
+    config, _ = PretrainedConfig.get_config_dict(str(path))
+    return config
+
+
+def is_langsamp_checkpoint(path):
+    """True for our checkpoints (`model_type: langsamp`) and the authors' release format (`lang_size` field)."""
+    config = checkpoint_config(path)
+    return config.get("model_type") == "langsamp" or "lang_size" in config
+
+
+def is_langsamp_model(model):
+    return getattr(model.config, "model_type", None) == "langsamp"
+
+
+def load_model(path, kind="encoder", **kwargs):
+    """Load a checkpoint for one use.
+
+    kind: "encoder" (retrieval), "masked-lm", "sequence-classification" or "token-classification".
+    LangSAMP checkpoints (ours or the release format) load with this checkout's classes, anything else
+    (stock XLM-R, other encoders) with transformers' Auto classes. Attention is sdpa unless `kwargs` say otherwise.
+    """
+    kinds = ("encoder", "masked-lm", "sequence-classification", "token-classification")
+    if kind not in kinds:
+        raise ValueError(f"Unknown model kind {kind!r}: use one of {', '.join(kinds)}.")
+    kwargs.setdefault("attn_implementation", "sdpa")
+    if is_langsamp_checkpoint(path):
+        import modeling_langsamp as ours
+
+        cls = {
+            "encoder": ours.LangSAMPModel,
+            "masked-lm": ours.LangSAMPForMaskedLM,
+            "sequence-classification": ours.LangSAMPForSequenceClassification,
+            "token-classification": ours.LangSAMPForTokenClassification,
+        }[kind]
+    else:
+        import transformers
+
+        cls = {
+            "encoder": transformers.AutoModel,
+            "masked-lm": transformers.AutoModelForMaskedLM,
+            "sequence-classification": transformers.AutoModelForSequenceClassification,
+            "token-classification": transformers.AutoModelForTokenClassification,
+        }[kind]
+    if kind != "encoder":
+        return cls.from_pretrained(str(path), **kwargs).eval()
+    # A masked-LM checkpoint loaded as a bare encoder leaves its LM head out: expected, so the load report is muted.
+    from transformers.utils import logging as transformers_logging
+
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    if checkpoint_config(path).get("model_type") in ("langsamp", "xlm-roberta", "roberta", "bert"):
+        kwargs.setdefault("add_pooling_layer", False)  # retrieval pools hidden states itself
+    try:
+        return cls.from_pretrained(str(path), **kwargs).eval()
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+
+
+def max_tokens(model, max_length):
+    """`max_length` capped by the model's position table (RoBERTa-style models start positions at pad_id + 1)."""
+    config = model.config
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is None:
+        return max_length
+    if getattr(config, "model_type", "") in ("langsamp", "xlm-roberta", "roberta"):
+        positions -= (config.pad_token_id or 0) + 1
+    return min(max_length, positions)
+
+
+def load_tokenizer(path):
+    """The checkpoint's tokenizer: LangSAMPTokenizer for XLM-R-family checkpoints (same ids as the stock one; it
+    also emits language / script ids), else AutoTokenizer. A checkpoint folder without tokenizer files falls back
+    to the offline XLM-R tokenizer (assets.default_tokenizer)."""
+    from transformers import AutoTokenizer
+
+    from tokenization_langsamp import LangSAMPTokenizer
+
+    config = checkpoint_config(path)
+    xlmr_family = config.get("model_type") in ("langsamp", "xlm-roberta")
+    folder = Path(str(path))
+    has_files = not folder.is_dir() or any(
+        (folder / name).exists() for name in ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model")
+    )
+    if xlmr_family and not has_files:
+        from assets import default_tokenizer
+
+        logger.warning("%s has no tokenizer files: using the offline XLM-R tokenizer (assets.default_tokenizer).", path)
+        extra = {key: config[key] for key in ("languages", "scripts") if config.get(key)}
+        return default_tokenizer(**extra)
+    if xlmr_family:
+        return LangSAMPTokenizer.from_pretrained(str(path))
+    return AutoTokenizer.from_pretrained(str(path))
+
+
+def _as_model(model, kind):
+    return load_model(model, kind) if isinstance(model, (str, Path)) else model
+
+
+def _as_tokenizer(tokenizer, model):
+    if tokenizer is None:
+        if isinstance(model, (str, Path)):
+            return load_tokenizer(model)
+        from assets import default_tokenizer
+
+        config = model.config
+        extra = {key: getattr(config, key) for key in ("languages", "scripts") if getattr(config, key, None)}
+        return default_tokenizer(**extra)
+    return load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer

@@ -1,0 +1,184 @@
+"""Masked-LM quality per language on held-out text: masked-token accuracy and perplexity (15% masked at once) and
+pseudo-perplexity (every token masked in turn), with the language / script ids from the LangSAMP tokenizer."""
+
+import math
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from eval_corpora import resolve_language, udhr_heldout_texts
+from eval_models import _as_model, _as_tokenizer, is_langsamp_model, max_tokens
+
+
+def _needs_ids(model):
+    tables = getattr(model, "language_script_embeddings", None)
+    return tables is not None and (tables.language_embeddings is not None or tables.script_embeddings is not None)
+
+
+def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None, script_ids=None):
+    """Log-probabilities `[n_selected, vocab]` at the `selected` positions (row-major), running the LM head only there."""
+    if is_langsamp_model(model):  # with labels, our head runs only on labelled positions
+        labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, lang_ids=lang_ids, script_ids=script_ids, labels=labels).logits
+    elif hasattr(model, "lm_head"):  # stock XLM-R / RoBERTa: same saving by hand
+        hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        logits = model.lm_head(hidden[selected])
+    else:
+        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[selected]
+    # float64: over a 250k vocabulary a float32 log-sum-exp is off by ~4e-5 (seen in tests/test_eval_figures.py).
+    return torch.log_softmax(logits.double(), dim=-1)
+
+
+def _language_rows(tokenizer, code):
+    """Check that the tokenizer can give ids for `code` (a UDHR label like `hin_Deva` or an ISO code)."""
+    tokenizer.language_id(code)
+    parts = code.split("_")
+    if len(parts) == 2 and len(parts[1]) == 4:
+        tokenizer.script_id(parts[1])
+
+
+@torch.no_grad()
+def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_probability=0.15, mask_rounds=1, pseudo_perplexity=True, max_sentences=16, max_length=128, batch_size=32, seed=0):
+    """Masked-token accuracy, masked-token perplexity and pseudo-perplexity per language on held-out text.
+
+    masked accuracy / perplexity: `mask_probability` of the non-special tokens (at least one a sentence, fixed
+    seed) become `<mask>` at once, as in pretraining; accuracy is the share predicted exactly, perplexity
+    exp(mean cross-entropy) over them. `mask_rounds` independent draws are pooled (less noise, one forward per
+    sentence and round). pseudo-perplexity (Salazar et al., 2020): every token is
+    masked in turn (one copy of the sentence per token, batched) and PPPL = exp(-mean log p(token)); it costs one
+    forward per token, hence `max_sentences`. LangSAMP models get each sentence's language / script ids from the
+    tokenizer (`lang=<label>`); stock masked LMs need none. Default corpus: the UDHR's held-out articles.
+    """
+    if not (0 < mask_probability < 1):
+        raise ValueError(f"mask_probability={mask_probability} must be in (0, 1).")
+    corpus = udhr_heldout_texts() if corpus is None else corpus
+    if languages is not None:  # checked before the model loads
+        languages = [resolve_language(code, corpus) for code in languages]
+    model = _as_model(model, "masked-lm")
+    tokenizer = _as_tokenizer(tokenizer, model)
+    max_length = max_tokens(model, max_length)
+    needs_ids = _needs_ids(model)
+    if needs_ids:
+        if not hasattr(tokenizer, "language_id"):
+            raise ValueError("This LangSAMP model needs language / script ids: use the LangSAMP tokenizer.")
+        if list(getattr(tokenizer, "languages", [])) != list(model.config.languages) or list(tokenizer.scripts) != list(model.config.scripts):
+            raise ValueError("The tokenizer's language / script inventories differ from the model config's: their ids would not match.")
+    skipped = []
+    if languages is None:
+        chosen = list(corpus)
+        if needs_ids:
+            kept = []
+            for code in chosen:
+                try:
+                    _language_rows(tokenizer, code)
+                    kept.append(code)
+                except ValueError:
+                    skipped.append(code)
+            chosen = kept
+    else:
+        chosen = list(languages)
+        if needs_ids:
+            for code in chosen:
+                try:
+                    _language_rows(tokenizer, code)
+                except ValueError as error:
+                    raise ValueError(f"Cannot evaluate {code!r} with this model: {error}") from error
+    if not chosen:
+        raise ValueError("No language of the corpus is in the model's inventory.")
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    mask_id = tokenizer.mask_token_id
+    per_language = {}
+    for code in tqdm(chosen, desc="masked LM", unit="lang"):
+        texts = [t for t in corpus[code] if t.strip()][:max_sentences]
+        encoded = tokenizer(texts, lang=code, truncation=True, max_length=max_length) if needs_ids else tokenizer(texts, truncation=True, max_length=max_length)
+        special = [tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True) for ids in encoded["input_ids"]]
+        ids_of = lambda key, i: encoded[key][i][0] if key in encoded else None  # noqa: E731 (one id a sentence)
+        sentences = [
+            (torch.tensor(ids), torch.tensor(spec, dtype=torch.bool), ids_of("lang_ids", i), ids_of("script_ids", i))
+            for i, (ids, spec) in enumerate(zip(encoded["input_ids"], special))
+        ]
+        sentences = [s for s in sentences if (~s[1]).any()]
+        # Masked-token accuracy: several positions masked at once, as in pretraining (all -> <mask>).
+        correct = total = 0
+        log_likelihood = 0.0
+        rounds = [(start, r) for r in range(mask_rounds) for start in range(0, len(sentences), batch_size)]
+        for start, _ in rounds:
+            chunk = sentences[start : start + batch_size]
+            inputs, langs, scripts = [], [], []
+            for ids, spec, lang, script in chunk:
+                draw = (torch.rand(len(ids), generator=generator) < mask_probability) & ~spec
+                if not draw.any():  # at least one masked token a sentence
+                    candidates = (~spec).nonzero().flatten()
+                    draw[candidates[torch.randint(len(candidates), (1,), generator=generator)]] = True
+                inputs.append((ids, draw))
+                langs.append(lang)
+                scripts.append(script)
+            batch_ids, batch_mask, batch_sel = _pad_batch([ids for ids, _ in inputs], [d for _, d in inputs], tokenizer.pad_token_id)
+            gold = batch_ids[batch_sel]
+            masked = batch_ids.masked_fill(batch_sel, mask_id)
+            log_probs = _masked_log_probs(model, masked.to(device), batch_mask.to(device), batch_sel.to(device), *_id_tensors(langs, scripts, device, needs_ids))
+            correct += (log_probs.argmax(-1).cpu() == gold).sum().item()
+            log_likelihood += log_probs.gather(1, gold.to(device)[:, None]).sum().item()
+            total += gold.numel()
+        result = {
+            "masked_accuracy": correct / total if total else float("nan"),
+            "masked_perplexity": math.exp(-log_likelihood / total) if total else float("nan"),
+            "masked_tokens": total,
+        }
+        if pseudo_perplexity:
+            result.update(_pseudo_perplexity(model, tokenizer, sentences, batch_size, device, needs_ids))
+        per_language[code] = result
+    names = [name for name in ("masked_accuracy", "masked_perplexity", "pseudo_perplexity") if name in next(iter(per_language.values()))]
+    average = {name: float(np.mean([r[name] for r in per_language.values()])) for name in names}
+    for name in ("masked_perplexity", "pseudo_perplexity"):  # a geometric mean is the natural average of perplexities
+        if name in average:
+            average[f"{name}_geomean"] = float(np.exp(np.mean([math.log(r[name]) for r in per_language.values()])))
+    note = f"Up to {max_sentences} sentences a language, {max_length} tokens each."
+    if skipped:
+        note += f" {len(skipped)} languages of the corpus are outside the model's inventory and were skipped."
+    return {"task": "mlm", "per_language": per_language, "average": average, "skipped": skipped, "note": note}
+
+
+def _pad_batch(rows, selections, pad_id):
+    length = max(len(r) for r in rows)
+    ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), length), dtype=torch.long)
+    selected = torch.zeros((len(rows), length), dtype=torch.bool)
+    for i, (row, sel) in enumerate(zip(rows, selections)):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+        selected[i, : len(row)] = sel
+    return ids, mask, selected
+
+
+def _id_tensors(langs, scripts, device, needs_ids):
+    if not needs_ids:
+        return None, None
+    as_tensor = lambda values: None if values[0] is None else torch.tensor(values, device=device)  # noqa: E731
+    return as_tensor(langs), as_tensor(scripts)
+
+
+def _pseudo_perplexity(model, tokenizer, sentences, batch_size, device, needs_ids):
+    """exp(-mean log p(token | sentence with that token masked)) over every non-special token of `sentences`."""
+    copies = [(index, position) for index, (ids, spec, _, _) in enumerate(sentences) for position in (~spec).nonzero().flatten().tolist()]
+    total_log_prob = 0.0
+    for start in range(0, len(copies), batch_size):
+        chunk = copies[start : start + batch_size]
+        rows, selections, langs, scripts = [], [], [], []
+        for index, position in chunk:
+            ids, _, lang, script = sentences[index]
+            selection = torch.zeros(len(ids), dtype=torch.bool)
+            selection[position] = True
+            rows.append(ids)
+            selections.append(selection)
+            langs.append(lang)
+            scripts.append(script)
+        batch_ids, batch_mask, batch_sel = _pad_batch(rows, selections, tokenizer.pad_token_id)
+        gold = batch_ids[batch_sel]
+        masked = batch_ids.masked_fill(batch_sel, tokenizer.mask_token_id)
+        log_probs = _masked_log_probs(model, masked.to(device), batch_mask.to(device), batch_sel.to(device), *_id_tensors(langs, scripts, device, needs_ids))
+        total_log_prob += log_probs.gather(1, gold.to(device)[:, None]).sum().item()
+    return {"pseudo_perplexity": math.exp(-total_log_prob / len(copies)) if copies else float("nan"), "scored_tokens": len(copies)}

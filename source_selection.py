@@ -1,0 +1,102 @@
+"""The paper's analysis claim, measured: choosing the zero-shot source language by the similarity of the learned
+language embeddings (`recommend_source_languages`) against English and against a random source, on a zero-shot task.
+
+For each target the recommended source is the candidate whose embedding is most cosine-similar to the target's;
+the random source is drawn (seeded) from the same candidates. Each distinct source is fine-tuned once per seed
+and tested on every target; the table gives the target's score for each choice. The release has no code for this.
+"""
+
+import random
+
+import numpy as np
+
+from embedding_analysis import _embedding_model, recommend_source_languages
+from eval_corpora import udhr_topic_classification
+from eval_languages import map_languages
+from eval_report import markdown_table
+from eval_tasks import TaskData, get_task, task_settings
+
+
+def _task_sets(task, data, source, targets, cap):
+    """(train, dev, {target: test}) for fine-tuning on `source` (dataset codes)."""
+    if task.name == "udhr-topics" and data.path is None:
+        train, tests, _ = udhr_topic_classification(source=source, languages=targets)
+        return train, None, {code: tests[code] for code in targets}
+    return cap(data.split(source, "train")), cap(data.split(source, "dev")), {code: cap(data.split(code, "test")) for code in targets}
+
+
+def compare_source_languages(model, targets, candidates, task="udhr-topics", english=None, tokenizer=None, dataset=None,
+                             token=None, random_seed=0, all_languages=False, **overrides):
+    """Zero-shot scores on each target when fine-tuning on the recommended source, on English and on a random source.
+
+    model: a LangSAMP masked-LM checkpoint path or model (its language table ranks the sources; its encoder is
+    fine-tuned). targets / candidates: the task's language codes (`urd_Arab` for UDHR / SIB-200, `ur` for
+    WikiANN); candidates are the languages with training data you would pick from. Returns {"rows": [...],
+    "average": {...}, "metric", "settings"}.
+    """
+    from transfer import zero_shot_transfer
+
+    task = get_task(task)
+    if task.kind == "retrieval":
+        raise ValueError(f"{task.name} is a retrieval task: source selection needs a fine-tuning task (udhr-topics, sib200, taxi1500, wikiann, udpos).")
+    settings = task_settings(task, overrides)
+    data = TaskData(task, dataset, token)
+    english = english or task.source
+    codes = set(data.languages())
+    unknown = [c for c in list(targets) + list(candidates) + [english] if c not in codes]
+    if unknown:
+        raise ValueError(f"{task.name}: language(s) {', '.join(unknown)} not in the dataset; it has e.g. {', '.join(sorted(codes)[:8])}.")
+    embedder = _embedding_model(model)
+    labels, unreadable = map_languages(list(dict.fromkeys(list(targets) + list(candidates))), task.convention, list(embedder.config.languages))
+    if unreadable:
+        raise ValueError(f"Language(s) {', '.join(unreadable)} are not in the model's inventory: the embeddings cannot rank them.")
+    iso = {code: label.split("_")[0] for code, label in labels.items()}
+    by_iso = {}
+    for code in candidates:
+        by_iso.setdefault(iso[code], code)
+    rng = random.Random(random_seed)
+    plan = {}
+    for target in targets:
+        pool = [c for c in candidates if iso[c] != iso[target]]
+        if not pool:
+            raise ValueError(f"No candidate source besides the target {target!r} itself.")
+        best, similarity = recommend_source_languages(embedder, iso[target], k=1, candidates=[iso[c] for c in pool], all_languages=all_languages)[0]
+        plan[target] = {"recommended": by_iso[best], "similarity": similarity, "random": rng.choice(pool)}
+    limit = settings.get("max_examples")
+    cap = (lambda ds: ds.select(range(min(limit, len(ds))))) if limit else (lambda ds: ds)  # noqa: E731
+    metric = "macro_f1" if task.kind == "sequence" else "f1"
+    sources = list(dict.fromkeys([english] + [p["recommended"] for p in plan.values()] + [p["random"] for p in plan.values()]))
+    scores = {}
+    for source in sources:
+        train, dev, tests = _task_sets(task, data, source, list(targets), cap)
+        runs = []
+        for seed in settings["seeds"]:
+            result = zero_shot_transfer(
+                model, tokenizer, train, tests, task=task.kind, label_names=list(task.label_names) if task.label_names else None,
+                text_column=task.text_column, label_column=task.label_column, source=source, dev_dataset=dev,
+                num_train_epochs=settings["epochs"], max_steps=settings.get("max_steps") or -1, learning_rate=settings["learning_rate"],
+                batch_size=settings["batch_size"], gradient_accumulation_steps=settings["gradient_accumulation_steps"],
+                max_length=settings["max_length"], seed=seed, disable_tqdm=True,
+            )
+            # A target that is the source itself is reported apart by zero_shot_transfer: take it from there.
+            runs.append({t: (result["per_language"].get(t) or result["source_metrics"])[metric] for t in targets})
+        scores[source] = {t: float(np.mean([run[t] for run in runs])) for t in targets}
+    rows = [
+        {"target": t, "recommended": p["recommended"], "similarity": p["similarity"], "recommended_score": scores[p["recommended"]][t],
+         "english_score": scores[english][t], "random": p["random"], "random_score": scores[p["random"]][t]}
+        for t, p in plan.items()
+    ]
+    average = {key: float(np.mean([r[key] for r in rows])) for key in ("recommended_score", "english_score", "random_score")}
+    return {"task": task.name, "metric": metric, "english": english, "rows": rows, "average": average,
+            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}, "random_seed": random_seed}
+
+
+def source_table(result):
+    """The comparison as a markdown table, scores in %."""
+    rows = [[r["target"], f"{r['recommended']} ({r['similarity']:.2f})", r["recommended_score"] * 100, r["english_score"] * 100,
+             r["random"], r["random_score"] * 100] for r in result["rows"]]
+    a = result["average"]
+    rows.append(["**average**", "", a["recommended_score"] * 100, a["english_score"] * 100, "", a["random_score"] * 100])
+    metric = result["metric"]
+    header = ["target", "recommended source (cosine)", f"{metric}, recommended", f"{metric}, {result['english']}", "random source", f"{metric}, random"]
+    return markdown_table(header, rows)

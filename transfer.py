@@ -1,0 +1,237 @@
+"""Zero-shot cross-lingual transfer with the stock Trainer: fine-tune a sequence- or token-classification head on a
+source language, test on every other language. Scores: scikit-learn accuracy / macro-F1 (metrics/accuracy_f1) and
+seqeval entity F1 (metrics/seqeval_f1), the libraries the release used."""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eval_corpora import DEFAULT_SOURCE, udhr_topic_classification
+from eval_models import _as_tokenizer, load_model, max_tokens
+
+METRICS_DIR = Path(__file__).resolve().parent / "metrics"
+
+
+def load_metric(name):
+    """A local `evaluate` metric module from metrics/ (nothing loads from the Hub)."""
+    import evaluate
+
+    return evaluate.load(str(METRICS_DIR / name))
+
+
+def _label_names(dataset, column, task):
+    feature = dataset.features[column]
+    inner = getattr(feature, "feature", None) if task == "token" else feature
+    if inner is not None and hasattr(inner, "names"):
+        return list(inner.names)
+    values = dataset[column]
+    flat = [v for seq in values for v in seq] if task == "token" else list(values)
+    if all(isinstance(v, str) for v in flat):
+        return sorted(set(flat))
+    raise ValueError(
+        f"Column {column!r} holds integer labels without names: pass `label_names` (the class names in id order)."
+    )
+
+
+def _to_ids(value, label_to_id, task):
+    def one(v):
+        if isinstance(v, str):
+            if v not in label_to_id:
+                raise ValueError(f"Label {v!r} is not among the training labels ({', '.join(label_to_id)}).")
+            return label_to_id[v]
+        return int(v)
+
+    return [one(v) for v in value] if task == "token" else one(value)
+
+
+def _task_model(model, task, label_names):
+    """A fresh task model with a `len(label_names)`-way head from a checkpoint path or a loaded model."""
+    kind = "sequence-classification" if task == "sequence" else "token-classification"
+    labels = dict(num_labels=len(label_names), id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
+    if isinstance(model, (str, Path)):
+        return load_model(model, kind, **labels).train()
+    head = "ForSequenceClassification" if task == "sequence" else "ForTokenClassification"
+    if type(model).__name__.endswith(head) and model.config.num_labels == len(label_names):
+        return model.train()
+    # Any other loaded model (a masked LM, say): go through disk, as a user would with a checkpoint.
+    with tempfile.TemporaryDirectory() as folder:
+        model.save_pretrained(folder)
+        return load_model(folder, kind, **labels).train()
+
+
+def _scores(task, predicted, gold, label_names):
+    """Per-example predictions -> the task's metric dict (scikit-learn for classes, seqeval for tags)."""
+    if task == "sequence":
+        # Macro-F1 over the classes present in the references or predictions (sklearn's default): a test set that
+        # holds only some classes (held-out articles) is not penalised for the absent ones.
+        return load_metric("accuracy_f1").compute(predictions=list(map(int, predicted)), references=list(map(int, gold)))
+    pred_tags, gold_tags = [], []
+    for pred_row, gold_row in zip(predicted, gold):
+        keep = gold_row != -100  # the first sub-token of each word carries the word's label
+        pred_tags.append([label_names[i] for i in pred_row[keep]])
+        gold_tags.append([label_names[i] for i in gold_row[keep]])
+    return load_metric("seqeval_f1").compute(predictions=pred_tags, references=gold_tags)
+
+
+def zero_shot_transfer(
+    model,
+    tokenizer=None,
+    train_dataset=None,
+    test_datasets=None,
+    task="sequence",
+    label_names=None,
+    text_column=None,
+    label_column=None,
+    source=None,
+    dev_dataset=None,
+    output_dir=None,
+    num_train_epochs=10,
+    max_steps=-1,
+    learning_rate=2e-5,
+    batch_size=16,
+    gradient_accumulation_steps=1,
+    eval_batch_size=64,
+    max_length=256,
+    seed=42,
+    **training_args,
+):
+    """Fine-tune on `train_dataset` (the source language) with the stock Trainer; test on each of `test_datasets`.
+
+    task: "sequence" (columns `text` / `label` by default; metrics accuracy and macro-F1, the paper's Taxi1500 /
+    SIB-200 metric) or "token" (`tokens` / `ner_tags`; the first sub-token of each word carries its label, the
+    other sub-tokens -100; seqeval entity F1 and token accuracy, as XTREME's run_tag.py).
+    dev_dataset: the source language's dev set; when given, the model is evaluated on it after every epoch and
+    the best epoch (macro-F1 / F1) is the one tested, as the release does. Without it, the last epoch is tested.
+    model: a checkpoint path or a loaded model (a task model is used as given, anything else gets a fresh head,
+    initialised under `seed`). Defaults: the UDHR topic task, trained on English. Returns `per_language` metrics,
+    `average` over the test languages other than the source, and `source_metrics` (the source's own test set).
+    """
+    import datasets
+    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+
+    if task not in ("sequence", "token"):
+        raise ValueError(f"Unknown task {task!r}: use 'sequence' (text classification) or 'token' (tagging).")
+    default_task = train_dataset is None
+    if default_task:
+        if task != "sequence":
+            raise ValueError("The offline default (UDHR topics) is a sequence task: pass train/test datasets for tagging.")
+        train_dataset, test_datasets, label_names = udhr_topic_classification(source=source or DEFAULT_SOURCE)
+    if not test_datasets:
+        raise ValueError("Give `test_datasets`: a dict {language: Dataset} with the same columns as the training set.")
+    text_column = text_column or ("text" if task == "sequence" else "tokens")
+    label_column = label_column or ("label" if task == "sequence" else "ner_tags")
+    named = [("train", train_dataset)] + ([("dev", dev_dataset)] if dev_dataset is not None else []) + list(test_datasets.items())
+    for name, ds in named:
+        missing = [c for c in (text_column, label_column) if c not in ds.column_names]
+        if missing:
+            raise ValueError(f"Dataset {name!r} lacks column(s) {missing}; it has {ds.column_names}. Set text_column / label_column.")
+    label_names = list(label_names) if label_names is not None else _label_names(train_dataset, label_column, task)
+    label_to_id = {name: i for i, name in enumerate(label_names)}
+    if source is None:
+        source = next((code for code in test_datasets if code.split("_")[0] == DEFAULT_SOURCE), None)
+    elif source not in test_datasets:
+        source = next((code for code in test_datasets if code.split("_")[0] == source), source)
+
+    tokenizer = _as_tokenizer(tokenizer, model)
+    set_seed(seed)  # the fresh head's initialisation is part of what a seed varies
+    model = _task_model(model, task, label_names)
+    max_length = max_tokens(model, max_length)
+
+    def encode(batch):
+        if task == "sequence":
+            encoded = tokenizer(batch[text_column], truncation=True, max_length=max_length)
+            encoded["labels"] = [_to_ids(v, label_to_id, task) for v in batch[label_column]]
+            return encoded
+        encoded = tokenizer(batch[text_column], is_split_into_words=True, truncation=True, max_length=max_length)
+        aligned = []
+        for i, tags in enumerate(batch[label_column]):
+            tags = _to_ids(tags, label_to_id, task)
+            previous, row = None, []
+            for word in encoded.word_ids(i):
+                row.append(-100 if word is None or word == previous else tags[word])
+                previous = word
+            aligned.append(row)
+        encoded["labels"] = aligned
+        return encoded
+
+    languages = list(test_datasets)
+    tests = [ds.add_column("__language", [i] * len(ds)) for i, ds in enumerate(test_datasets.values())]
+    test = datasets.concatenate_datasets(tests)
+    train = train_dataset.map(encode, batched=True, remove_columns=train_dataset.column_names, desc="tokenize train")
+    test_languages = np.asarray(test["__language"])
+    test = test.map(encode, batched=True, remove_columns=test.column_names, desc="tokenize test")
+    dev = None if dev_dataset is None else dev_dataset.map(encode, batched=True, remove_columns=dev_dataset.column_names, desc="tokenize dev")
+    main_metric = "macro_f1" if task == "sequence" else "f1"
+
+    def compute_metrics(prediction):
+        return _scores(task, prediction.predictions.argmax(-1), prediction.label_ids, label_names)
+
+    collator = DataCollatorWithPadding(tokenizer) if task == "sequence" else DataCollatorForTokenClassification(tokenizer)
+    own_dir = output_dir is None
+    output_dir = tempfile.mkdtemp(prefix="langsamp-zero-shot-") if own_dir else output_dir
+    selection = (
+        dict(eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True, metric_for_best_model=main_metric,
+             greater_is_better=True, save_total_limit=1, save_only_model=True)
+        if dev is not None
+        else dict(eval_strategy="no", save_strategy="no")
+    )
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=eval_batch_size,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+        learning_rate=learning_rate,
+        num_train_epochs=num_train_epochs,
+        max_steps=max_steps,
+        seed=seed,
+        report_to="none",
+        logging_steps=training_args.pop("logging_steps", 10),
+        dataloader_pin_memory=training_args.pop("dataloader_pin_memory", torch.cuda.is_available()),
+        **selection,
+        **training_args,
+    )
+    trainer = Trainer(
+        model=model, args=args, train_dataset=train, eval_dataset=dev, data_collator=collator, processing_class=tokenizer,
+        compute_metrics=compute_metrics if dev is not None else None,
+    )
+    train_output = trainer.train()
+    best_dev = trainer.state.best_metric if dev is not None else None
+    predictions = trainer.predict(test)
+    if own_dir:
+        import shutil
+
+        shutil.rmtree(output_dir, ignore_errors=True)
+
+    predicted, gold = predictions.predictions.argmax(-1), predictions.label_ids
+    per_language = {}
+    for index, code in enumerate(languages):
+        rows = np.flatnonzero(test_languages == index)
+        per_language[code] = _scores(task, predicted[rows], gold[rows], label_names)
+    others = [code for code in languages if code != source]
+    names = list(next(iter(per_language.values())))
+    average = {name: float(np.mean([per_language[c][name] for c in others])) for name in names} if others else {}
+    note = "Zero-shot: trained on the source language only; the average leaves the source out."
+    if dev is not None:
+        note += f" Tested the epoch with the best source-dev {main_metric} ({best_dev:.4f})."
+    if default_task:
+        note += (
+            " UDHR topic task: test paragraphs are translations of the English training paragraphs, so the source's "
+            "own figure is training accuracy."
+        )
+    return {
+        "task": "classification" if task == "sequence" else "tagging",
+        "metric": main_metric,
+        "source": source,
+        "labels": label_names,
+        "train_examples": len(train),
+        "train_loss": float(train_output.training_loss),
+        "steps": int(train_output.global_step),
+        "best_dev": best_dev,
+        "test_examples": {code: int((test_languages == i).sum()) for i, code in enumerate(languages)},
+        "source_metrics": per_language.get(source),
+        "per_language": {code: per_language[code] for code in others},
+        "average": average,
+        "note": note,
+    }
