@@ -21,6 +21,7 @@ from conftest import tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN = str(REPO / "train.py")
+RECORDER = str(REPO / "tests" / "record_run.py")  # train.py, recording its rows, batches and weights
 PAIRS = ["eng_Latn", "deu_Latn", "rus_Cyrl", "hin_Deva", "arb_Arab", "cmn_Hani"]
 SENTENCE = "Everyone has the right to life, liberty and security of person."
 
@@ -118,14 +119,44 @@ def load_in_fresh_process(tmp_path, repo, revisions=(), env=None, cwd=None):
     return json.loads(out.read_text())
 
 
+def unmasked(batch):
+    """The original chunks of a collated batch: the label where a token was masked, the input elsewhere."""
+    return [tuple(label if label != -100 else token for token, label in zip(ids, labels))
+            for ids, labels in zip(batch["input_ids"], batch["labels"])]
+
+
 def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_path, corpus, config_dir, datasets_cache):
-    output_dir = tmp_path / "run"
-    proc = ok(run(base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=60, save_steps=30, logging_steps=10)))
+    output_dir, record_dir = tmp_path / "run", tmp_path / "record"
+    proc = ok(run(base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=60, save_steps=30, logging_steps=10),
+                  env=dict(os.environ, RECORD_DIR=str(record_dir)), runner=(RECORDER,)))
     results = json.loads((output_dir / "train_results.json").read_text())
     before, after = results["held_out_loss_before"], results["held_out_loss_after"]
     assert before > 12.0  # a random model: about ln(250002) = 12.43
     assert after < before - 1.5, (before, after)  # same masks before and after: the drop is the training
     assert "MLM loss" in proc.stdout and "trust_remote_code=True" in proc.stdout
+
+    # The held-out loss is measured on text the model never trained on, with the same masks both times.
+    record = json.loads((record_dir / "rank0.json").read_text())
+    batches = record["batches"]
+    first_train = next(i for i, b in enumerate(batches) if b["kind"] == "train")
+    last_train = max(i for i, b in enumerate(batches) if b["kind"] == "train")
+    evaluations = [[b for b in batches[:first_train] if b["kind"] == "eval"], [b for b in batches[last_train:] if b["kind"] == "eval"]]
+    assert evaluations[0] and evaluations[0] == evaluations[1]  # identical inputs, masked positions and labels
+    held_out = [row for batch in evaluations[0] for row in unmasked(batch)]
+    assert len(held_out) == len(set(held_out)) == 16  # --max_eval_samples, well under 10% of the 60 x 8 + 16 rows
+    labels = [label for batch in evaluations[0] for row in batch["labels"] for label in row]
+    assert 0.08 < sum(label != -100 for label in labels) / len(labels) < 0.2  # about 15% of the tokens are scored
+    assert set(held_out) == {tuple(row) for row in record["held_out"]}
+    mixture = [tuple(row) for row in record["mixture"]]
+    assert len(mixture) == 60 * 8 + 16
+    # Sampling repeats the chunks of small pairs: copies of held-out chunks occur elsewhere in the mixture ...
+    assert sum(row in set(held_out) for row in mixture) > len(held_out)
+    # ... and none of them is trained on: not in the training rows, not in any batch the model saw.
+    trained = {row for batch in batches[first_train : last_train + 1] if batch["kind"] == "train" for row in unmasked(batch)}
+    assert not trained & set(held_out)
+    assert not {tuple(row) for row in record["train"]} & set(held_out)
+    # Nothing else was removed: the training rows are the mixture less the held-out chunks, in order.
+    assert [tuple(row) for row in record["train"]] == [row for row in mixture if row not in set(held_out)]
 
     # Every checkpoint is self-contained too: code, card, tokenizer next to the weights.
     for folder in (output_dir / "checkpoint-30", output_dir / "checkpoint-60", output_dir):
