@@ -87,7 +87,9 @@ def run_arguments(**values):
         (dict(world_size=1), dict(max_eval_samples=7), 10 * 4 * 3 + 7),
         (dict(world_size=8, gradient_accumulation_steps=1), dict(max_eval_samples=0), 10 * 4 * 8),
         (dict(), dict(max_eval_samples=-1), 240),  # a negative count holds nothing out
+        (dict(max_steps=1), dict(max_eval_samples=7), 4 * 3 * 2 + 7),
         (dict(max_steps=-1), dict(max_eval_samples=7), None),  # epochs: one epoch = as many rows as chunks
+        (dict(max_steps=0), dict(max_eval_samples=7), None),  # 0 is not a length either (the Trainer's default is -1)
         (dict(), dict(max_eval_samples=7, streaming=True), None),  # a stream has no length to size
     ],
 )
