@@ -1,7 +1,10 @@
-"""train.py end to end, each run a real subprocess on a small real corpus (UDHR) with a tiny random model:
-the loss falls and the output loads with the Auto classes in a fresh process; a SIGKILLed run resumes with the same
-data order; every revision pushed to a (local) Hub loads; a dead Hub does not stop training; torchrun (2 processes,
-gloo) saves one consistent checkpoint; bad input fails clearly before training.
+"""train.py end to end, each run a real subprocess on a small real corpus (UDHR) with a tiny random model, most
+through tests/record_run.py, which records the mixture, the training rows, every collated batch and the weights:
+the loss falls on held-out chunks that are never trained on (nor any copy), scored with identical masks, and the
+output loads with the Auto classes in a fresh process; the paper's recipe (a stock XLM-R checkpoint, a larger
+tokenizer) starts from the checkpoint's weights; a SIGKILLed run resumes with the same data order; every revision
+pushed to a (local) Hub loads; a dead Hub does not stop training; under torchrun (2 processes, gloo) the ranks see
+disjoint batches of one world-sized draw and end with one model; bad input fails clearly before training.
 """
 
 import json
@@ -21,6 +24,7 @@ from conftest import tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN = str(REPO / "train.py")
+RECORDER = str(REPO / "tests" / "record_run.py")  # train.py, recording its rows, batches and weights
 PAIRS = ["eng_Latn", "deu_Latn", "rus_Cyrl", "hin_Deva", "arb_Arab", "cmn_Hani"]
 SENTENCE = "Everyone has the right to life, liberty and security of person."
 
@@ -64,7 +68,8 @@ def base_args(corpus, config_dir, output_dir, datasets_cache, **overrides):
     values.update(overrides)
     argv = []
     for key, value in values.items():
-        argv += [f"--{key}", str(value)]
+        if value is not None:  # None: leave the flag out
+            argv += [f"--{key}", str(value)]
     return argv
 
 
@@ -118,14 +123,44 @@ def load_in_fresh_process(tmp_path, repo, revisions=(), env=None, cwd=None):
     return json.loads(out.read_text())
 
 
+def unmasked(batch):
+    """The original chunks of a collated batch: the label where a token was masked, the input elsewhere."""
+    return [tuple(label if label != -100 else token for token, label in zip(ids, labels))
+            for ids, labels in zip(batch["input_ids"], batch["labels"])]
+
+
 def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_path, corpus, config_dir, datasets_cache):
-    output_dir = tmp_path / "run"
-    proc = ok(run(base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=60, save_steps=30, logging_steps=10)))
+    output_dir, record_dir = tmp_path / "run", tmp_path / "record"
+    proc = ok(run(base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=60, save_steps=30, logging_steps=10),
+                  env=dict(os.environ, RECORD_DIR=str(record_dir)), runner=(RECORDER,)))
     results = json.loads((output_dir / "train_results.json").read_text())
     before, after = results["held_out_loss_before"], results["held_out_loss_after"]
     assert before > 12.0  # a random model: about ln(250002) = 12.43
     assert after < before - 1.5, (before, after)  # same masks before and after: the drop is the training
     assert "MLM loss" in proc.stdout and "trust_remote_code=True" in proc.stdout
+
+    # The held-out loss is measured on text the model never trained on, with the same masks both times.
+    record = json.loads((record_dir / "rank0.json").read_text())
+    batches = record["batches"]
+    first_train = next(i for i, b in enumerate(batches) if b["kind"] == "train")
+    last_train = max(i for i, b in enumerate(batches) if b["kind"] == "train")
+    evaluations = [[b for b in batches[:first_train] if b["kind"] == "eval"], [b for b in batches[last_train:] if b["kind"] == "eval"]]
+    assert evaluations[0] and evaluations[0] == evaluations[1]  # identical inputs, masked positions and labels
+    held_out = [row for batch in evaluations[0] for row in unmasked(batch)]
+    assert len(held_out) == len(set(held_out)) == 16  # --max_eval_samples, well under 10% of the 60 x 8 + 16 rows
+    labels = [label for batch in evaluations[0] for row in batch["labels"] for label in row]
+    assert 0.08 < sum(label != -100 for label in labels) / len(labels) < 0.2  # about 15% of the tokens are scored
+    assert set(held_out) == {tuple(row) for row in record["held_out"]}
+    mixture = [tuple(row) for row in record["mixture"]]
+    assert len(mixture) == 60 * 8 + 16
+    # Sampling repeats the chunks of small pairs: copies of held-out chunks occur elsewhere in the mixture ...
+    assert sum(row in set(held_out) for row in mixture) > len(held_out)
+    # ... and none of them is trained on: not in the training rows, not in any batch the model saw.
+    trained = {row for batch in batches[first_train : last_train + 1] if batch["kind"] == "train" for row in unmasked(batch)}
+    assert not trained & set(held_out)
+    assert not {tuple(row) for row in record["train"]} & set(held_out)
+    # Nothing else was removed: the training rows are the mixture less the held-out chunks, in order.
+    assert [tuple(row) for row in record["train"]] == [row for row in mixture if row not in set(held_out)]
 
     # Every checkpoint is self-contained too: code, card, tokenizer next to the weights.
     for folder in (output_dir / "checkpoint-30", output_dir / "checkpoint-60", output_dir):
@@ -260,6 +295,55 @@ def test_a_dead_hub_does_not_stop_training(tmp_path, corpus, config_dir, dataset
     assert (output_dir / "model.safetensors").is_file() and (output_dir / "modeling_langsamp.py").is_file()
 
 
+def test_the_papers_recipe_continues_a_stock_xlmr_checkpoint_with_a_larger_tokenizer(tmp_path, corpus, datasets_cache):
+    """--model_name_or_path a stock XLM-R masked LM (the paper starts from xlm-roberta-base) and a tokenizer with more
+    pieces (the paper's Glot500 one): the encoder and LM head start from the checkpoint's weights, the vocabulary is
+    resized with the new rows and both tables drawn from N(0, 0.02)."""
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
+
+    from assets import xlmr_tokenizer_json
+
+    stock_dir, bigger_tokenizer_dir = tmp_path / "xlm-roberta-tiny", tmp_path / "bigger-tokenizer"
+    torch.manual_seed(7)
+    stock = XLMRobertaForMaskedLM(XLMRobertaConfig(
+        vocab_size=250002, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=130, type_vocab_size=1, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0))
+    stock.save_pretrained(stock_dir)
+    xlmr = XLMRobertaTokenizer(tokenizer_file=str(xlmr_tokenizer_json()))
+    xlmr.save_pretrained(stock_dir)  # a Hub checkpoint ships its tokenizer: the stock class
+    new_pieces = 300
+    assert xlmr.add_tokens([f"glotpiece{k}" for k in range(new_pieces)]) == new_pieces
+    xlmr.save_pretrained(bigger_tokenizer_dir)
+
+    output_dir, record_dir = tmp_path / "run", tmp_path / "record"
+    argv = base_args(corpus, None, output_dir, datasets_cache, max_steps=2, save_steps=2, max_eval_samples=8,
+                     model_name_or_path=stock_dir, tokenizer_name=bigger_tokenizer_dir)
+    proc = ok(run(argv, env=dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS="begin"), runner=(RECORDER,)))
+    assert "has no LangSAMP tables" in proc.stderr
+
+    begin, expected = torch.load(record_dir / "rank0-begin.pt"), stock.state_dict()
+    vocab = 250002 + new_pieces
+    for name, value in expected.items():  # every weight of the checkpoint, the old vocabulary rows included
+        if name in ("roberta.embeddings.word_embeddings.weight", "lm_head.decoder.weight", "lm_head.bias", "lm_head.decoder.bias"):
+            assert begin[name].shape[0] == vocab, name
+            loaded = begin[name][:250002]
+        else:
+            loaded = begin[name]
+        assert torch.equal(loaded, value), name
+    torch.testing.assert_close(begin["lm_head.decoder.weight"], begin["roberta.embeddings.word_embeddings.weight"])  # tied
+    new_rows = begin["roberta.embeddings.word_embeddings.weight"][250002:]
+    tables = {name: begin[f"language_script_embeddings.{name}.weight"] for name in ("language_embeddings", "script_embeddings")}
+    assert tables["language_embeddings"].shape == (610, 32) and tables["script_embeddings"].shape == (30, 32)
+    for name, values in [("new vocabulary rows", new_rows), *tables.items()]:
+        # N(0, 0.02): the standard deviation of n >= 960 draws is within 10% of 0.02, the mean within 4 standard errors.
+        assert abs(values.std().item() - 0.02) < 0.002, (name, values.std())
+        assert abs(values.mean().item()) < 4 * 0.02 / values.numel() ** 0.5, (name, values.mean())
+
+    config = json.loads((output_dir / "config.json").read_text())
+    assert config["vocab_size"] == vocab and len(config["languages"]) == 610 and config["use_lang_embedding"] is True
+    assert step_losses(output_dir)[0] == 2
+
+
 def test_the_papers_baseline_trains_on_the_same_batches(tmp_path, corpus, config_dir, datasets_cache):
     """Both tables off: the collator's lang/script ids still reach the model, which ignores them."""
     output_dir = tmp_path / "run"
@@ -273,23 +357,57 @@ def test_the_papers_baseline_trains_on_the_same_batches(tmp_path, corpus, config
     assert steps == 4 and all(0 < loss < 20 for loss in losses.values())
 
 
-def test_torchrun_two_processes_train_one_consistent_checkpoint(tmp_path, corpus, config_dir, datasets_cache):
-    output_dir = tmp_path / "run"
-    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=6, save_steps=6, per_device_train_batch_size=4,
-                     use_cpu="true", ddp_backend="gloo")
-    proc = ok(run(argv, runner=("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", TRAIN)))
+def test_torchrun_ranks_see_disjoint_batches_of_one_world_sized_draw_and_end_with_one_model(
+    tmp_path, corpus, config_dir, datasets_cache
+):
+    steps, per_device, world, held = 6, 4, 2, 16
+    output_dir, record_dir = tmp_path / "run", tmp_path / "record"
+    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=steps, save_steps=steps,
+                     per_device_train_batch_size=per_device, max_eval_samples=held, use_cpu="true", ddp_backend="gloo")
+    env = dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS="end")
+    proc = ok(run(argv, env=env, runner=("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(world), RECORDER)))
     assert proc.stdout.count("LangSAMP continual pretraining: done") == 1  # one summary, from rank 0
+    records = [json.loads((record_dir / f"rank{rank}.json").read_text()) for rank in range(world)]
+
+    # Both ranks built the same mixture, sized for the GLOBAL batch: steps x per-device batch x world + held-out rows.
+    assert records[0]["mixture"] == records[1]["mixture"] and len(records[0]["mixture"]) == steps * per_device * world + held
     state = json.loads((output_dir / "trainer_state.json").read_text())
-    assert state["global_step"] == 6 and state["train_batch_size"] == 4
-    assert sorted(p.name for p in output_dir.glob("checkpoint-*")) == ["checkpoint-6"]
-    args = torch.load(output_dir / "training_args.bin", weights_only=False)
-    assert args.world_size == 2  # the global batch is 2 x 4
-    final, checkpoint = weights(output_dir), weights(output_dir / "checkpoint-6")
-    for name in final:
-        assert torch.isfinite(final[name]).all()
-        torch.testing.assert_close(final[name], checkpoint[name])
-    losses = step_losses(output_dir)[1]
-    assert all(map(lambda loss: 0 < loss < 20, losses.values()))
+    assert state["global_step"] == steps and state["epoch"] <= 1.0  # the run fits in that one draw: no row twice
+    assert torch.load(output_dir / "training_args.bin", weights_only=False).world_size == world
+
+    # Each rank trained on its own rows: at every step the two batches differ, and all the rows consumed, counted
+    # over both ranks, are among the training rows at most as often as they occur there (no row seen by both).
+    per_rank = [[unmasked(b) for b in record["batches"] if b["kind"] == "train"][:steps] for record in records]
+    assert all(len(batches) == steps and all(len(b) == per_device for b in batches) for batches in per_rank)
+    for step in range(steps):
+        assert sorted(per_rank[0][step]) != sorted(per_rank[1][step]), step
+    from collections import Counter
+
+    available = Counter(tuple(row) for row in records[0]["train"])
+    consumed = Counter(row for batches in per_rank for batch in batches for row in batch)
+    assert sum(consumed.values()) == steps * per_device * world
+    assert not consumed - available, consumed - available
+
+    # One model: both ranks end with the same weights, which are the ones saved (and checkpointed), and they moved.
+    ends = [torch.load(record_dir / f"rank{rank}-end.pt") for rank in range(world)]
+    saved, checkpoint = weights(output_dir), weights(output_dir / f"checkpoint-{steps}")
+    assert sorted(p.name for p in output_dir.glob("checkpoint-*")) == [f"checkpoint-{steps}"]
+    for name in saved:
+        assert torch.equal(ends[0][name], ends[1][name]), name
+        assert torch.equal(saved[name], ends[0][name]) and torch.equal(checkpoint[name], saved[name]), name
+    initial = LangSAMPForMaskedLMFromConfig(config_dir)
+    assert not torch.equal(saved["lm_head.dense.weight"], initial["lm_head.dense.weight"])
+
+
+def LangSAMPForMaskedLMFromConfig(config_dir):
+    """The initial weights of a run from --config_name with seed 0 (train.py seeds before building the model)."""
+    from transformers import set_seed
+
+    from configuration_langsamp import LangSAMPConfig
+    from modeling_langsamp import LangSAMPForMaskedLM
+
+    set_seed(0)
+    return LangSAMPForMaskedLM(LangSAMPConfig.from_pretrained(config_dir)).state_dict()
 
 
 @pytest.fixture()
