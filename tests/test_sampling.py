@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from langsamp_data import _epoch_indices, sample_counts, sampling_probabilities
+from sampling import epoch_indices, sample_counts, sampling_probabilities
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ SIZES, COUNTS = [3, 5, 2], [7, 2, 0]  # pair 0: 3 chunks drawn 7 times (passes 3
 
 
 def test_epoch_indices_draw_each_pair_in_fresh_permutations():
-    indices = _epoch_indices(SIZES, COUNTS, seed=0)
+    indices = epoch_indices(SIZES, COUNTS, seed=0)
     assert len(indices) == 9 and indices.dtype == np.int64
     pair0 = [int(i) for i in indices if i < 3]
     pair1 = [int(i) for i in indices if 3 <= i < 8]
@@ -82,7 +82,7 @@ def test_epoch_indices_draw_each_pair_in_fresh_permutations():
 
 def test_epoch_indices_are_seeded_and_interleave_the_pairs():
     sizes, counts = [50, 50], [50, 50]
-    first, again, other = (_epoch_indices(sizes, counts, seed) for seed in (1, 1, 2))
+    first, again, other = (epoch_indices(sizes, counts, seed) for seed in (1, 1, 2))
     assert np.array_equal(first, again) and not np.array_equal(first, other)
     # With alpha = 1 counts (= sizes) an epoch is a shuffle of the whole corpus: every row exactly once.
     assert sorted(first.tolist()) == list(range(100))

@@ -16,7 +16,8 @@ import torch
 
 import train
 from conftest import tiny_config
-from langsamp_data import estimate_tokens, make_collator
+from masking import make_collator
+from pretraining_data import estimate_tokens
 
 
 # ---------------------------------------------------------------------------------------------------------------------
