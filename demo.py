@@ -102,7 +102,8 @@ def probe(model, tokenizer):
     fill_mask = {}
     with torch.no_grad():
         for label, text in FILL_MASK_PROBES:
-            fill_mask[label] = [guess["token_str"].strip() for guess in fill(text, tokenizer_kwargs={"lang": label})]
+            # "␣": the bare word-boundary piece, which would print as nothing
+            fill_mask[label] = [guess["token_str"].strip() or "␣" for guess in fill(text, tokenizer_kwargs={"lang": label})]
     corpus = {label: units for label, units in ev.udhr_parallel_corpus(ev.udhr_translations(["eng_Latn", *RETRIEVAL_LANGUAGES])).items()}
     found = ev.sentence_retrieval(model, tokenizer, corpus, source="eng_Latn", layer=list(RETRIEVAL_LAYERS))
     retrieval = {layer: {label: found[layer]["per_language"][label]["top1"] for label in RETRIEVAL_LANGUAGES} for layer in RETRIEVAL_LAYERS}
