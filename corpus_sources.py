@@ -428,7 +428,9 @@ def open_pairs(sources, streaming=False, cache_dir=None):
             if bad is not None:
                 raise ValueError(f"Corpus file {str(bad)!r} is corrupt: {type(reason).__name__}: {reason}. Replace or "
                                  "remove it.") from error
-            raise
+            origins = ", ".join(source.origin for source in members.values())
+            raise ValueError(f"The corpus' {builder} files cannot be read ({type(error).__name__}: {error}); they are "
+                             f"those of {origins}. Replace or remove the broken one.") from error
         opened.update({label: loaded[label] for label in members})
     for label, source in sources.items():
         if source.kind == "saved":
