@@ -792,6 +792,8 @@ def main(argv=None, callbacks=()):
         if "before" in losses:
             after = f" -> {losses['after']:.4f}" if "after" in losses else ""
             extra = f"Held-out masked-LM loss (same masks): {losses['before']:.4f}{after}. Trained with `train.py`."
+        if model.vocabulary_extension is not None:  # the counts of a grown vocabulary belong on the card too
+            extra = " ".join(filter(None, [extra, model.vocabulary_extension.summary()]))
         corpora = list(dict.fromkeys(str(part["data"]["corpus"]) for part in parts))
         return {
             "languages": sorted({p for part in parts for p in part["data"]["pairs"] or []}) or pairs or list(model.config.languages),
