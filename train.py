@@ -630,6 +630,20 @@ class LangSAMPTrainer(Trainer):
             write_hub_files(self.args.output_dir, config, self.card_metadata(), self.args.hub_model_id)
 
 
+class HeldOutLossBefore(TrainerCallback):
+    """The held-out loss before training, measured in `on_train_begin`, once the Trainer has wrapped the model for
+    DDP: `trainer.evaluate()` before `trainer.train()` registers the bare model with accelerate (evaluation_mode),
+    and accelerate >= 1.14 then refuses to wrap it again, so every rank would train alone (no gradient all-reduce).
+    On a resumed run this is the loss of the checkpoint resumed from (the Trainer loads it before this event)."""
+
+    def __init__(self, trainer, losses):
+        self.trainer, self.losses = trainer, losses
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if "before" not in self.losses:
+            self.losses["before"] = self.trainer.evaluate(metric_key_prefix="before")["before_loss"]
+
+
 def write_hub_files(folder, config, metadata, repo_id=None):
     """The remote-code modules and the model card: what makes a folder of weights loadable with trust_remote_code."""
     folder = Path(folder)
@@ -820,7 +834,7 @@ def main(argv=None, callbacks=()):
 
     # 4. Train, with the held-out loss before and after (and, for the demo, what a newcomer can read off the model).
     if eval_dataset is not None:
-        losses["before"] = trainer.evaluate(metric_key_prefix="before")["before_loss"]
+        trainer.add_callback(HeldOutLossBefore(trainer, losses))
     probes = {}
     if demo and trainer.is_world_process_zero():
         from demo import probe

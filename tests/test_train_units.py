@@ -54,9 +54,16 @@ def test_at_most_a_tenth_of_the_rows_is_held_out():
     assert set(chunk_numbers(train_rows)) == {5, 6, 7, 8, 9} and len(train_rows) == 9 * 5 + 0
 
 
+def test_a_single_held_out_chunk():
+    train_rows, held_out = train.split_held_out(mixture(), max_eval_samples=1)
+    assert chunk_numbers(held_out) == [0]
+    assert chunk_numbers(train_rows) == [k for k in ORDER if k != 0]
+
+
 def test_no_held_out_split_when_disabled_or_too_small(caplog):
     dataset = mixture()
     assert train.split_held_out(dataset, max_eval_samples=0) == (dataset, None)
+    assert "Too few chunks" not in caplog.text  # 0 is a choice, not a shortage: nothing to warn about
     few = mixture([0, 1, 2, 3, 4, 5, 6, 7, 8])  # 9 rows: 10% is no row at all
     assert train.split_held_out(few, max_eval_samples=4) == (few, None)
     assert "Too few chunks" in caplog.text
@@ -146,6 +153,8 @@ def test_mask_once_stores_one_fixed_masking_of_the_held_out_chunks(chunks, token
     batch = collator(rows[:8])
     assert batch["labels"].tolist() == [row["labels"] for row in rows[:8]]
     assert batch["input_ids"].tolist() == [row["input_ids"] for row in rows[:8]]
+    # Also a last evaluation batch of one row.
+    assert collator(rows[8:9])["labels"].tolist() == [rows[8]["labels"]]
 
 
 def test_resumable_masking_depends_on_the_batch_and_seed_only(chunks, tokenizer):
