@@ -15,6 +15,20 @@ def tokenizer():
     return default_tokenizer()
 
 
+@pytest.fixture(autouse=True)
+def _tokenizer_record_restored(request):
+    """train.py records the run's pairs in its tokenizer (`trained_pairs`, kept in init_kwargs); tests that hand it
+    the shared session tokenizer would leave that record behind for every later test."""
+    if "tokenizer" not in request.fixturenames:
+        yield
+        return
+    shared = request.getfixturevalue("tokenizer")
+    saved = dict(shared.init_kwargs)
+    yield
+    shared.init_kwargs.clear()
+    shared.init_kwargs.update(saved)
+
+
 @pytest.fixture(scope="session")
 def tokenizer_dir(tmp_path_factory, tokenizer):
     folder = tmp_path_factory.mktemp("tokenizer")
