@@ -96,7 +96,7 @@ def test_epoch_indices_are_seeded_and_interleave_the_pairs():
 def test_epoch_indices_use_a_pass_up_before_repeating_a_chunk():
     # 70 rows: a 3-chunk pair drawn 30 times among a 50-chunk pair drawn 40 times. In the epoch's order, the small
     # pair's draws come in blocks of 3 that are each a full permutation of its chunks (no chunk twice in a block).
-    indices = _epoch_indices([3, 50], [30, 40], seed=5)
+    indices = epoch_indices([3, 50], [30, 40], seed=5)
     small = [int(i) for i in indices if i < 3]
     assert len(small) == 30
     for start in range(0, 30, 3):
@@ -107,5 +107,5 @@ def test_epoch_indices_use_a_pass_up_before_repeating_a_chunk():
 
 def test_epoch_indices_with_every_pair_drawn_cover_the_corpus_once():
     # Three pairs, each drawn as often as it has chunks: every row of the 4 + 6 + 5 chunks exactly once.
-    indices = _epoch_indices([4, 6, 5], [4, 6, 5], seed=3)
+    indices = epoch_indices([4, 6, 5], [4, 6, 5], seed=3)
     assert sorted(indices.tolist()) == list(range(15))
