@@ -35,6 +35,7 @@ import numpy as np
 
 import langsamp_eval as ev
 from demo import DEMO_ENCODER, DEMO_LANGUAGES
+from export import check_source
 
 ROOT = Path(__file__).resolve().parent
 LANGUAGES = list(DEMO_LANGUAGES)
@@ -248,6 +249,7 @@ def check_args(args):
     model = Path(args.model)
     if str(args.model) == str(DEMO_ENCODER) and not (model / "config.json").is_file():
         raise FileNotFoundError(f"The default encoder is not in {model}: run `bash setup.sh` (it imports it).")
+    check_source(args.model, "--model")  # before the corpus is written and six runs are started
 
 
 def main(argv=None):
