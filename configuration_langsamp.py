@@ -39,6 +39,14 @@ class LangSAMPConfig(XLMRobertaConfig):
             The `<lang>_<Script>` pairs (Glot500 labels) the checkpoint was trained on, set by train.py; None or empty
             = not recorded. Only those rows of the tables were trained: neighbour search reads it, and a two-letter
             code of a macrolanguage (`ar`) resolves to the trained individual language (`arb`).
+        default_language (`str`, *optional*) / default_script (`str`, *optional*):
+            X-MOD's convention: the language (ISO 639-3 code of `languages`) and script (of `scripts`) whose rows the
+            masked-LM head uses when a call passes neither `lang_ids` nor `script_ids`; set them with
+            `model.set_default_language(code)`. `default_script` None = the language's most frequent script in
+            Glot500-c. None (the default): the ids are required.
+        sparse_prediction (`bool`, defaults to `False`) / sparse_pred_ignore_index (`int`, defaults to -100):
+            ModernBERT's switch: with `labels`, the masked-LM head runs only where the label is not
+            `sparse_pred_ignore_index`, and `logits` is `[n_masked, vocab]` instead of `[batch, seq, vocab]`.
 
     The authors' release config (`model_type: xlm-roberta` with `lang_size`, `script_size`,
     `decouple_at_input_embeddings`) is read too, so `LangSAMPForMaskedLM.from_pretrained` loads it directly.
@@ -59,6 +67,10 @@ class LangSAMPConfig(XLMRobertaConfig):
     use_lang_embedding: bool = True
     use_script_embedding: bool = True
     trained_pairs: list[str] | None = None
+    default_language: str | None = None
+    default_script: str | None = None
+    sparse_prediction: bool = False
+    sparse_pred_ignore_index: int = -100
 
     @classmethod
     def from_dict(cls, config_dict, **kwargs):
@@ -105,6 +117,12 @@ class LangSAMPConfig(XLMRobertaConfig):
                 raise ValueError(
                     f"`trained_pairs` holds {bad[:5]}: each entry must be `<lang>_<Script>` with a language of "
                     "`languages` and a script of `scripts` (e.g. 'hin_Deva')."
+                )
+        for name, code, inventory in (("default_language", self.default_language, self.languages), ("default_script", self.default_script, self.scripts)):
+            if code is not None and code not in inventory:
+                raise ValueError(
+                    f"`{name}` is {code!r}, which is not among the model's {len(inventory)} {name.split('_')[1]} codes: "
+                    "use one of them (`model.set_default_language(code)` accepts any code the tokenizer does)."
                 )
         # A stock XLM-R or release config.json says "xlm-roberta": as an instance attribute it would shadow this
         # class's "langsamp" in memory (config.model_type) although to_dict/save already write "langsamp".

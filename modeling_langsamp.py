@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from transformers import initialization as init
 from transformers.modeling_outputs import MaskedLMOutput
+from transformers.processing_utils import Unpack
 from transformers.models.xlm_roberta.modeling_xlm_roberta import (
     XLMRobertaEmbeddings,
     XLMRobertaForMaskedLM,
@@ -29,14 +30,15 @@ from transformers.models.xlm_roberta.modeling_xlm_roberta import (
     XLMRobertaModel,
     XLMRobertaPreTrainedModel,
 )
-from transformers.utils import logging
+from transformers.utils import TransformersKwargs, logging
+from transformers.utils.generic import can_return_tuple
 
 try:
     from .configuration_langsamp import AUTO_MAP, LangSAMPConfig
-    from .langsamp_codes import parse_language
+    from .langsamp_codes import default_script, parse_language
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
     from configuration_langsamp import AUTO_MAP, LangSAMPConfig
-    from langsamp_codes import parse_language
+    from langsamp_codes import default_script, parse_language
 
 logger = logging.get_logger(__name__)
 
@@ -49,7 +51,8 @@ RELEASE_KEY_MAPPING = {
 
 MISSING_IDS_HELP = (
     "Tokenize with the LangSAMP tokenizer and a language, e.g. `tokenizer(texts, lang='hin')` or "
-    "`lang='hin_Deva'`: it returns `lang_ids` and `script_ids` next to `input_ids`."
+    "`lang='hin_Deva'`: it returns `lang_ids` and `script_ids` next to `input_ids`; or set a default for calls "
+    "without ids, as X-MOD does: `model.set_default_language('hin')`."
 )
 
 
@@ -85,6 +88,22 @@ class LangSAMPPreTrainedModel(XLMRobertaPreTrainedModel):
         super()._init_weights(module)  # the tables are nn.Embedding: N(0, initializer_range), as in the paper
         if isinstance(module, XLMRobertaEmbeddings):
             init.zeros_(module.token_type_embeddings.weight)
+
+    def set_default_language(self, language, script=None):
+        """The language (and script) whose table rows are used when a call passes neither `lang_ids` nor
+        `script_ids`, as X-MOD's `set_default_language`: generic tools (pipelines, evaluation harnesses) then
+        need no ids. Any code the tokenizer accepts (`hin`, `hi`, `hin_Deva`); the script defaults to the one the
+        code names, else the language's most frequent script in Glot500-c. Saved with the config
+        (`default_language`, `default_script`). Task heads ignore it (they never use the tables)."""
+        config = self.config
+        language, named = parse_language(language, config.languages, config.trained_pairs)
+        script = script.title() if isinstance(script, str) else (named or default_script(language))
+        if script not in config.scripts:
+            raise ValueError(
+                f"Default script {script!r} (for language {language!r}) is not among the model's scripts "
+                f"({', '.join(config.scripts)}): pass `script=` with one of them."
+            )
+        config.default_language, config.default_script = language, script
 
 
 class LangSAMPModel(LangSAMPPreTrainedModel, XLMRobertaModel):
@@ -126,10 +145,10 @@ def _check_ids(ids, name, table, input_shape, device):
 class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
     """XLM-R masked LM whose head also sees the language and script embeddings.
 
-    With `labels`, the LM head runs only at positions whose label is not -100 (the full
-    `[batch, seq, vocab]` logits are the largest tensor of training), `loss` is the mean cross-entropy over
-    them and `logits` is `[n_masked, vocab]` in row-major order of those positions. Without labels,
-    `logits` is `[batch, seq, vocab]`.
+    `logits` is `[batch, seq, vocab]`, as every masked LM's. With `config.sparse_prediction` (ModernBERT's switch,
+    which train.py turns on) and `labels`, the LM head runs only at positions whose label is not
+    `config.sparse_pred_ignore_index` (the full logits are the largest tensor of training): `logits` is then
+    `[n_masked, vocab]` in row-major order of those positions, and `loss` the same mean cross-entropy.
     """
 
     def __init__(self, config):
@@ -158,27 +177,35 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             )
         return (model, info) if wants_info else model
 
+    @can_return_tuple
     def forward(
         self,
-        input_ids=None,
-        attention_mask=None,
-        lang_ids=None,
-        script_ids=None,
-        token_type_ids=None,
-        position_ids=None,
-        inputs_embeds=None,
-        labels=None,
-        **kwargs,
-    ):
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
+        encoder_attention_mask: torch.Tensor | None = None,
+        labels: torch.LongTensor | None = None,
+        *,
+        lang_ids: torch.LongTensor | None = None,
+        script_ids: torch.LongTensor | None = None,
+        **kwargs: Unpack[TransformersKwargs],
+    ) -> tuple[torch.Tensor] | MaskedLMOutput:
         r"""
-        lang_ids (`torch.LongTensor` of shape `(batch,)` or `(batch, seq)`):
-            Rows of the language table (`config.languages`); required when `config.use_lang_embedding`.
-        script_ids (`torch.LongTensor` of shape `(batch,)` or `(batch, seq)`):
-            Rows of the script table (`config.scripts`); required when `config.use_script_embedding`.
+        XLM-R's arguments in XLM-R's order; the ids are keyword-only, so a positional call written for XLM-R
+        means the same here.
+
         labels (`torch.LongTensor` of shape `(batch, seq)`):
             Target ids at masked positions, -100 elsewhere.
+        lang_ids (`torch.LongTensor` of shape `(batch,)` or `(batch, seq)`):
+            Rows of the language table (`config.languages`); required when `config.use_lang_embedding`, unless
+            neither id is passed and `config.default_language` is set (`set_default_language`).
+        script_ids (`torch.LongTensor` of shape `(batch,)` or `(batch, seq)`):
+            Rows of the script table (`config.scripts`); required when `config.use_script_embedding`, with the
+            same default.
         """
-        return_dict = kwargs.pop("return_dict", None)
         reference = input_ids if input_ids is not None else inputs_embeds
         if reference is None:
             raise ValueError("Pass `input_ids` (or `inputs_embeds`).")
@@ -186,6 +213,9 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         if reference.dim() < 2:
             raise ValueError(f"`input_ids` must be [batch, seq], got shape {tuple(reference.shape)}.")
         tables = self.language_script_embeddings
+        if lang_ids is None and script_ids is None and self.config.default_language is not None:
+            # X-MOD's convention: no ids at all -> the configured default language (one id for the whole batch).
+            lang_ids, script_ids = self._default_ids(reference.device)
         # Ids for a disabled table (the paper's baseline) are accepted and ignored, so one collator serves both.
         lang_ids = None if tables.language_embeddings is None else _check_ids(
             lang_ids, "lang_ids", tables.language_embeddings, shape, reference.device
@@ -202,16 +232,20 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             token_type_ids=token_type_ids,
             position_ids=position_ids,
             inputs_embeds=inputs_embeds,
+            encoder_hidden_states=encoder_hidden_states,
+            encoder_attention_mask=encoder_attention_mask,
             return_dict=True,
             **kwargs,
         )
         hidden = outputs[0]
 
-        loss = None
+        sparse = labels is not None and self.config.sparse_prediction
         if labels is not None:
-            # Select the masked positions first: the head and its vocabulary-sized logits run on ~15% of tokens.
             labels = labels.to(hidden.device)
-            selected = labels != -100
+        if sparse:
+            # ModernBERT's sparse_prediction: the head and its vocabulary-sized logits run only at the positions
+            # whose label is not `sparse_pred_ignore_index` (~15% of tokens in MLM training).
+            selected = labels != self.config.sparse_pred_ignore_index
             hidden = hidden[selected]
             labels = labels[selected]
             if lang_ids is not None:
@@ -220,14 +254,30 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
                 script_ids = script_ids.expand(shape)[selected]
         offset = tables(lang_ids, script_ids)
         logits = self.lm_head(hidden if offset is None else hidden + offset)
-        if labels is not None:
-            if labels.numel():
-                loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
-            else:  # nothing masked in this batch: a zero that keeps the graph (and DDP) intact
-                loss = logits.sum() * 0.0
 
-        output = MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
-        return output if return_dict is not False else output.to_tuple()
+        loss = None
+        if labels is not None:
+            if sparse and not labels.numel():  # nothing masked in this batch: a zero that keeps the graph (and DDP)
+                loss = logits.sum() * 0.0
+            else:
+                loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
+
+        return MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
+
+    def _default_ids(self, device):
+        """The rows of `config.default_language` and its script (`config.default_script`, else the language's
+        most frequent script), as 0-dim tensors."""
+        config = self.config
+        script = config.default_script or default_script(config.default_language)
+        rows = []
+        for kind, code, inventory in (("default_language", config.default_language, config.languages), ("default_script", script, config.scripts)):
+            if code not in inventory:
+                raise ValueError(
+                    f"`config.{kind}` is {code!r}, which is not among the model's {len(inventory)} codes: "
+                    "set it with `model.set_default_language(code)`."
+                )
+            rows.append(torch.tensor(inventory.index(code), device=device))
+        return rows
 
     def _table_rows(self, codes, table, inventory, kind):
         if table is None:

@@ -484,6 +484,9 @@ def load_model(model_args, config, tokenizer):
         model = LangSAMPForMaskedLM.from_pretrained(model_args.model_name_or_path, config=config)
     else:
         model = LangSAMPForMaskedLM(config)
+    # ModernBERT's switch: with labels the LM head runs at the masked positions only (the training speed and memory
+    # win of bench/run_all.py). The final save turns it off again (see train()): the checkpoint keeps the stock contract.
+    model.config.sparse_prediction = True
     model.vocabulary_extension = None
     if len(tokenizer) > model.config.vocab_size:
         old_vocab = checkpoint_vocabulary(model_args, model.config.vocab_size) if model_args.vocab_init == "by_piece" else {}
@@ -856,6 +859,7 @@ def main(argv=None, callbacks=()):
         Path(training_args.output_dir, "demo_probes.json").write_text(json.dumps(probes, indent=2, ensure_ascii=False) + "\n")
 
     # 5. Final save (and push): weights, tokenizer, code and card in output_dir.
+    model.config.sparse_prediction = False  # users get every masked LM's [batch, seq, vocab] logits with labels
     trainer.log_metrics("train", result.metrics)
     trainer.save_metrics("train", {**result.metrics, **{f"held_out_loss_{k}": v for k, v in losses.items()}})
     trainer.save_state()

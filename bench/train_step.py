@@ -70,7 +70,8 @@ def build(model_name, shape, weights, device="cpu", **overrides):
     # Every parameter comes from `state` (strict load below): skip the random init, allocate on `device` directly.
     with torch.device(device), no_init_weights():
         if model_name == "langsamp":
-            model = LangSAMPForMaskedLM(common.langsamp_config(shape, **overrides))
+            # ModernBERT's sparse_prediction, as train.py trains: the LM head at the masked positions only.
+            model = LangSAMPForMaskedLM(common.langsamp_config(shape, sparse_prediction=True, **overrides))
         else:
             model = XLMRobertaForMaskedLM(common.stock_config(shape, **overrides))
             state = {k: v for k, v in state.items() if not k.startswith("language_script_embeddings.")}

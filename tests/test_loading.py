@@ -449,3 +449,24 @@ def test_fill_mask_pipeline_without_a_language_says_how(pipeline_model, tokenize
     fill = pipeline("fill-mask", model=pipeline_model, tokenizer=tokenizer)
     with pytest.raises(ValueError, match=r"`lang_ids` is required.*tokenizer\(texts, lang="):
         fill("Paris is the <mask> of France.")
+
+
+def test_fill_mask_pipeline_with_a_default_language(pipeline_model, tokenizer, tmp_path):
+    """X-MOD's convention: once `set_default_language` is called, the pipeline needs no `tokenizer_kwargs`, and
+    its answer is the one the tokenizer's English ids give; the default survives save/load in config.json."""
+    text = "Paris is the <mask> of France."
+    expected = pipeline("fill-mask", model=pipeline_model, tokenizer=tokenizer)(text, tokenizer_kwargs={"lang": "eng"}, top_k=5)
+    try:
+        pipeline_model.set_default_language("en")
+        assert (pipeline_model.config.default_language, pipeline_model.config.default_script) == ("eng", "Latn")
+        predictions = pipeline("fill-mask", model=pipeline_model, tokenizer=tokenizer)(text, top_k=5)
+        pipeline_model.save_pretrained(tmp_path)
+    finally:
+        pipeline_model.config.default_language = pipeline_model.config.default_script = None
+    assert [p["token"] for p in predictions] == [p["token"] for p in expected]
+    assert np.allclose([p["score"] for p in predictions], [p["score"] for p in expected], rtol=1e-5)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert (saved["default_language"], saved["default_script"]) == ("eng", "Latn")
+    reloaded = LangSAMPForMaskedLM.from_pretrained(tmp_path).eval()
+    again = pipeline("fill-mask", model=reloaded, tokenizer=tokenizer)(text, top_k=5)
+    assert [p["token"] for p in again] == [p["token"] for p in expected]

@@ -198,19 +198,27 @@ def masked_labels(input_ids, mask, seed=9, rate=0.3):
     return torch.where(chosen, input_ids, torch.full_like(input_ids, -100))
 
 
+@pytest.fixture
+def sparse(model):
+    """The module's model with ModernBERT's `sparse_prediction` on (as train.py trains), reset afterwards."""
+    model.config.sparse_prediction = True
+    yield model
+    model.config.sparse_prediction = False
+
+
 def test_masked_loss_equals_full_cross_entropy(model):
+    """Default (stock contract): with labels, logits stay [batch, seq, vocab] and the loss is the mean
+    cross-entropy over the labelled positions, computed here by hand from the logits of a call without labels."""
     input_ids, mask = padded_batch(seed=10)
     labels = masked_labels(input_ids, mask)
     ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
     with torch.no_grad():
         out = model(input_ids, attention_mask=mask, labels=labels, **ids)
         full = model(input_ids, attention_mask=mask, **ids).logits
+    assert out.logits.shape == (3, 9, VOCAB) and torch.equal(out.logits, full)
     selected = labels != -100
-    assert out.logits.shape == (int(selected.sum()), VOCAB)
-    assert (out.logits - full[selected]).abs().max().item() < 1e-5
-    expected = F.cross_entropy(full.reshape(-1, VOCAB), labels.reshape(-1), ignore_index=-100)
-    assert abs(out.loss.item() - expected.item()) < 1e-5
-    # the stock model's loss is the same cross-entropy: the two agree once the tables are zero
+    by_hand = -(full[selected].log_softmax(-1).gather(-1, labels[selected][:, None])).mean()
+    assert abs(out.loss.item() - by_hand.item()) < 1e-6
     total = F.cross_entropy(full.reshape(-1, VOCAB), labels.reshape(-1), ignore_index=-100, reduction="sum")
     with torch.no_grad():
         summed = model(input_ids, attention_mask=mask, labels=labels, num_items_in_batch=torch.tensor(7), **ids).loss
@@ -220,7 +228,52 @@ def test_masked_loss_equals_full_cross_entropy(model):
     assert abs(summed_int.item() - summed.item()) < 1e-6
 
 
-def test_gradients_reach_tables_only_through_masked_positions(model):
+def test_sparse_prediction_is_modernbert_masked_only_head(sparse):
+    """`sparse_prediction=True` (ModernBERT's meaning): logits only at labelled positions, [n_masked, vocab] in
+    row-major order, equal to the dense logits there, and the loss equal to the dense loss."""
+    model = sparse
+    input_ids, mask = padded_batch(seed=10)
+    labels = masked_labels(input_ids, mask)
+    ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    with torch.no_grad():
+        out = model(input_ids, attention_mask=mask, labels=labels, **ids)
+        unlabelled = model(input_ids, attention_mask=mask, **ids).logits  # no labels: dense even when sparse
+        model.config.sparse_prediction = False
+        dense = model(input_ids, attention_mask=mask, labels=labels, **ids)
+        model.config.sparse_prediction = True
+    selected = labels != -100
+    assert unlabelled.shape == (3, 9, VOCAB)
+    assert out.logits.shape == (int(selected.sum()), VOCAB) == (4, VOCAB)
+    assert (out.logits - dense.logits[selected]).abs().max().item() < 1e-5
+    assert abs(out.loss.item() - dense.loss.item()) < 1e-6
+    with torch.no_grad():  # the ignore index is the config's: -1 marks the unlabelled positions instead of -100
+        model.config.sparse_pred_ignore_index = -1
+        other = model(input_ids, attention_mask=mask, labels=torch.where(selected, labels, -1), **ids)
+        model.config.sparse_pred_ignore_index = -100
+    assert torch.equal(other.logits, out.logits) and abs(other.loss.item() - out.loss.item()) < 1e-6
+
+
+def test_stock_xlmr_loss_is_ours_with_zero_tables(model):
+    """With the tables zeroed our labelled forward (dense and sparse) is transformers' XLMRobertaForMaskedLM's."""
+    input_ids, mask = padded_batch(seed=18)
+    labels = masked_labels(input_ids, mask, seed=19)
+    stock = stock_copy(model)
+    zeroed = LangSAMPForMaskedLM(model.config).eval()
+    zeroed.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        for table in (zeroed.language_script_embeddings.language_embeddings, zeroed.language_script_embeddings.script_embeddings):
+            table.weight.zero_()
+        theirs = stock(input_ids, attention_mask=mask, labels=labels)
+        ours = zeroed(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+        zeroed.config = type(model.config)(**{**model.config.to_dict(), "sparse_prediction": True})
+        ours_sparse = zeroed(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    assert ours.logits.shape == theirs.logits.shape and (ours.logits - theirs.logits).abs().max().item() < 1e-5
+    assert abs(ours.loss.item() - theirs.loss.item()) < 1e-6 and abs(ours_sparse.loss.item() - theirs.loss.item()) < 1e-6
+
+
+@pytest.mark.parametrize("sparse_prediction", [False, True])
+def test_gradients_reach_tables_only_through_masked_positions(model, sparse_prediction):
+    model.config.sparse_prediction = sparse_prediction
     input_ids, mask = padded_batch(seed=11)
     labels = torch.full_like(input_ids, -100)
     labels[0, 2], labels[0, 5] = input_ids[0, 2], input_ids[0, 5]  # only the first example is masked
@@ -236,9 +289,12 @@ def test_gradients_reach_tables_only_through_masked_positions(model):
     assert script_grad.abs().sum(dim=1).nonzero().flatten().tolist() == [1]
     assert model.roberta.embeddings.word_embeddings.weight.grad is not None
     model.zero_grad()
+    model.config.sparse_prediction = False
 
 
-def test_no_masked_token_gives_a_finite_zero_loss(model):
+def test_no_masked_token_gives_a_finite_zero_loss(sparse):
+    """Sparse only: the stock (dense) contract gives NaN there, as transformers' XLM-R does."""
+    model = sparse
     input_ids, mask = padded_batch(seed=12)
     labels = torch.full_like(input_ids, -100)
     model.zero_grad()
@@ -318,14 +374,99 @@ def test_masked_lm_signature_names_the_trainer_columns():
 
 
 def test_trainer_keeps_id_columns(tmp_path):
-    """The Trainer's own column filter (remove_unused_columns) keeps our id columns for every head."""
+    """The Trainer's own column filter (remove_unused_columns) keeps our keyword-only id columns for every class:
+    it drops the columns of a dataset that `forward`'s signature does not name."""
+    from datasets import Dataset
     from transformers import Trainer, TrainingArguments
 
     args = TrainingArguments(tmp_path, report_to=[], use_cpu=True)
-    for head_class in (LangSAMPForMaskedLM, LangSAMPForSequenceClassification):
-        trainer = Trainer(model=head_class(tiny_config(num_hidden_layers=1)), args=args)
-        trainer._set_signature_columns_if_needed()
-        assert {"input_ids", "attention_mask", "labels", "lang_ids", "script_ids"} <= set(trainer._signature_columns)
+    columns = {"input_ids": [[0, 5, 2]], "attention_mask": [[1, 1, 1]], "lang_ids": [3], "script_ids": [4], "labels": [1], "text": ["x"]}
+    for head_class in (LangSAMPForMaskedLM, *HEADS):
+        trainer = Trainer(model=head_class(tiny_config(num_hidden_layers=1, num_labels=2)), args=args)
+        kept = trainer._remove_unused_columns(Dataset.from_dict(columns)).column_names
+        assert {"input_ids", "attention_mask", "lang_ids", "script_ids"} <= set(kept) and "text" not in kept, head_class
+
+
+@pytest.mark.parametrize("ours, theirs", [(LangSAMPForMaskedLM, XLMRobertaForMaskedLM)] + [
+    (head, getattr(__import__("transformers"), head.__name__.replace("LangSAMP", "XLMRoberta"))) for head in HEADS
+], ids=lambda c: c.__name__)
+def test_forward_keeps_xlmr_positional_order_and_kwargs_typing(ours, theirs):
+    """XLM-R's positional parameters, in XLM-R's order, then the ids keyword-only: a positional call written for
+    XLM-R passes the same tensors here. `**kwargs` is XLM-R's `Unpack[TransformersKwargs]` (transformers reads
+    `output_attentions` support from it)."""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    mine, stock = inspect.signature(ours.forward).parameters, inspect.signature(theirs.forward).parameters
+    assert [n for n, p in mine.items() if p.kind in positional] == [n for n, p in stock.items() if p.kind in positional]
+    assert mine["lang_ids"].kind is mine["script_ids"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert mine["kwargs"].annotation == stock["kwargs"].annotation and "output_attentions" in str(mine["kwargs"].annotation.__args__[0].__annotations__)
+
+
+def test_positional_call_means_what_it_means_for_xlmr(model):
+    """`model(input_ids, attention_mask, token_type_ids, position_ids)` as for XLM-R: shifted position ids change
+    the logits exactly as they change the stock model's (were the 3rd/4th slots the ids, they would not)."""
+    input_ids, mask = padded_batch(seed=20)
+    positions = torch.arange(2, 2 + input_ids.shape[1]).expand(3, -1) + 1
+    stock = stock_copy(model)
+    disabled = LangSAMPForMaskedLM(tiny_config(use_lang_embedding=False, use_script_embedding=False)).eval()
+    disabled.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("language_script")})
+    with torch.no_grad():
+        ours = disabled(input_ids, mask, torch.zeros_like(input_ids), positions).logits
+        theirs = stock(input_ids, mask, torch.zeros_like(input_ids), positions).logits
+        default = stock(input_ids, mask).logits
+    assert (ours - theirs).abs().max().item() < 1e-5 and (theirs - default).abs().max().item() > 1e-3
+
+
+# ------------------------------------------------------------------------------------ default language (X-MOD)
+
+
+def test_default_language_fills_missing_ids(model, tmp_path):
+    """With `set_default_language`, a call without ids is the call with that language's row and its default
+    script's row (from the tokenizer's own lookup); ids given explicitly still win; the default is saved."""
+    from langsamp_codes import default_script
+
+    input_ids, mask = padded_batch(seed=21)
+    languages, scripts = model.config.languages, model.config.scripts
+    hin, deva = languages.index("hin"), scripts.index(default_script("hin"))
+    assert default_script("hin") == "Deva"
+    try:
+        model.set_default_language("hi")
+        assert (model.config.default_language, model.config.default_script) == ("hin", "Deva")
+        with torch.no_grad():
+            implicit = model(input_ids, attention_mask=mask).logits
+            explicit = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([hin] * 3), script_ids=torch.tensor([deva] * 3)).logits
+            other = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6])).logits
+            reference = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+        assert torch.equal(implicit, explicit) and not torch.allclose(other, implicit)
+        model.set_default_language("srp_Latn")  # a Glot500 label fixes the script
+        assert (model.config.default_language, model.config.default_script) == ("srp", "Latn")
+        model.set_default_language("hin", script="latn")  # an explicit script wins
+        assert (model.config.default_language, model.config.default_script) == ("hin", "Latn")
+        with pytest.raises(ValueError, match="`script_ids` is required"):  # one id given: the other is not guessed
+            model(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]))
+        model.save_pretrained(tmp_path)
+    finally:
+        model.config.default_language = model.config.default_script = None
+    assert torch.equal(other, reference.logits)
+    reloaded = LangSAMPForMaskedLM.from_pretrained(tmp_path)
+    assert (reloaded.config.default_language, reloaded.config.default_script) == ("hin", "Latn")
+
+
+@pytest.mark.parametrize("code, script, message", [
+    ("xyz", None, r"Unknown language 'xyz'"),
+    ("klingon", None, r"'klingon' is not a language code"),
+    ("hin", "Qaaa", r"Default script 'Qaaa'.*not among the model's scripts"),
+])
+def test_set_default_language_rejects_unknown_codes(model, code, script, message):
+    with pytest.raises(ValueError, match=message):
+        model.set_default_language(code, script=script)
+    assert model.config.default_language is None and model.config.default_script is None  # nothing half-set
+
+
+def test_config_rejects_a_default_outside_the_inventory():
+    with pytest.raises(ValueError, match=r"`default_language` is 'xyz'"):
+        tiny_config(default_language="xyz")
+    with pytest.raises(ValueError, match=r"`default_script` is 'Qaaa'"):
+        tiny_config(default_language="hin", default_script="Qaaa")
 
 
 # --------------------------------------------------------------------------------------------- bad input
