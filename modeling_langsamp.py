@@ -326,6 +326,9 @@ def ignores_language_script_ids(cls):
     return cls
 
 
+ignores_language_script_ids(LangSAMPModel)
+
+
 @ignores_language_script_ids
 class LangSAMPForSequenceClassification(LangSAMPPreTrainedModel, XLMRobertaForSequenceClassification):
     pass

