@@ -180,6 +180,16 @@ class CommonModelTests(ModelTesterMixin):
         patcher.start()
         self.addCleanup(patcher.stop)
 
+    def test_for_masked_lm(self):
+        """RobertaModelTester's create_and_check_for_masked_lm: with labels, the stock output contract."""
+        config, inputs = self.model_tester.prepare_config_and_inputs_for_common()
+        model = self.all_model_classes[1 if len(self.all_model_classes) > 1 else 0](config).eval()
+        labels = ids_tensor([self.model_tester.batch_size, self.model_tester.seq_length], self.model_tester.vocab_size)
+        with torch.no_grad():
+            result = model(**inputs, labels=labels)
+        self.assertEqual(result.logits.shape, (self.model_tester.batch_size, self.model_tester.seq_length, self.model_tester.vocab_size))
+        self.assertTrue(torch.isfinite(result.loss))
+
     def test_config(self):
         ConfigTester(self, config_class=self.config_class, hidden_size=37, **self.extra_config).run_common_tests()
 
