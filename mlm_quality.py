@@ -18,9 +18,14 @@ def _needs_ids(model):
 
 def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None, script_ids=None):
     """Log-probabilities `[n_selected, vocab]` at the `selected` positions (row-major), running the LM head only there."""
-    if is_langsamp_model(model):  # with labels, our head runs only on labelled positions
+    if is_langsamp_model(model):  # with labels and sparse_prediction (ModernBERT's switch), the head runs only there
         labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
-        logits = model(input_ids=input_ids, attention_mask=attention_mask, lang_ids=lang_ids, script_ids=script_ids, labels=labels).logits
+        previous = getattr(model.config, "sparse_prediction", False)
+        model.config.sparse_prediction = True
+        try:
+            logits = model(input_ids=input_ids, attention_mask=attention_mask, lang_ids=lang_ids, script_ids=script_ids, labels=labels).logits
+        finally:
+            model.config.sparse_prediction = previous
     elif hasattr(model, "lm_head"):  # stock XLM-R / RoBERTa: same saving by hand
         hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         logits = model.lm_head(hidden[selected])

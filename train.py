@@ -485,7 +485,7 @@ def load_model(model_args, config, tokenizer):
     else:
         model = LangSAMPForMaskedLM(config)
     # ModernBERT's switch: with labels the LM head runs at the masked positions only (the training speed and memory
-    # win of bench/run_all.py). The final save turns it off again (see train()): the checkpoint keeps the stock contract.
+    # win of bench/run_all.py). Saved folders say off (SparsePredictionWhileTraining, and train() before the final save).
     model.config.sparse_prediction = True
     model.vocabulary_extension = None
     if len(tokenizer) > model.config.vocab_size:
@@ -656,6 +656,22 @@ def write_hub_files(folder, config, metadata, repo_id=None):
     folder.mkdir(parents=True, exist_ok=True)
     copy_remote_code(folder)
     render_model_card(config, metadata, repo_id).save(folder / "README.md")
+
+
+class SparsePredictionWhileTraining(TrainerCallback):
+    """Training runs with ModernBERT's `sparse_prediction` on (the LM head at the masked positions only); every folder
+    the Trainer writes (checkpoint-N, each pushed revision) says off, the stock output contract its users get.
+    DefaultFlowCallback (always first) has set `should_save` by this `on_step_end`; `on_save` comes after the save."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if control.should_save:
+            self.config.sparse_prediction = False
+
+    def on_save(self, args, state, control, **kwargs):
+        self.config.sparse_prediction = True
 
 
 class HubReadyCheckpoints(TrainerCallback):
@@ -833,7 +849,7 @@ def main(argv=None, callbacks=()):
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         data_collator=ResumableMasking(make_collator(tokenizer, mlm_probability=data_args.mlm_probability), training_args.seed),
-        callbacks=[hub_files, *callbacks],
+        callbacks=[SparsePredictionWhileTraining(model.config), hub_files, *callbacks],
     )
     trainer.card_metadata = card_metadata
     hub_files.trainer = trainer

@@ -165,6 +165,8 @@ def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_pa
     # Every checkpoint is self-contained too: code, card, tokenizer next to the weights.
     for folder in (output_dir / "checkpoint-30", output_dir / "checkpoint-60", output_dir):
         names = {p.name for p in folder.iterdir()}
+        # trained with the masked-only head (sparse_prediction), saved with the stock output contract
+        assert json.loads((folder / "config.json").read_text())["sparse_prediction"] is False, folder
         assert {"modeling_langsamp.py", "configuration_langsamp.py", "tokenization_langsamp.py", "README.md",
                 "config.json", "model.safetensors", "tokenizer.json"} <= names, (folder, names)
     card = (output_dir / "README.md").read_text()

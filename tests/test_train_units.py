@@ -322,6 +322,26 @@ def test_a_stock_xlmr_checkpoint_takes_the_tokenizers_inventory(tmp_path, small_
     assert config.hidden_size == 32 and config.vocab_size == 250002
 
 
+def test_training_uses_the_masked_only_head_and_saved_folders_say_off(tmp_path, tokenizer):
+    """train.py trains with ModernBERT's sparse_prediction (logits only at the labelled positions) and every folder
+    it saves says off: the callback flips the switch around each save the Trainer is about to make."""
+    tiny_config().save_pretrained(tmp_path / "model")
+    config = train.load_config(model_arguments(tmp_path / "model"), tokenizer)
+    model = train.load_model(model_arguments(tmp_path / "model"), config, tokenizer)
+    input_ids = torch.tensor([[0, 100, 200, 300, 2]])
+    labels = torch.tensor([[-100, 100, -100, 300, -100]])
+    with torch.no_grad():
+        logits = model(input_ids, labels=labels, lang_ids=torch.tensor([1]), script_ids=torch.tensor([2])).logits
+    assert logits.shape == (2, model.config.vocab_size)
+    switch = train.SparsePredictionWhileTraining(model.config)
+    switch.on_step_end(None, None, SimpleNamespace(should_save=False))
+    assert model.config.sparse_prediction is True
+    switch.on_step_end(None, None, SimpleNamespace(should_save=True))
+    assert model.config.sparse_prediction is False  # what the save about to happen writes
+    switch.on_save(None, None, SimpleNamespace(should_save=True))
+    assert model.config.sparse_prediction is True
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # estimate_tokens (langsamp_data): a streamed pair's size extrapolated from a probe of its first bytes
 # ---------------------------------------------------------------------------------------------------------------------
