@@ -345,7 +345,7 @@ def test_bare_encoder_is_the_xlmr_encoder(model):
     assert (states - stock).abs().max().item() < 1e-6
 
 
-@pytest.mark.parametrize("head_class", HEADS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("head_class", (LangSAMPModel, *HEADS), ids=lambda c: c.__name__)
 def test_heads_accept_and_ignore_ids(head_class, model):
     config = tiny_config(num_labels=2)  # QA needs exactly 2 (start, end)
     torch.manual_seed(0)
@@ -363,6 +363,7 @@ def test_heads_accept_and_ignore_ids(head_class, model):
     assert not any("language" in name or "script_emb" in name for name, _ in head.named_parameters())
     names = inspect.signature(head.forward).parameters
     targets = ("start_positions", "end_positions") if head_class is LangSAMPForQuestionAnswering else ("labels",)
+    targets = () if head_class is LangSAMPModel else targets
     for name in ("input_ids", "attention_mask", "lang_ids", "script_ids") + targets:
         assert name in names, f"{head_class.__name__}.forward does not name {name}: the Trainer would drop it"
 

@@ -325,7 +325,9 @@ def test_a_stock_xlmr_checkpoint_takes_the_tokenizers_inventory(tmp_path, small_
 def test_training_uses_the_masked_only_head_and_saved_folders_say_off(tmp_path, tokenizer):
     """train.py trains with ModernBERT's sparse_prediction (logits only at the labelled positions) and every folder
     it saves says off: the callback flips the switch around each save the Trainer is about to make."""
-    tiny_config().save_pretrained(tmp_path / "model")
+    from modeling_langsamp import LangSAMPForMaskedLM
+
+    LangSAMPForMaskedLM(tiny_config()).save_pretrained(tmp_path / "model")
     config = train.load_config(model_arguments(tmp_path / "model"), tokenizer)
     model = train.load_model(model_arguments(tmp_path / "model"), config, tokenizer)
     input_ids = torch.tensor([[0, 100, 200, 300, 2]])
