@@ -18,7 +18,6 @@ import torch
 from torch import nn
 from transformers import initialization as init
 from transformers.modeling_outputs import MaskedLMOutput
-from transformers.processing_utils import Unpack
 from transformers.models.xlm_roberta.modeling_xlm_roberta import (
     XLMRobertaEmbeddings,
     XLMRobertaForMaskedLM,
@@ -30,6 +29,7 @@ from transformers.models.xlm_roberta.modeling_xlm_roberta import (
     XLMRobertaModel,
     XLMRobertaPreTrainedModel,
 )
+from transformers.processing_utils import Unpack
 from transformers.utils import TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
 
