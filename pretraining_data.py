@@ -69,7 +69,9 @@ from corpus_sources import (
     load_text_dataset,
     open_pairs,
     pair_labels,
+    read_text_lines,
     select_pairs,
+    stream_pair,
 )
 from langsamp_codes import parse_language
 from sampling import check_sampling, default_epoch_size, epoch_indices, mixture_probabilities, sample_counts
@@ -471,20 +473,27 @@ def _cached_rows(corpus, settings, languages, model_languages, model_scripts):
 
 @dataclass(frozen=True)
 class _StreamSource:
-    """One pair of a per-pair corpus, read lazily (its `text` rows)."""
+    """One pair of a per-pair corpus, read lazily. It holds where the pair's text is (a PairSource), not an open
+    stream: datasets copies a generator's arguments per shard and per iteration, and every copy of an
+    IterableDataset opens a torch shared-memory file for its epoch counter (673 pairs: "Too many open files").
+    Text files are read in small batches and closed in between (`read_text_lines`); other kinds are opened when
+    the stream reaches them (`stream_pair`)."""
 
     label: str
-    origin: str
-    rows: object  # IterableDataset with a `text` column
+    source: PairSource
     lang_id: int
     script_id: int
+    cache_dir: str | None = None
 
     def text_batches(self, batch_size):
         try:
-            for batch in self.rows.iter(batch_size=batch_size):
+            if self.source.kind == "text":
+                yield from read_text_lines(self.source.files, batch_size)
+                return
+            for batch in stream_pair(self.source, self.cache_dir).iter(batch_size=batch_size):
                 yield batch["text"]
         except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:  # a file corrupt past its start
-            raise ValueError(f"Corpus {self.origin} ({self.label}) cannot be read to its end: "
+            raise ValueError(f"Corpus {self.source.origin} ({self.label}) cannot be read to its end: "
                              f"{type(error).__name__}: {error}. Replace or remove the corrupt file.") from error
 
 
@@ -545,7 +554,10 @@ def _mix_streams(sources, sizes, tokens, settings, estimated):
 
 def _stream_pairs(sources, settings):
     labels = list(sources)
-    streams = open_pairs(sources, streaming=True, cache_dir=settings.cache_dir)
+    # Text files were checked when found; the other kinds are opened here for their checks and size probes (and
+    # closed again: the stream reopens each pair when it reaches it).
+    streams = open_pairs({label: s for label, s in sources.items() if s.kind != "text"}, streaming=True,
+                         cache_dir=settings.cache_dir)
     if settings.pair_sizes is not None:
         sizes, tokens, estimated = _given_sizes(settings.pair_sizes, labels), {}, False
     else:
@@ -559,8 +571,9 @@ def _stream_pairs(sources, settings):
         _too_short_error(tokens, settings.max_seq_length)
         sizes = {label: max(1, tokens[label] // settings.max_seq_length) for label in labels}
         estimated = not exact
-    stream_sources = [_StreamSource(label, sources[label].origin, streams[label], settings.lang_id(label),
-                                    settings.script_id(label)) for label in labels]
+    del streams
+    stream_sources = [_StreamSource(label, sources[label], settings.lang_id(label), settings.script_id(label),
+                                    settings.cache_dir) for label in labels]
     return _mix_streams(stream_sources, sizes, tokens, settings, estimated)
 
 
