@@ -517,10 +517,25 @@ class _RowSource:
             yield [text for text, label in zip(texts, labels) if label == self.label]
 
 
-def _generate_chunks(sources, tokenizer, max_seq_length):
-    """IterableDataset generator: each source's chunks, built by the same code as the cached path."""
+class _SharedSources:
+    """All pairs' sources as ONE argument of the streaming generator, next to the list of pair numbers that
+    datasets splits into shards. datasets deep-copies the generator's builder, arguments included, for every
+    shard and again when interleaving: with the sources themselves as the sharded list, that is pairs x pairs
+    copies (673 pairs: minutes). The sources are read-only, so copies share them."""
+
+    def __init__(self, sources):
+        self.sources = tuple(sources)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _generate_chunks(pairs, sources, tokenizer, max_seq_length):
+    """IterableDataset generator: the chunks of each pair numbered in `pairs`, built by the same code as the
+    cached path."""
     tokenizer = tokenizer.tokenizer  # unwrap _SharedTokenizer
-    for source in sources:
+    for pair in pairs:
+        source = sources.sources[pair]
         chunker = _Chunker(max_seq_length)
         for texts in source.text_batches(STREAM_BATCH_LINES):
             for chunk in chunker.feed(_tokenize_texts(tokenizer, texts)):
@@ -535,14 +550,15 @@ def _mix_streams(sources, sizes, tokens, settings, estimated):
     chunks = IterableDataset.from_generator(
         _generate_chunks,
         features=CHUNK_FEATURES,
-        gen_kwargs={"sources": list(sources), "tokenizer": _SharedTokenizer(settings.tokenizer),
-                    "max_seq_length": settings.max_seq_length},
+        gen_kwargs={"pairs": list(range(len(sources))), "sources": _SharedSources(sources),
+                    "tokenizer": _SharedTokenizer(settings.tokenizer), "max_seq_length": settings.max_seq_length},
     )
     per_pair = [chunks.shard(num_shards=len(sources), index=k) for k in range(len(sources))]
     mixed = interleave_datasets(
         per_pair, probabilities=[probabilities[label] for label in labels], seed=settings.seed,
         stopping_strategy="all_exhausted"
     )
+    del per_pair  # each IterableDataset holds a shared-memory file (its epoch counter) until it is collected
     if settings.shuffle_buffer_size:
         mixed = mixed.shuffle(seed=settings.seed, buffer_size=settings.shuffle_buffer_size)
     mixture = PairMixture(labels, {s.label: s.lang_id for s in sources}, {s.label: s.script_id for s in sources},
