@@ -546,19 +546,14 @@ def _mix_streams(sources, sizes, tokens, settings, estimated):
     labels = [source.label for source in sources]
     probabilities = mixture_probabilities(sizes, settings.sampling, settings.alpha)
     # One generator dataset with a shard per pair (datasets hashes the generator's arguments, tokenizer included,
-    # once), then one single-shard dataset per pair for interleave_datasets.
+    # once), then its shards mixed as interleave_datasets mixes datasets.
     chunks = IterableDataset.from_generator(
         _generate_chunks,
         features=CHUNK_FEATURES,
         gen_kwargs={"pairs": list(range(len(sources))), "sources": _SharedSources(sources),
                     "tokenizer": _SharedTokenizer(settings.tokenizer), "max_seq_length": settings.max_seq_length},
     )
-    per_pair = [chunks.shard(num_shards=len(sources), index=k) for k in range(len(sources))]
-    mixed = interleave_datasets(
-        per_pair, probabilities=[probabilities[label] for label in labels], seed=settings.seed,
-        stopping_strategy="all_exhausted"
-    )
-    del per_pair  # each IterableDataset holds a shared-memory file (its epoch counter) until it is collected
+    mixed = _interleave_shards(chunks, [probabilities[label] for label in labels], settings.seed)
     if settings.shuffle_buffer_size:
         mixed = mixed.shuffle(seed=settings.seed, buffer_size=settings.shuffle_buffer_size)
     mixture = PairMixture(labels, {s.label: s.lang_id for s in sources}, {s.label: s.script_id for s in sources},
@@ -566,6 +561,27 @@ def _mix_streams(sources, sizes, tokens, settings, estimated):
                           tokens=tokens, sampling=settings.sampling)
     logger.info(mixture.summary())
     return mixed, mixture
+
+
+def _interleave_shards(chunks, probabilities, seed):
+    """`interleave_datasets([chunks.shard(n, k) for k in range(n)], probabilities, seed, "all_exhausted")`: the
+    same mixture, drawn in the same order, built the way interleave_datasets builds it but from the shards'
+    example iterables. Why: every IterableDataset keeps a torch shared-memory file open (its epoch counter), and
+    interleave_datasets needs two per pair at once: 1,350 open files while 673 pairs are put together, over the
+    usual limit of 1,024. Falls back to interleave_datasets if datasets' internals have moved."""
+    shards = range(chunks.num_shards)
+    try:
+        from datasets.iterable_dataset import RandomlyCyclingMultiSourcesExamplesIterable
+
+        sources = [chunks._ex_iterable.shard_data_sources(num_shards=len(shards), index=k) for k in shards]
+        mixed = RandomlyCyclingMultiSourcesExamplesIterable(
+            sources, generator=np.random.default_rng(seed), probabilities=probabilities, stopping_strategy="all_exhausted"
+        )
+        return IterableDataset(mixed, info=chunks.info.copy())
+    except (ImportError, AttributeError, TypeError) as error:
+        logger.info("Interleaving the pairs with interleave_datasets (%s): one open file per pair while building.", error)
+        return interleave_datasets([chunks.shard(num_shards=len(shards), index=k) for k in shards],
+                                   probabilities=probabilities, seed=seed, stopping_strategy="all_exhausted")
 
 
 def _stream_pairs(sources, settings):
