@@ -210,18 +210,26 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         loss = None
         if labels is not None:
             # Select the masked positions first: the head and its vocabulary-sized logits run on ~15% of tokens.
-            labels = labels.to(hidden.device)
-            selected = labels != -100
-            hidden = hidden[selected]
-            labels = labels[selected]
+            # One data-dependent index (one graph break under torch.compile, none with dynamo's
+            # capture_dynamic_output_shape_ops), then plain gathers; a boolean mask per tensor broke the graph at each.
+            labels = labels.to(hidden.device).flatten()
+            selected = (labels != -100).nonzero().squeeze(1)
+            hidden = hidden.flatten(0, 1).index_select(0, selected)
+            labels = labels.index_select(0, selected)
             if lang_ids is not None:
-                lang_ids = lang_ids.expand(shape)[selected]
+                lang_ids = lang_ids.expand(shape).flatten().index_select(0, selected)
             if script_ids is not None:
-                script_ids = script_ids.expand(shape)[selected]
+                script_ids = script_ids.expand(shape).flatten().index_select(0, selected)
         offset = tables(lang_ids, script_ids)
         logits = self.lm_head(hidden if offset is None else hidden + offset)
         if labels is not None:
-            if labels.numel():
+            if torch.compiler.is_compiling():  # no Python branch on a data-dependent size inside a compiled graph
+                loss = torch.where(
+                    selected.numel() > torch.zeros((), dtype=torch.long, device=logits.device),
+                    self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs),
+                    logits.sum() * 0.0,
+                )
+            elif labels.numel():
                 loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
             else:  # nothing masked in this batch: a zero that keeps the graph (and DDP) intact
                 loss = logits.sum() * 0.0
