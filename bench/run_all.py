@@ -93,9 +93,10 @@ def run_train(args, settings, folder):
 
     s = settings["train"]
     print(f"[train] preparing shared weights and masked batches ({settings['shape']} shape)...", flush=True)
-    weights, batch_files = train_step.prepare(folder, settings["shape"], s["seq_lens"], s["batch_sizes"], s["warmup"] + s["steps"])
-    rows = []
     compiled = getattr(args, "compile", False)
+    weights, batch_files = train_step.prepare(folder, settings["shape"], s["seq_lens"], s["batch_sizes"],
+                                              s["warmup"] + s["steps"] + (COMPILE_WARMUP if compiled else 0))
+    rows = []
     variants = [(model, False) for model in ("langsamp", "xlmr")] + ([(model, True) for model in ("langsamp", "xlmr")] if compiled else [])
     for seq_len in s["seq_lens"]:
         print(f"[train] LangSAMP and stock XLM-R in lockstep{', eager and compiled' if compiled else ''}, sequence {seq_len}...", flush=True)
