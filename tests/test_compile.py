@@ -3,8 +3,8 @@
 The masked-only head selects the labelled positions, a data-dependent shape. It is written as ONE nonzero and
 plain gathers, and its loss without a Python branch on the number of targets when compiling, so with dynamo's
 `capture_dynamic_output_shape_ops` (train.py sets it for --torch_compile) the whole forward is one graph, and
-without it there is a single break. The id range checks (`.item()`) are skipped while compiling. Slow-ish: the
-compiled steps take ~20-60 s on 2 loaded cores (inductor compiles the forward and backward)."""
+without it there is a single break. The id range checks (`.item()`) are skipped while compiling. Slow-ish: about
+20 s of CPU for both tests (inductor compiles the forward and backward), 4-8 min wall on a heavily loaded machine."""
 
 import pytest
 import torch
