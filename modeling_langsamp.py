@@ -244,20 +244,29 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             labels = labels.to(hidden.device)
         if sparse:
             # ModernBERT's sparse_prediction: the head and its vocabulary-sized logits run only at the positions
-            # whose label is not `sparse_pred_ignore_index` (~15% of tokens in MLM training).
-            selected = labels != self.config.sparse_pred_ignore_index
-            hidden = hidden[selected]
-            labels = labels[selected]
+            # whose label is not `sparse_pred_ignore_index` (~15% of tokens in MLM training). One data-dependent
+            # index (no graph break under torch.compile with dynamo's capture_dynamic_output_shape_ops), then
+            # plain gathers; a boolean mask per tensor broke the graph at each.
+            labels = labels.flatten()
+            selected = (labels != self.config.sparse_pred_ignore_index).nonzero().squeeze(1)
+            hidden = hidden.flatten(0, 1).index_select(0, selected)
+            labels = labels.index_select(0, selected)
             if lang_ids is not None:
-                lang_ids = lang_ids.expand(shape)[selected]
+                lang_ids = lang_ids.expand(shape).flatten().index_select(0, selected)
             if script_ids is not None:
-                script_ids = script_ids.expand(shape)[selected]
+                script_ids = script_ids.expand(shape).flatten().index_select(0, selected)
         offset = tables(lang_ids, script_ids)
         logits = self.lm_head(hidden if offset is None else hidden + offset)
 
         loss = None
         if labels is not None:
-            if sparse and not labels.numel():  # nothing masked in this batch: a zero that keeps the graph (and DDP)
+            if sparse and torch.compiler.is_compiling():  # no Python branch on a data-dependent size in a graph
+                loss = torch.where(
+                    selected.numel() > torch.zeros((), dtype=torch.long, device=logits.device),
+                    self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs),
+                    logits.sum() * 0.0,
+                )
+            elif sparse and not labels.numel():  # nothing masked in this batch: a zero that keeps the graph (and DDP)
                 loss = logits.sum() * 0.0
             else:
                 loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)

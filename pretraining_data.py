@@ -69,7 +69,9 @@ from corpus_sources import (
     load_text_dataset,
     open_pairs,
     pair_labels,
+    read_text_lines,
     select_pairs,
+    stream_pair,
 )
 from langsamp_codes import parse_language
 from sampling import check_sampling, default_epoch_size, epoch_indices, mixture_probabilities, sample_counts
@@ -471,20 +473,27 @@ def _cached_rows(corpus, settings, languages, model_languages, model_scripts):
 
 @dataclass(frozen=True)
 class _StreamSource:
-    """One pair of a per-pair corpus, read lazily (its `text` rows)."""
+    """One pair of a per-pair corpus, read lazily. It holds where the pair's text is (a PairSource), not an open
+    stream: datasets copies a generator's arguments per shard and per iteration, and every copy of an
+    IterableDataset opens a torch shared-memory file for its epoch counter (673 pairs: "Too many open files").
+    Text files are read in small batches and closed in between (`read_text_lines`); other kinds are opened when
+    the stream reaches them (`stream_pair`)."""
 
     label: str
-    origin: str
-    rows: object  # IterableDataset with a `text` column
+    source: PairSource
     lang_id: int
     script_id: int
+    cache_dir: str | None = None
 
     def text_batches(self, batch_size):
         try:
-            for batch in self.rows.iter(batch_size=batch_size):
+            if self.source.kind == "text":
+                yield from read_text_lines(self.source.files, batch_size)
+                return
+            for batch in stream_pair(self.source, self.cache_dir).iter(batch_size=batch_size):
                 yield batch["text"]
         except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:  # a file corrupt past its start
-            raise ValueError(f"Corpus {self.origin} ({self.label}) cannot be read to its end: "
+            raise ValueError(f"Corpus {self.source.origin} ({self.label}) cannot be read to its end: "
                              f"{type(error).__name__}: {error}. Replace or remove the corrupt file.") from error
 
 
@@ -508,10 +517,25 @@ class _RowSource:
             yield [text for text, label in zip(texts, labels) if label == self.label]
 
 
-def _generate_chunks(sources, tokenizer, max_seq_length):
-    """IterableDataset generator: each source's chunks, built by the same code as the cached path."""
+class _SharedSources:
+    """All pairs' sources as ONE argument of the streaming generator, next to the list of pair numbers that
+    datasets splits into shards. datasets deep-copies the generator's builder, arguments included, for every
+    shard and again when interleaving: with the sources themselves as the sharded list, that is pairs x pairs
+    copies (673 pairs: minutes). The sources are read-only, so copies share them."""
+
+    def __init__(self, sources):
+        self.sources = tuple(sources)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _generate_chunks(pairs, sources, tokenizer, max_seq_length):
+    """IterableDataset generator: the chunks of each pair numbered in `pairs`, built by the same code as the
+    cached path."""
     tokenizer = tokenizer.tokenizer  # unwrap _SharedTokenizer
-    for source in sources:
+    for pair in pairs:
+        source = sources.sources[pair]
         chunker = _Chunker(max_seq_length)
         for texts in source.text_batches(STREAM_BATCH_LINES):
             for chunk in chunker.feed(_tokenize_texts(tokenizer, texts)):
@@ -522,18 +546,14 @@ def _mix_streams(sources, sizes, tokens, settings, estimated):
     labels = [source.label for source in sources]
     probabilities = mixture_probabilities(sizes, settings.sampling, settings.alpha)
     # One generator dataset with a shard per pair (datasets hashes the generator's arguments, tokenizer included,
-    # once), then one single-shard dataset per pair for interleave_datasets.
+    # once), then its shards mixed as interleave_datasets mixes datasets.
     chunks = IterableDataset.from_generator(
         _generate_chunks,
         features=CHUNK_FEATURES,
-        gen_kwargs={"sources": list(sources), "tokenizer": _SharedTokenizer(settings.tokenizer),
-                    "max_seq_length": settings.max_seq_length},
+        gen_kwargs={"pairs": list(range(len(sources))), "sources": _SharedSources(sources),
+                    "tokenizer": _SharedTokenizer(settings.tokenizer), "max_seq_length": settings.max_seq_length},
     )
-    per_pair = [chunks.shard(num_shards=len(sources), index=k) for k in range(len(sources))]
-    mixed = interleave_datasets(
-        per_pair, probabilities=[probabilities[label] for label in labels], seed=settings.seed,
-        stopping_strategy="all_exhausted"
-    )
+    mixed = _interleave_shards(chunks, [probabilities[label] for label in labels], settings.seed)
     if settings.shuffle_buffer_size:
         mixed = mixed.shuffle(seed=settings.seed, buffer_size=settings.shuffle_buffer_size)
     mixture = PairMixture(labels, {s.label: s.lang_id for s in sources}, {s.label: s.script_id for s in sources},
@@ -543,9 +563,33 @@ def _mix_streams(sources, sizes, tokens, settings, estimated):
     return mixed, mixture
 
 
+def _interleave_shards(chunks, probabilities, seed):
+    """`interleave_datasets([chunks.shard(n, k) for k in range(n)], probabilities, seed, "all_exhausted")`: the
+    same mixture, drawn in the same order, built the way interleave_datasets builds it but from the shards'
+    example iterables. Why: every IterableDataset keeps a torch shared-memory file open (its epoch counter), and
+    interleave_datasets needs two per pair at once: 1,350 open files while 673 pairs are put together, over the
+    usual limit of 1,024. Falls back to interleave_datasets if datasets' internals have moved."""
+    shards = range(chunks.num_shards)
+    try:
+        from datasets.iterable_dataset import RandomlyCyclingMultiSourcesExamplesIterable
+
+        sources = [chunks._ex_iterable.shard_data_sources(num_shards=len(shards), index=k) for k in shards]
+        mixed = RandomlyCyclingMultiSourcesExamplesIterable(
+            sources, generator=np.random.default_rng(seed), probabilities=probabilities, stopping_strategy="all_exhausted"
+        )
+        return IterableDataset(mixed, info=chunks.info.copy())
+    except (ImportError, AttributeError, TypeError) as error:
+        logger.info("Interleaving the pairs with interleave_datasets (%s): one open file per pair while building.", error)
+        return interleave_datasets([chunks.shard(num_shards=len(shards), index=k) for k in shards],
+                                   probabilities=probabilities, seed=seed, stopping_strategy="all_exhausted")
+
+
 def _stream_pairs(sources, settings):
     labels = list(sources)
-    streams = open_pairs(sources, streaming=True, cache_dir=settings.cache_dir)
+    # Text files were checked when found; the other kinds are opened here for their checks and size probes (and
+    # closed again: the stream reopens each pair when it reaches it).
+    streams = open_pairs({label: s for label, s in sources.items() if s.kind != "text"}, streaming=True,
+                         cache_dir=settings.cache_dir)
     if settings.pair_sizes is not None:
         sizes, tokens, estimated = _given_sizes(settings.pair_sizes, labels), {}, False
     else:
@@ -559,8 +603,9 @@ def _stream_pairs(sources, settings):
         _too_short_error(tokens, settings.max_seq_length)
         sizes = {label: max(1, tokens[label] // settings.max_seq_length) for label in labels}
         estimated = not exact
-    stream_sources = [_StreamSource(label, sources[label].origin, streams[label], settings.lang_id(label),
-                                    settings.script_id(label)) for label in labels]
+    del streams
+    stream_sources = [_StreamSource(label, sources[label], settings.lang_id(label), settings.script_id(label),
+                                    settings.cache_dir) for label in labels]
     return _mix_streams(stream_sources, sizes, tokens, settings, estimated)
 
 

@@ -814,6 +814,8 @@ def main(argv=None, callbacks=()):
                        "checkpoint or the corpus does not say.")
 
     # 3. Model (seeded first, so a random initialisation is reproducible).
+    if training_args.torch_compile:  # the masked-only head's nonzero stays inside the one compiled graph
+        torch._dynamo.config.capture_dynamic_output_shape_ops = True
     set_seed(training_args.seed)
     model = load_model(model_args, config, tokenizer)
     n_params = sum(p.numel() for p in model.parameters())

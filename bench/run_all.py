@@ -46,6 +46,7 @@ SETTINGS = {
         infer=dict(texts=32, batch_size=16, max_length=128, repeats=1),
     ),
 }
+COMPILE_WARMUP = 2  # extra warm-up steps with --compile: the first step compiles (forward and backward)
 # Where no GPU was measured, the GPU trainer's appetite is an assumption, stated in the output: XLM-R base trained
 # the LangSAMP way (head on 15% of positions) on one A100 (312 TFLOP/s bf16 peak) at 40% model-FLOPs utilisation.
 ASSUMED_GPU = dict(name="one A100 (bf16, 312 TFLOP/s peak) at 40% MFU, XLM-R base, seq 512", peak_flops=312e12, mfu=0.40, seq=512, mask=0.15)
@@ -61,6 +62,8 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke check in under a minute")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training and inference on CPU (default 2)")
+    parser.add_argument("--compile", action="store_true",
+                        help="train part: also time both models torch.compile'd (CPU inductor), all four in lockstep")
     parser.add_argument("--output", type=Path, default=common.RESULTS_DIR, help="folder for latest.json / latest.md")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -90,26 +93,30 @@ def run_train(args, settings, folder):
 
     s = settings["train"]
     print(f"[train] preparing shared weights and masked batches ({settings['shape']} shape)...", flush=True)
-    weights, batch_files = train_step.prepare(folder, settings["shape"], s["seq_lens"], s["batch_sizes"], s["warmup"] + s["steps"])
+    compiled = getattr(args, "compile", False)
+    weights, batch_files = train_step.prepare(folder, settings["shape"], s["seq_lens"], s["batch_sizes"],
+                                              s["warmup"] + s["steps"] + (COMPILE_WARMUP if compiled else 0))
     rows = []
+    variants = [(model, False) for model in ("langsamp", "xlmr")] + ([(model, True) for model in ("langsamp", "xlmr")] if compiled else [])
     for seq_len in s["seq_lens"]:
-        print(f"[train] LangSAMP and stock XLM-R in lockstep, sequence {seq_len}...", flush=True)
-        ours, stock = common.run_lockstep(
+        print(f"[train] LangSAMP and stock XLM-R in lockstep{', eager and compiled' if compiled else ''}, sequence {seq_len}...", flush=True)
+        ours, stock, *compiled_results = common.run_lockstep(
             "train_step",
             [
                 dict(
                     model=model,
+                    compile=compile_it,
                     shape=settings["shape"],
                     weights=str(weights),
                     batches=str(batch_files[seq_len]),
                     seq_len=seq_len,
                     device=args.device,
                     threads=args.threads,
-                    warmup=s["warmup"],
+                    warmup=s["warmup"] + (COMPILE_WARMUP if compiled else 0),
                 )
-                for model in ("langsamp", "xlmr")
+                for model, compile_it in variants
             ],
-            s["warmup"] + s["steps"],
+            s["warmup"] + s["steps"] + (COMPILE_WARMUP if compiled else 0),
             desc=f"train seq {seq_len}",
         )
         first_diff = abs(ours["losses"][0] - stock["losses"][0])
@@ -128,6 +135,16 @@ def run_train(args, settings, folder):
                 "loss_equal": first_diff <= TARGETS["loss_tolerance"],
             }
         )
+        if compiled_results:
+            ours_c, stock_c = compiled_results
+            rows[-1].update(
+                langsamp_compiled=ours_c,
+                xlmr_compiled=stock_c,
+                compiled_over_eager_langsamp=ours_c["median_step_s"] / ours["median_step_s"],
+                compiled_over_eager_xlmr=stock_c["median_step_s"] / stock["median_step_s"],
+                compiled_time_ratio=ours_c["median_step_s"] / stock_c["median_step_s"],
+                compiled_loss_diff_max=max(abs(a - b) for a, b in zip(ours_c["losses"], ours["losses"])),
+            )
     return {"shape": settings["shape"], "config": common.model_config(settings["shape"]), "settings": s, "rows": rows}
 
 
@@ -289,6 +306,21 @@ def render(report):
                 f"| {row['seq_len']} | {row['speedup']:.2f}x | {row['cpu_speedup']:.2f}x | {row['time_ratio']:.2f} | {row['memory_growth_ratio']:.2f} | {row['memory_peak_ratio']:.2f} | "
                 f"{row['loss_diff_step1']:.1e} ({row['loss_diff_max_all_steps']:.1e}) | {targets} |"
             )
+        if "langsamp_compiled" in train["rows"][0]:
+            lines += [
+                "",
+                f"torch.compile (CPU inductor, capture_dynamic_output_shape_ops as train.py --torch_compile sets it; the first "
+                f"{COMPILE_WARMUP + train['settings']['warmup']} steps, which compile, are warm-up):",
+                "",
+                "| seq | ours compiled (s) | stock compiled (s) | ours compiled/eager | stock compiled/eager | time ours/stock, compiled | max loss diff ours compiled vs eager |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
+            for row in train["rows"]:
+                lines.append(
+                    f"| {row['seq_len']} | {row['langsamp_compiled']['median_step_s']:.3f} | {row['xlmr_compiled']['median_step_s']:.3f} | "
+                    f"{row['compiled_over_eager_langsamp']:.2f} | {row['compiled_over_eager_xlmr']:.2f} | {row['compiled_time_ratio']:.2f} | "
+                    f"{row['compiled_loss_diff_max']:.1e} |"
+                )
         lines += ["", f"Targets (small shape, CPU): speed-up >= {TARGETS['train_speedup']}x, peak growth <= {TARGETS['train_memory_ratio']}x; |loss diff| <= {TARGETS['loss_tolerance']} on identical weights (step 1)."]
         if report["mode"] == "quick":
             lines.append("Quick run: smaller batches and fewer steps than the full run the targets are set for; a smoke check only.")

@@ -1,4 +1,5 @@
-"""Training-step benchmark: LangSAMPForMaskedLM vs transformers' XLMRobertaForMaskedLM, same weights, same masks.
+"""Training-step benchmark: LangSAMPForMaskedLM vs transformers' XLMRobertaForMaskedLM, same weights, same masks;
+eager, or `torch.compile`d (`compile` in the worker's arguments; its first steps, which compile, are warm-up).
 
 `prepare()` (in the parent) writes the shared weights and the masked batches; each (model, sequence length)
 then runs in a fresh process (`python bench/train_step.py ARGS.json`), so its peak RSS is its own. The two
@@ -90,6 +91,9 @@ def main():
     threads = common.set_threads(args.get("threads"))
     device = torch.device(args["device"])
     model = build(args["model"], args["shape"], args["weights"]).to(device).train()
+    if args.get("compile"):  # as train.py --torch_compile does (the Trainer compiles the model it is given)
+        torch._dynamo.config.capture_dynamic_output_shape_ops = True
+        model = torch.compile(model)
     # The recipe's optimizer: AdamW (0.9, 0.999, 1e-8), no weight decay; fused, as the Trainer's default
     # (optim="adamw_torch_fused" with torch >= 2.8) builds it.
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=True)
@@ -134,6 +138,7 @@ def main():
         args,
         {
             "model": args["model"],
+            "compiled": bool(args.get("compile")),
             "seq_len": args["seq_len"],
             "batch_size": int(batch0["input_ids"].shape[0]),
             "tokens_per_step": int(batch0["input_ids"].numel()),

@@ -246,3 +246,30 @@ def test_train_py_trains_on_a_glot500_layout_folder(tmp_path, glot500, tokenizer
     assert summary["steps"] == 2 and summary["loss_after"] is not None
     card = (tmp_path / "run" / "README.md").read_text(encoding="utf-8")
     assert all(label in card for label in ARTICLES)  # the run's pairs, named after the configs
+
+
+def test_streamed_text_lines_are_datasets_lines_and_no_file_stays_open(tmp_path):
+    """`read_text_lines` reads a pair's files as datasets' "text" builder does (universal newlines, blank lines kept,
+    "\\n" stripped), and a plain file is closed between batches (reopened at the saved position)."""
+    import gzip
+    import os
+
+    from datasets import load_dataset
+
+    from corpus_sources import read_text_lines
+
+    plain = tmp_path / "eng_Latn.txt"
+    plain.write_bytes("one\r\ntwo\rthree\n\nfünf ünd\nsix\nseven".encode("utf-8"))
+    packed = tmp_path / "eng_Latn.2.txt.gz"
+    packed.write_bytes(gzip.compress(b"eight\r\nnine\n"))
+    files = [plain, packed]
+    expected = load_dataset("text", data_files={"train": [str(f) for f in files]}, split="train")["text"]
+    assert expected[:4] == ["one", "two", "three", ""]  # what "the same lines" means here
+
+    before = len(os.listdir("/proc/self/fd"))
+    batches = read_text_lines(files, 2)
+    first = next(batches)
+    assert len(os.listdir("/proc/self/fd")) == before  # the plain file is closed while its pair waits
+    got = first + [line for batch in batches for line in batch]
+    assert got == expected
+    assert [len(b) for b in read_text_lines(files, 2)] == [2, 2, 2, 1, 2]  # whole batches, per file

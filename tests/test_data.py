@@ -404,3 +404,45 @@ def test_dataset_without_lang_column(tmp_path, tokenizer):
 def test_pair_shorter_than_one_chunk(tmp_path, tokenizer):
     with pytest.raises(ValueError, match=r"max_seq_length=512, so not a single chunk: eng_Latn has \d+ tokens"):
         build_pretraining_dataset(one_pair(tmp_path), tokenizer, cache_dir=tmp_path / "cache")
+
+
+def test_pairs_are_mixed_in_the_order_interleave_datasets_draws():
+    """`_interleave_shards` builds the mixture without an IterableDataset per pair (each holds an open shared-memory
+    file); it must draw exactly what `interleave_datasets` over the per-pair shards draws, row for row."""
+    from datasets import IterableDataset, interleave_datasets
+
+    def rows(shards):
+        for shard in shards:
+            for i in range(shard + 1):  # shard k holds k + 1 rows: pairs of different sizes, restarting
+                yield {"shard": shard, "i": i}
+
+    stream = IterableDataset.from_generator(rows, gen_kwargs={"shards": list(range(5))})
+    probabilities = [0.1, 0.15, 0.2, 0.25, 0.3]
+    reference = interleave_datasets([stream.shard(num_shards=5, index=k) for k in range(5)], probabilities=probabilities,
+                                    seed=3, stopping_strategy="all_exhausted")
+    ours = pretraining_data._interleave_shards(stream, probabilities, seed=3)
+    expected = list(reference)
+    assert len(expected) > 15 and {row["shard"] for row in expected} == set(range(5))
+    assert list(ours) == expected
+    reference.set_epoch(1)
+    ours.set_epoch(1)
+    assert list(ours) == list(reference) != expected  # the Trainer's set_epoch reseeds both alike
+
+
+def test_dataloader_workers_share_the_stream_without_duplicates(corpus, tokenizer, expected):
+    """With dataloader workers each gets a disjoint share of the stream's shards. The mixture is one shard (every
+    pair is drawn from one random stream), so one worker reads it and the others stop: the rows of 2 workers are
+    exactly those of 1 worker, not the stream twice over."""
+    from torch.utils.data import DataLoader
+
+    stream = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, streaming=True, shuffle_buffer_size=0)
+    assert stream.num_shards == 1
+
+    def rows(workers):
+        return [(row["lang_ids"], row["script_ids"], tuple(row["input_ids"]))
+                for row in DataLoader(stream.take(300), batch_size=None, num_workers=workers)]
+
+    known = {(lang, script, tuple(chunk)) for chunks, _, lang, script in expected.values() for chunk in chunks}
+    one, two = rows(1), rows(2)
+    assert len(one) == 300 and set(one) <= known
+    assert two == one
