@@ -7,8 +7,9 @@ the call, or one per example) and every encoding gets `lang_ids` and `script_ids
 Where the script comes from, first match wins:
   1. `script=` (one code, or one per example);
   2. a Glot500 label or BCP-47 tag that names it (`hin_Deva`, `sr-Latn`);
-  3. the majority Unicode script of the text's letters, a pair's two parts counted together (Japanese
-     kana (+ Han) -> `Jpan`, Han alone -> `Hani`, as in Glot500);
+  3. the majority Unicode script of the text's letters (digits and punctuation do not count; a tie goes to
+     the alphabetically first code), a pair's two parts counted together (Japanese kana (+ Han) -> `Jpan`,
+     Han alone -> `Hani`, as in Glot500);
   4. for a text with no letters at all (digits, punctuation), the language's most frequent script in
      Glot500-c.
 A detected script outside the model's inventory, or a language with no known script for a text without
@@ -120,6 +121,11 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
 
     def _rows(self, texts, lang, script):
         langs = _per_example(lang, len(texts), "lang")
+        if isinstance(lang, (list, tuple)) and None in langs:
+            raise TypeError(
+                f"`lang` entry {langs.index(None)} is None: give a code for every text (a single `lang=None` means no "
+                "language ids for the whole call)."
+            )
         scripts = _per_example(script, len(texts), "script")
         for i, t in enumerate(texts):
             if not isinstance(t, str):

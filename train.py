@@ -53,6 +53,10 @@ logger = logging.getLogger("train")
 class BadInput(ValueError):
     """An argument, corpus or dataset that cannot be trained on; raised before the model is built."""
 
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message says where the last checkpoint is and how to continue from it."""
+
 HERE = Path(__file__).resolve().parent
 # The Trainer writes this file last in `_save_checkpoint`: a checkpoint folder without it was interrupted.
 TRAINER_STATE_NAME = "trainer_state.json"
@@ -1003,7 +1007,10 @@ def main(argv=None, callbacks=()):
     if resume is not None:
         logger.info("Resuming from %s (step %d).", resume, start_step)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=resume)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+    except KeyboardInterrupt as interrupt:
+        raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from interrupt
     seconds = time.perf_counter() - started - (before_loss.seconds if eval_dataset is not None else 0.0)
     if eval_dataset is not None:
         losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]
@@ -1048,6 +1055,16 @@ def main(argv=None, callbacks=()):
         print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes)
         return summary
     return None
+
+
+def interruption_message(training_args, step):
+    """Where an interrupted run stands: its newest complete checkpoint and the command that continues from it."""
+    saved = complete_checkpoints(training_args.output_dir)
+    if saved:
+        return (f"interrupted at step {step}; the last complete checkpoint is {saved[-1]}: run the same command with "
+                "--resume_from_checkpoint auto to continue from it.")
+    return (f"interrupted at step {step}, before the first checkpoint (--save_steps {training_args.save_steps:g}): "
+            "nothing was saved; the same command starts over.")
 
 
 def print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes=None):
@@ -1097,3 +1114,9 @@ if __name__ == "__main__":
         # Bad input: one clear line (a traceback would add nothing for the user), non-zero exit, nothing trained.
         print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(2)
+    except Interrupted as interrupt:
+        print(f"train.py: {interrupt}", file=sys.stderr)
+        sys.exit(130)  # the shell's code for Ctrl-C
+    except KeyboardInterrupt:
+        print("train.py: interrupted before training started; nothing was trained or saved.", file=sys.stderr)
+        sys.exit(130)
