@@ -62,6 +62,7 @@ from corpus_sources import (
     LABEL_PATTERN,
     PairSource,
     as_lookup,
+    check_row_pair_scripts,
     check_text_columns,
     compression_of,
     find_pairs,
@@ -463,6 +464,7 @@ def _cached_rows(corpus, settings, languages, model_languages, model_scripts):
     order = keep[np.argsort(codes[keep], kind="stable")]
     row_counts = np.bincount(codes[keep], minlength=len(labels)).tolist()
     grouped = labeled.select(order).select_columns(["text"])
+    check_row_pair_scripts(grouped, labels, row_counts)  # a mislabelled `script` (or `lang` label) column
     return _chunk_and_sample(grouped, grouped._fingerprint, row_counts, labels, settings)
 
 
