@@ -561,16 +561,13 @@ def check_text_columns(dataset, name="corpus"):
         )
 
 
-def check_row_pair_scripts(labeled, labels, row_counts, origin="The corpus'"):
-    """check_pair_script for a text/lang(/script) dataset: the first rows of each pair (`labeled` grouped by pair
-    in the order of `labels`, `row_counts` rows each) must be in the script their `script` or `lang` value names,
-    as the first lines of a text file are (a row whose script is detected names its own script)."""
-    start = 0
-    for label, count in zip(labels, row_counts):
-        texts = labeled.select(range(start, start + min(count, SCRIPT_SAMPLE_LINES)))["text"]
-        check_pair_script(label, [text or "" for text in texts], f"{origin} rows",
+def check_row_pair_scripts(samples, origin="The corpus'"):
+    """check_pair_script for a text/lang(/script) dataset: `samples` ({label: its first rows' texts}) must be in
+    the script their `script` or `lang` value names, as the first lines of a text file are (a row whose script is
+    detected names its own script)."""
+    for label, texts in samples.items():
+        check_pair_script(label, [text or "" for text in texts[:SCRIPT_SAMPLE_LINES]], f"{origin} rows",
                           fix="correct their `script` (or `lang`) values (`{top}`?), or leave the script out to detect it")
-        start += count
 
 
 def pair_labels(texts, langs, scripts, languages, model_scripts):
