@@ -211,6 +211,12 @@ class ArgumentParser(HfArgumentParser):
     """argparse prints the whole usage (hundreds of TrainingArguments flags) before its error line: raise instead, so
     that main() reports the one line."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse reads `-1e-4` as an unknown flag ("expected one argument"): only `-1` and `-0.5` count as negative
+        # numbers for it. Scientific notation is how learning rates are written.
+        self._negative_number_matcher = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+
     def error(self, message):
         raise ValueError(f"{message} (python train.py --help lists the arguments)")
 
