@@ -5,6 +5,7 @@ changes the mixture warns), Ctrl-C says how to continue, and the run reports how
 import json
 import logging
 import os
+import runpy
 import subprocess
 import sys
 
@@ -21,23 +22,32 @@ TINY = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_si
 QUIET = ["--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"]
 
 
-def script(*argv, timeout=180):
-    env = dict(os.environ, COLUMNS="250", HF_HUB_OFFLINE="1")  # argparse wraps help at the terminal's width
-    return subprocess.run([sys.executable, train.__file__, *argv], capture_output=True, text=True, timeout=timeout, env=env)
+def run_script(capsys, monkeypatch, *argv):
+    """train.py run as a script (`__main__`, in this process: the imports are already paid for): (exit code, stdout,
+    stderr)."""
+    monkeypatch.setattr(sys, "argv", [train.__file__, *map(str, argv)])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(train.__file__, run_name="__main__")
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
 
 
 # ------------------------------------------------------------------------------------------------------------ --help
 
 
-def test_help_lists_the_scripts_own_flags():
-    for flag in ("--help", "-h"):
-        proc = script(flag)
-        # before: "train.py: error: unsupported format character '<' (0x3c)" (the bare % of a help text)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        for text in ("--corpus CORPUS", "--max_seq_length MAX_SEQ_LENGTH", "--use_lang_embedding",
-                     "Share of tokens masked (80% <mask>, 10% random, 10% kept).", "at most 10% of the chunks",
-                     "--learning_rate LEARNING_RATE"):  # and TrainingArguments' after this script's own
-            assert text in proc.stdout, text
+def test_help_lists_the_scripts_own_flags(capsys, monkeypatch):
+    # One fresh process for the crash as it was reported, then -h as a script in this process.
+    proc = subprocess.run([sys.executable, train.__file__, "--help"], capture_output=True, text=True, timeout=180,
+                          env=dict(os.environ, COLUMNS="250", HF_HUB_OFFLINE="1"))  # argparse wraps at the terminal width
+    # before: "train.py: error: unsupported format character '<' (0x3c)" (the bare % of a help text)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    monkeypatch.setenv("COLUMNS", "250")
+    status, out, _ = run_script(capsys, monkeypatch, "-h")
+    assert status == 0 and out == proc.stdout
+    for text in ("--corpus CORPUS", "--max_seq_length MAX_SEQ_LENGTH", "--use_lang_embedding",
+                 "Share of tokens masked (80% <mask>, 10% random, 10% kept).", "at most 10% of the chunks",
+                 "--learning_rate LEARNING_RATE"):  # and TrainingArguments' after this script's own
+        assert text in out, text
 
 
 # ------------------------------------------------------------------------------------------- numeric flag values
@@ -76,13 +86,14 @@ def test_train_numeric_flags_out_of_range_fail_before_any_work(tmp_path, checked
     assert not (tmp_path / "out").exists()
 
 
-def test_a_bad_flag_value_is_one_line_and_exit_2(tmp_path, small_corpus):  # noqa: F811
-    proc = script("--corpus", str(small_corpus), "--output_dir", str(tmp_path / "out"), "--max_steps", "-5")
-    # before: trained --num_train_epochs (3) epochs without a word
-    assert proc.returncode == 2 and proc.stderr.splitlines() == [
-        "train.py: error: --max_steps -5: give a positive number of optimizer steps, or leave it out (-1) to train "
-        "--num_train_epochs (3) epochs."
-    ], proc.stderr[-2000:]
+def test_a_bad_flag_value_is_one_line_and_exit_2(tmp_path, small_corpus, capsys, monkeypatch):  # noqa: F811
+    status, _, err = run_script(capsys, monkeypatch, "--corpus", small_corpus, "--output_dir", tmp_path / "out",
+                                "--learning_rate", "-1e-4")  # scientific notation: a value, not an unknown flag
+    # before: trained with a negative rate without a word
+    assert status == 2 and err.splitlines() == [
+        "train.py: error: --learning_rate -0.0001 would raise the loss: give a positive rate (the paper's continual "
+        "pretraining uses 5e-5)."
+    ], err[-2000:]
     assert not (tmp_path / "out").exists()
 
 
@@ -185,20 +196,19 @@ def test_ctrl_c_says_where_the_last_checkpoint_is(interrupted_run):
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1"]
 
 
-def test_ctrl_c_before_the_first_checkpoint_exits_130(tmp_path, small_corpus):  # noqa: F811
-    # The script itself: Ctrl-C at the first training step (Trainer.training_step raising it), no checkpoint yet.
-    code = (
-        "import runpy, sys, transformers\n"
-        "def ctrl_c(*args, **kwargs):\n    raise KeyboardInterrupt\n"
-        "transformers.Trainer.training_step = ctrl_c\n"
-        f"sys.argv = {[train.__file__, '--corpus', str(small_corpus), '--output_dir', str(tmp_path / 'out'), '--config_overrides', TINY, '--max_seq_length', '32', '--max_steps', '2', '--max_eval_samples', '0', *QUIET]!r}\n"
-        f"runpy.run_path({train.__file__!r}, run_name='__main__')\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, HF_HUB_OFFLINE="1"), cwd=os.path.dirname(train.__file__))
-    assert proc.returncode == 130, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr
-    assert proc.stderr.splitlines()[-1] == (
+def test_ctrl_c_before_the_first_checkpoint_exits_130(tmp_path, small_corpus, capsys, monkeypatch):  # noqa: F811
+    # The script itself, Ctrl-C at the first training step (Trainer.training_step raising it): no checkpoint yet.
+    from transformers import Trainer
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "training_step", ctrl_c)
+    status, _, err = run_script(capsys, monkeypatch, "--corpus", small_corpus, "--output_dir", tmp_path / "out",
+                                "--config_overrides", TINY, "--max_seq_length", "32", "--max_steps", "2",
+                                "--max_eval_samples", "0", "--cache_dir", tmp_path / "cache", *QUIET)
+    assert status == 130 and "Traceback" not in err, err[-3000:]
+    assert err.splitlines()[-1] == (
         "train.py: interrupted at step 0, before the first checkpoint (--save_steps 500): nothing was saved; the same "
         "command starts over."
     )
