@@ -357,14 +357,16 @@ def resolve_resume(training_args, start_over=False):
                 f"{training_args.output_dir} already holds checkpoints ({existing[-1].name} is the newest): pass "
                 "--resume_from_checkpoint auto to continue that run, or choose another --output_dir (or delete them)."
             )
-        start_over or refuse_finished_model(training_args.output_dir)
+        if not start_over:
+            refuse_finished_model(training_args.output_dir)
         return None
     if value.lower() in ("auto", "last", "true"):
         if existing:
             return str(existing[-1])
         if value.lower() != "auto":
             raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {training_args.output_dir}.")
-        start_over or refuse_finished_model(training_args.output_dir)
+        if not start_over:
+            refuse_finished_model(training_args.output_dir)
         logger.info("--resume_from_checkpoint auto: no checkpoint in %s yet, starting from step 0.", training_args.output_dir)
         return None
     path = Path(value)
@@ -1069,8 +1071,9 @@ def interruption_message(training_args, step):
     if saved:
         return (f"interrupted at step {step}; the last complete checkpoint is {saved[-1]}: run the same command with "
                 "--resume_from_checkpoint auto to continue from it.")
-    return (f"interrupted at step {step}, before the first checkpoint (--save_steps {training_args.save_steps:g}): "
-            "nothing was saved; the same command starts over.")
+    strategy = str(getattr(training_args.save_strategy, "value", training_args.save_strategy))
+    when = f"--save_steps {training_args.save_steps:g}" if strategy == "steps" else f"--save_strategy {strategy}"
+    return f"interrupted at step {step}, before the first checkpoint ({when}): nothing was saved; the same command starts over."
 
 
 def print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes=None):
