@@ -259,6 +259,12 @@ def check_arguments(model_args, data_args, training_args):
     if data_args.max_seq_length < 8:
         raise ValueError(f"--max_seq_length {data_args.max_seq_length} is too short for masked-LM chunks.")
     check_numbers(data_args, training_args)
+    check_reporting(training_args)
+    if str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no" and data_args.max_eval_samples == 0:
+        raise ValueError(
+            f"--eval_strategy {getattr(training_args.eval_strategy, 'value', training_args.eval_strategy)} evaluates the "
+            "held-out chunks, but --max_eval_samples 0 holds none out: give --max_eval_samples, or leave --eval_strategy out."
+        )
     if model_args.model_name_or_path is None and model_args.config_name is None and model_args.config_overrides is None:
         logger.warning("No --model_name_or_path: training an XLM-R base-sized LangSAMP model from a random initialisation.")
     if model_args.config_overrides and model_args.model_name_or_path:
@@ -326,6 +332,24 @@ def check_numbers(data_args, training_args):
             raise ValueError(f"{flag} {value:g} must be in [0, 1) (a moving-average decay).")
     if t.seed >= 2**32:
         raise ValueError(f"--seed {t.seed} must be < 2**32 (numpy's seed range).")
+
+
+def check_reporting(training_args):
+    """--report_to names integrations the Trainer only instantiates after the model is built: unknown or not
+    installed ones fail now."""
+    from transformers.integrations import get_available_reporting_integrations, get_reporting_integration_callbacks
+
+    names = [name for name in training_args.report_to or [] if name not in ("none", "all")]
+    try:
+        get_reporting_integration_callbacks(names)
+    except ValueError as error:  # names the supported ones
+        raise ValueError(f"--report_to: {error}") from error
+    missing = [name for name in names if name not in get_available_reporting_integrations()]
+    if missing:
+        raise ValueError(
+            f"--report_to {' '.join(missing)}: not installed (e.g. pip install {missing[0].replace('_', '-')}); or pass "
+            "--report_to none."
+        )
 
 
 def complete_checkpoints(output_dir):
@@ -943,6 +967,9 @@ def main(argv=None, callbacks=()):
                 dataset, data_args.max_eval_samples, data_args.preprocessing_num_workers, distinct_chunks=distinct
             )
             eval_dataset = None if held_out is None else mask_once(held_out, tokenizer, data_args.mlm_probability, training_args.seed)
+            if eval_dataset is None and str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no":
+                raise ValueError("--eval_strategy needs held-out chunks, and the corpus has too few to hold some out: "
+                                 "leave --eval_strategy out, or give more text.")
     except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
         raise BadInput(str(error)) from error
     if changes:

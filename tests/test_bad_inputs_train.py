@@ -19,7 +19,7 @@ import train
 from modeling_langsamp import LangSAMPForMaskedLM
 
 TINY = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
-QUIET = ["--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"]
+QUIET = ["--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"]  # (a later --report_to wins)
 
 
 def run_script(capsys, monkeypatch, *argv):
@@ -84,6 +84,23 @@ def test_train_numeric_flags_out_of_range_fail_before_any_work(tmp_path, checked
         checked_train.main(argv)
     assert str(error.value).startswith(message), str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--report_to", "wandb"], "--report_to wandb: not installed (e.g. pip install wandb); or pass --report_to none."),
+        (["--report_to", "tensorbord"], "--report_to: tensorbord is not supported, only azure_ml, comet_ml, mlflow"),
+        (["--eval_strategy", "steps", "--eval_steps", "2", "--max_eval_samples", "0"],
+         "--eval_strategy steps evaluates the held-out chunks, but --max_eval_samples 0 holds none out: give "
+         "--max_eval_samples, or leave --eval_strategy out."),
+    ],
+)
+def test_train_flags_the_trainer_refused_only_after_the_model_was_built(tmp_path, checked_train, small_corpus, flags, message):  # noqa: F811
+    # before: a traceback from Trainer.__init__ (an integration not installed, an evaluation without a dataset)
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(["--corpus", str(small_corpus), "--output_dir", str(tmp_path / "out"), *QUIET, *flags])
+    assert str(error.value).startswith(message), str(error.value)
 
 
 def test_a_bad_flag_value_is_one_line_and_exit_2(tmp_path, small_corpus, capsys, monkeypatch):  # noqa: F811
