@@ -33,9 +33,10 @@ KANA = ("Hira", "Kana")
 SCRIPT_ALIASES = {"Hans": "Hani", "Hant": "Hani", "Kore": "Hang"}
 
 _CODE = re.compile(r"^(?P<lang>[A-Za-z]{2,3})(?:(?P<sep>[-_])(?P<script>[A-Za-z]{4}))?(?P<rest>(?:[-_][A-Za-z0-9]+)*)$")
-# BCP-47 subtags that may follow the language where a script could: a region (`US`, `419`) or an extended
-# language (`zh-yue`); anything else in that place is read as a misspelled script.
-_REGION_OR_EXTLANG = re.compile(r"^(?:[A-Za-z]{2}|[0-9]{3}|[a-z]{3})$")
+# Subtags that may follow the language where a script could: a region (`en-US`, `es-419`, and POSIX locales'
+# `pt_BR`) or, after a hyphen, a BCP-47 extended language (`zh-yue`); anything else there is read as a script.
+_REGION = re.compile(r"^(?:[A-Za-z]{2}|[0-9]{3})$")
+_EXTLANG = re.compile(r"^[a-z]{3}$")
 
 
 def _typo_distance(a, b):
@@ -70,7 +71,7 @@ def closest_hint(code, known, listing):
 def _misspelled_script(code, lang, subtag, sep):
     """The error for a subtag in the script's place that is not a 4-letter script code (`hin_Dev`, `hin_Latin`),
     which BCP-47 parsing would otherwise drop as a variant, so that the text's detected script is used instead."""
-    if sep == "-" and _REGION_OR_EXTLANG.match(subtag):
+    if _REGION.match(subtag) or (sep == "-" and _EXTLANG.match(subtag)):
         return None
     known = _OUTPUT_NAMES + sorted(SCRIPT_ALIASES)
     title = subtag.title()

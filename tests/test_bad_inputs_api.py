@@ -79,6 +79,7 @@ def test_a_misspelled_script_is_an_error_not_dropped(tokenizer, code, message):
         ("zh-Hant", "人人生而自由", "zho", "Hani"),  # Hant is Glot500's Hani
         ("en-US", "All human beings", "eng", "Latn"),  # a region
         ("es-419", "Todos los seres", "spa", "Latn"),  # a numeric region
+        ("pt_BR", "Todos os seres", "por", "Latn"),  # a POSIX locale: region after an underscore
         ("ca-valencia", "Tots els éssers", "cat", "Latn"),  # a variant that looks like no script
     ],
 )
