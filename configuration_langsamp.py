@@ -1,12 +1,14 @@
 """Configuration of LangSAMP: XLM-RoBERTa plus the language and script inventories of its two tables."""
 
 from huggingface_hub.dataclasses import strict
-from transformers import XLMRobertaConfig
+from transformers import AutoTokenizer, XLMRobertaConfig
 
 try:
     from .langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+    from .tokenization_langsamp import LangSAMPTokenizer
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
     from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+    from tokenization_langsamp import LangSAMPTokenizer
 
 # Every Auto class the package supports. `register_for_auto_class` would record only the class that was
 # saved, so the map is written out in full.
@@ -133,5 +135,9 @@ class LangSAMPConfig(XLMRobertaConfig):
 
 
 LangSAMPConfig.register_for_auto_class()  # save_pretrained then writes this module (and its imports) too
+# AutoTokenizer on a folder without tokenizer_config.json (weights only) falls back to the tokenizer registered for
+# the config's class: ours, whose from_pretrained says the tokenizer files are missing (transformers' generic
+# backend would fail with a message about sentencepiece). Folders with tokenizer files use their own auto_map.
+AutoTokenizer.register(LangSAMPConfig, tokenizer_class=LangSAMPTokenizer, exist_ok=True)
 
 __all__ = ["LangSAMPConfig"]

@@ -102,7 +102,9 @@ def find_pairs(corpus, languages=None, model_languages=None, model_scripts=None,
             found = _config_pairs(str(path), languages, model_languages, model_scripts, split)
             if found is not None:
                 return found
-        if _pair_entries(path) is not None:
+        if _pair_entries(path) is not None or _plain_text_folder(path):
+            # (A folder of plain text files none of which is named after its pair, `english.txt`, is a Glot500
+            # folder misnamed rather than a dataset: discover_corpus names the file and the naming rule.)
             return discover_corpus(path, languages, model_languages, model_scripts, split)
         return None
     if path.exists() or not could_be_hub_name(str(corpus)):
@@ -114,6 +116,12 @@ def find_pairs(corpus, languages=None, model_languages=None, model_scripts=None,
 
 def _is_saved_dataset(path):
     return any((path / marker).exists() for marker in SAVED_DATASET_MARKERS)
+
+
+def _plain_text_folder(root):
+    """Whether a folder holds only plain text files (`.txt`, compressed or not; no data file, no subfolder)."""
+    files = [p for p in root.iterdir() if not p.name.startswith(".") and p.name not in HUB_REPO_FILES]
+    return bool(files) and all(p.is_file() and _data_suffix(p) == ".txt" for p in files)
 
 
 def _pair_entries(root):
@@ -365,7 +373,7 @@ def _check_text_file(file, label):
     check_pair_script(label, lines, f"Corpus file {str(file)!r}")
 
 
-def check_pair_script(label, texts, origin):
+def check_pair_script(label, texts, origin, fix=None):
     """Whether a pair's first lines are written in the script its label names (`rus_Arab` holding Cyrillic is
     caught here, before the pair's rows are trained under the wrong script id). ValueError when fewer than half
     of the lines with letters are in that script, a warning below 90%."""
@@ -384,10 +392,8 @@ def check_pair_script(label, texts, origin):
     )
     if share < ERROR_SHARE:
         top = max(counts, key=counts.get)
-        raise ValueError(
-            f"{message} Its text would train under the wrong script id: rename it after the script it is written in "
-            f"(e.g. {label.split('_')[0]}_{top}), or fix its content."
-        )
+        fix = fix or f"rename it after the script it is written in (e.g. {label.split('_')[0]}_{top}), or fix its content"
+        raise ValueError(f"{message} Its text would train under the wrong script id: {fix.format(top=top)}.")
     logger.warning("%s Mixed-script text is trained under the label's script id.", message)
 
 
@@ -605,6 +611,15 @@ def check_text_columns(dataset, name="corpus"):
             f"{names}. A dataset corpus needs `text` (raw text) and `lang` (ISO 639-3 code or Glot500 label such "
             "as 'hin_Deva'), optionally `script` (ISO 15924): rename them with dataset.rename_column(old, new)."
         )
+
+
+def check_row_pair_scripts(samples, origin="The corpus'"):
+    """check_pair_script for a text/lang(/script) dataset: `samples` ({label: its first rows' texts}) must be in
+    the script their `script` or `lang` value names, as the first lines of a text file are (a row whose script is
+    detected names its own script)."""
+    for label, texts in samples.items():
+        check_pair_script(label, [text or "" for text in texts[:SCRIPT_SAMPLE_LINES]], f"{origin} rows",
+                          fix="correct their `script` (or `lang`) values (`{top}`?), or leave the script out to detect it")
 
 
 def pair_labels(texts, langs, scripts, languages, model_scripts):

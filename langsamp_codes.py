@@ -32,7 +32,11 @@ except ImportError:  # imported from a checkout as a top-level module rather tha
 KANA = ("Hira", "Kana")
 SCRIPT_ALIASES = {"Hans": "Hani", "Hant": "Hani", "Kore": "Hang"}
 
-_CODE = re.compile(r"^(?P<lang>[A-Za-z]{2,3})(?:[-_](?P<script>[A-Za-z]{4}))?(?:[-_][A-Za-z0-9]+)*$")
+_CODE = re.compile(r"^(?P<lang>[A-Za-z]{2,3})(?:(?P<sep>[-_])(?P<script>[A-Za-z]{4}))?(?P<rest>(?:[-_][A-Za-z0-9]+)*)$")
+# Subtags that may follow the language where a script could: a region (`en-US`, `es-419`, and POSIX locales'
+# `pt_BR`) or, after a hyphen, a BCP-47 extended language (`zh-yue`); anything else there is read as a script.
+_REGION = re.compile(r"^(?:[A-Za-z]{2}|[0-9]{3})$")
+_EXTLANG = re.compile(r"^[a-z]{3}$")
 
 
 def _typo_distance(a, b):
@@ -53,8 +57,32 @@ def closest(code, known, n=5):
     leaves `hin` out of the five), then by difflib's similarity, then alphabetically (deterministic)."""
     code = code.lower()
     ranked = sorted(known, key=lambda k: (_typo_distance(code, k), -difflib.SequenceMatcher(None, code, k).ratio(), k))
-    near = [k for k in ranked[:n] if _typo_distance(code, k) <= max(1, len(code) // 2)]
-    return near or sorted(known)[:n]
+    return [k for k in ranked[:n] if _typo_distance(code, k) <= max(1, len(code) // 2)]
+
+
+def closest_hint(code, known, listing):
+    """'Closest known codes: ...' for a message, or, when none is close, where the full list is (`listing`)."""
+    near = closest(code, known)
+    if near:
+        return f"Closest known codes: {', '.join(near)}."
+    return f"No known code is close to it; {listing} lists all {len(known)}."
+
+
+def _misspelled_script(code, lang, subtag, sep):
+    """The error for a subtag in the script's place that is not a 4-letter script code (`hin_Dev`, `hin_Latin`),
+    which BCP-47 parsing would otherwise drop as a variant, so that the text's detected script is used instead."""
+    if _REGION.match(subtag) or (sep == "-" and _EXTLANG.match(subtag)):
+        return None
+    known = _OUTPUT_NAMES + sorted(SCRIPT_ALIASES)
+    title = subtag.title()
+    near = [k for k in known if k == title[:4]] if len(title) > 4 else []
+    near += [k for k in closest(title.lower(), [k.lower() for k in known], n=3) if k.title() not in near]
+    near = [k.title() for k in near]
+    if sep == "-" and not any(_typo_distance(title.lower(), k.lower()) <= 1 or k == title[:4] for k in near):
+        return None  # a BCP-47 variant such as `ca-valencia`, not a script
+    fix = f"closest: {', '.join(near)}). Write the label as `<lang>_<Script>`, e.g. '{lang}_{near[0]}'." if near else (
+        "e.g. Deva, Latn, Cyrl, Arab). Write the label as `<lang>_<Script>` with the script's 4-letter code.")
+    return ValueError(f"Language {code!r}: {subtag!r} is not a script code (ISO 15924 codes have 4 letters; {fix}")
 
 
 def parse_language(code, languages, trained_pairs=None):
@@ -74,6 +102,10 @@ def parse_language(code, languages, trained_pairs=None):
             "such as 'hin_Deva', or an ISO 639-1 / BCP-47 tag such as 'hi' or 'sr-Latn'."
         )
     lang, script = match.group("lang").lower(), match.group("script")
+    if script is None and match.group("rest"):
+        error = _misspelled_script(code, match.group("lang"), match.group("rest")[1:].split("-")[0].split("_")[0], match.group("rest")[0])
+        if error is not None:
+            raise error
     if len(lang) == 2:
         lang = ISO639_1_TO_3.get(lang, lang)
         if lang in MACROLANGUAGE_MEMBERS:
@@ -81,7 +113,7 @@ def parse_language(code, languages, trained_pairs=None):
     if lang not in languages:
         raise ValueError(
             f"Unknown language {code!r}: it is not among the model's {len(languages)} languages. "
-            f"Closest known codes: {', '.join(closest(lang, languages))}."
+            f"{closest_hint(lang, languages, '`tokenizer.languages` (or `config.languages`)')}"
         )
     if script is not None:
         script = script.title()
@@ -145,6 +177,9 @@ def script_counts(texts):
 
 def detect_scripts(texts):
     """The majority script of each text's letters as an ISO 15924 code, or None for a text without letters.
+
+    Only letters count (digits, punctuation, spaces and combining marks are Unicode's Common / Inherited and are
+    ignored); a tie goes to the alphabetically first code (`ab вг` -> Cyrl), whatever comes first in the text.
 
     Glot500 conventions: Japanese (any kana, with the Han characters around it) is `Jpan`; Han alone
     (Chinese) is `Hani`; Korean is `Hang`. Codes outside the model's inventory come back as they are

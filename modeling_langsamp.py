@@ -13,6 +13,7 @@ pushed to be language-neutral. Task heads never use the tables.
 
 import functools
 import inspect
+import warnings
 
 import torch
 from torch import nn
@@ -303,8 +304,28 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             if code not in inventory:
                 raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(inventory)}.")
             rows.append(inventory.index(code))
+        self._warn_untrained(kind, [inventory[row] for row in rows])
         vectors = table.weight.detach()[rows]
         return vectors[0] if single else vectors
+
+    def _warn_untrained(self, kind, codes):
+        """A row the checkpoint was never trained on is its random initialisation, not a learned vector: say so
+        (when config.trained_pairs records what was trained; None = not recorded, nothing to compare with)."""
+        pairs = self.config.trained_pairs
+        if pairs is None:
+            return
+        part = 0 if kind == "language" else 1
+        trained = {pair.split("_")[part] for pair in pairs}
+        untrained = list(dict.fromkeys(code for code in codes if code not in trained))
+        if untrained:
+            shown = ", ".join(untrained[:8]) + (f" (and {len(untrained) - 8} more)" if len(untrained) > 8 else "")
+            verb, rows = ("is", "its row is") if len(untrained) == 1 else ("are", "their rows are")
+            warnings.warn(
+                f"{kind.capitalize()}{'' if len(untrained) == 1 else 's'} {shown} {verb} not among the pairs this model was trained on (config.trained_pairs: "
+                f"{len(pairs)} pairs{', e.g. ' + ', '.join(pairs[:5]) if pairs else ''}): {rows} still the random "
+                f"initialisation N(0, {self.config.initializer_range}), not learned.",
+                stacklevel=4,  # the caller of language_embedding / script_embedding
+            )
 
     def language_embedding(self, codes):
         """The learned language vector(s): `model.language_embedding("hin")` -> `[hidden]`; a list -> `[n, hidden]`.

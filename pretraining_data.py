@@ -60,8 +60,10 @@ from fsspec.compression import compr
 
 from corpus_sources import (
     LABEL_PATTERN,
+    SCRIPT_SAMPLE_LINES,
     PairSource,
     as_lookup,
+    check_row_pair_scripts,
     check_text_columns,
     compression_of,
     find_pairs,
@@ -465,6 +467,11 @@ def _cached_rows(corpus, settings, languages, model_languages, model_scripts):
     order = keep[np.argsort(codes[keep], kind="stable")]
     row_counts = np.bincount(codes[keep], minlength=len(labels)).tolist()
     grouped = labeled.select(order).select_columns(["text"])
+    starts = np.concatenate([[0], np.cumsum(row_counts)[:-1]])
+    check_row_pair_scripts({  # a mislabelled `script` (or `lang` label) column: the first rows of each pair
+        label: grouped.select(range(int(start), int(start) + min(count, SCRIPT_SAMPLE_LINES)))["text"]
+        for label, start, count in zip(labels, starts, row_counts)
+    })
     return _chunk_and_sample(grouped, grouped._fingerprint, row_counts, labels, settings)
 
 
@@ -619,17 +626,21 @@ def _stream_rows(rows, settings, languages, model_languages, model_scripts):
         sizes, tokens, estimated = _given_sizes(settings.pair_sizes, labels), {}, False
     else:
         # Pair sizes of a mixed stream are unknown without a full pass: estimate them from its first rows.
-        tokens, probed = {}, 0
+        tokens, probed, samples = {}, 0, {}
         for batch in rows.take(probe_rows).iter(batch_size=1000):
             probed += len(batch["text"])
             given = batch["script"] if "script" in batch else [None] * len(batch["text"])
             labels_of_rows = pair_labels(batch["text"], batch["lang"], given, model_languages, model_scripts)
+            for label, text in zip(labels_of_rows, batch["text"]):
+                if label and len(samples.setdefault(label, [])) < SCRIPT_SAMPLE_LINES:
+                    samples[label].append(text)
             for label, ids in zip(labels_of_rows, _tokenize_texts(tokenizer, batch["text"])):
                 if label:
                     tokens[label] = tokens.get(label, 0) + len(ids)
         if not tokens:
             raise ValueError(f"The first {probe_rows} rows of the corpus hold no text.")
         labels = select_pairs(sorted(tokens), languages, model_languages)
+        check_row_pair_scripts({label: samples[label] for label in labels})
         estimated = probed >= probe_rows  # else the probe read the whole dataset: exact counts
         if not estimated:
             _too_short_error({label: tokens[label] for label in labels}, settings.max_seq_length)

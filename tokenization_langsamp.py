@@ -1,14 +1,16 @@
 """LangSAMP tokenizer: transformers' XLM-R tokenizer that also emits `lang_ids` and `script_ids`.
 
 Token ids are exactly the stock XLM-R tokenizer's (same `tokenizer.json`). Give `lang=` (one code for
-the call, or one per example) and every encoding gets `lang_ids` and `script_ids` with the shape of
+the call, one per example, or a `{text: code}` mapping: what a pipeline, which tokenizes one text at a
+time, can pass in `tokenizer_kwargs`) and every encoding gets `lang_ids` and `script_ids` with the shape of
 `input_ids`: one id per sequence, repeated on every token (special tokens and padding included).
 
 Where the script comes from, first match wins:
   1. `script=` (one code, or one per example);
   2. a Glot500 label or BCP-47 tag that names it (`hin_Deva`, `sr-Latn`);
-  3. the majority Unicode script of the text's letters, a pair's two parts counted together (Japanese
-     kana (+ Han) -> `Jpan`, Han alone -> `Hani`, as in Glot500);
+  3. the majority Unicode script of the text's letters (digits and punctuation do not count; a tie goes to
+     the alphabetically first code), a pair's two parts counted together (Japanese kana (+ Han) -> `Jpan`,
+     Han alone -> `Hani`, as in Glot500);
   4. for a text with no letters at all (digits, punctuation), the language's most frequent script in
      Glot500-c.
 A detected script outside the model's inventory, or a language with no known script for a text without
@@ -36,15 +38,41 @@ except ImportError:  # imported from a checkout as a top-level module rather tha
 ID_KEYS = ("lang_ids", "script_ids")
 
 
-def _per_example(value, n, name):
+PIPELINE_HINT = (
+    "A pipeline (fill-mask) tokenizes one text at a time: pass `tokenizer_kwargs={{'{name}': dict(zip(texts, codes))}}` "
+    "(each text mapped to its code) to give every text its own."
+)
+
+
+def _per_example(value, n, name, single=False):
     if value is None or isinstance(value, str):
         return [value] * n
     if not isinstance(value, (list, tuple)):
-        raise TypeError(f"`{name}` must be a code (str) or a list of codes, one per text; got {type(value).__name__} {value!r}.")
+        raise TypeError(
+            f"`{name}` must be a code (str), a list of codes (one per text) or a mapping of texts to codes; got "
+            f"{type(value).__name__} {value!r}."
+        )
     value = list(value)
     if len(value) != n:
+        if single:
+            raise ValueError(f"`{name}` has {len(value)} entries for a single text: give one code. {PIPELINE_HINT.format(name=name)}")
         raise ValueError(f"`{name}` has {len(value)} entries for a batch of {n} texts: give one code, or one per text.")
     return value
+
+
+def _from_mapping(value, text, name):
+    """A `{text: code}` mapping (what a pipeline can pass for texts it tokenizes one by one) as the code(s) of `text`."""
+    if not isinstance(value, Mapping):
+        return value
+    texts = text if isinstance(text, (list, tuple)) else [text]
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or t not in value:
+            raise ValueError(
+                f"`{name}` is a mapping of texts to codes, but text {i} ({str(t)[:40]!r}) is not one of its {len(value)} "
+                "keys: map every text given to the tokenizer (or the pipeline) to its code."
+            )
+    codes = [value[t] for t in texts]
+    return codes if isinstance(text, (list, tuple)) else codes[0]
 
 
 class LangSAMPTokenizer(XLMRobertaTokenizer):
@@ -92,6 +120,8 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
     def __call__(self, text=None, text_pair=None, *args, lang=None, script=None, **kwargs):
         if (lang is None and script is None) or text is None:
             return super().__call__(text, text_pair, *args, **kwargs)
+        if not kwargs.get("is_split_into_words"):
+            lang, script = _from_mapping(lang, text, "lang"), _from_mapping(script, text, "script")
         # Codes are checked and scripts detected BEFORE encoding, so bad input fails before any expensive work.
         if kwargs.get("is_split_into_words"):
             batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
@@ -105,7 +135,7 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
                 pairs = list(text_pair) if batched else [text_pair]
                 if len(pairs) == len(texts):  # otherwise the stock tokenizer reports the mismatch
                     texts = [f"{t} {p}" if isinstance(p, str) else t for t, p in zip(texts, pairs)]
-        lang_rows, script_rows = self._rows(texts, lang, script)
+        lang_rows, script_rows = self._rows(texts, lang, script, single=not batched)
         encoding = super().__call__(text, text_pair, *args, **kwargs)
         # Overflowing windows (return_overflowing_tokens) repeat their example's ids.
         examples = encoding.get("overflow_to_sample_mapping")
@@ -118,9 +148,14 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
                 encoding[key] = self._aligned(encoding["input_ids"], rows)
         return encoding
 
-    def _rows(self, texts, lang, script):
-        langs = _per_example(lang, len(texts), "lang")
-        scripts = _per_example(script, len(texts), "script")
+    def _rows(self, texts, lang, script, single=False):
+        langs = _per_example(lang, len(texts), "lang", single)
+        if isinstance(lang, (list, tuple)) and None in langs:
+            raise TypeError(
+                f"`lang` entry {langs.index(None)} is None: give a code for every text (a single `lang=None` means no "
+                "language ids for the whole call)."
+            )
+        scripts = _per_example(script, len(texts), "script", single)
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise TypeError(f"Text {i} is {type(t).__name__} {t!r}: pass a str, or a list of str (one per example).")

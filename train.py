@@ -53,6 +53,10 @@ logger = logging.getLogger("train")
 class BadInput(ValueError):
     """An argument, corpus or dataset that cannot be trained on; raised before the model is built."""
 
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message says where the last checkpoint is and how to continue from it."""
+
 HERE = Path(__file__).resolve().parent
 # The Trainer writes this file last in `_save_checkpoint`: a checkpoint folder without it was interrupted.
 TRAINER_STATE_NAME = "trainer_state.json"
@@ -63,6 +67,8 @@ RUN_RECORD_NAME = "langsamp_run.json"
 # DataArguments that change what the model is trained on (workers and cache folders do not).
 RECORDED_DATA_ARGUMENTS = ("corpus", "languages", "max_seq_length", "sampling_alpha", "streaming", "mlm_probability", "max_eval_samples")
 PAIR_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+# What a finished run leaves in output_dir (the final save), which a fresh run would overwrite.
+MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
 
 @dataclass
@@ -205,8 +211,20 @@ class ArgumentParser(HfArgumentParser):
     """argparse prints the whole usage (hundreds of TrainingArguments flags) before its error line: raise instead, so
     that main() reports the one line."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse reads `-1e-4` as an unknown flag ("expected one argument"): only `-1` and `-0.5` count as negative
+        # numbers for it. Scientific notation is how learning rates are written.
+        self._negative_number_matcher = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+
     def error(self, message):
         raise ValueError(f"{message} (python train.py --help lists the arguments)")
+
+    def add_argument(self, *args, **kwargs):
+        # argparse %-formats help texts (`%(default)s`): a bare `%` ("80% <mask>") broke `--help` itself.
+        if isinstance(kwargs.get("help"), str):
+            kwargs["help"] = re.sub(r"%%|%\(|%", lambda m: m.group() if len(m.group()) == 2 else "%%", kwargs["help"])
+        return super().add_argument(*args, **kwargs)
 
 
 def parse_arguments(argv):
@@ -240,6 +258,13 @@ def check_arguments(model_args, data_args, training_args):
         raise ValueError(f"--sampling_alpha must be >= 0 (1 = proportional to size, 0 = uniform), got {data_args.sampling_alpha}.")
     if data_args.max_seq_length < 8:
         raise ValueError(f"--max_seq_length {data_args.max_seq_length} is too short for masked-LM chunks.")
+    check_numbers(data_args, training_args)
+    check_reporting(training_args)
+    if str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no" and data_args.max_eval_samples == 0:
+        raise ValueError(
+            f"--eval_strategy {getattr(training_args.eval_strategy, 'value', training_args.eval_strategy)} evaluates the "
+            "held-out chunks, but --max_eval_samples 0 holds none out: give --max_eval_samples, or leave --eval_strategy out."
+        )
     if model_args.model_name_or_path is None and model_args.config_name is None and model_args.config_overrides is None:
         logger.warning("No --model_name_or_path: training an XLM-R base-sized LangSAMP model from a random initialisation.")
     if model_args.config_overrides and model_args.model_name_or_path:
@@ -263,6 +288,70 @@ def check_arguments(model_args, data_args, training_args):
         )
 
 
+def check_numbers(data_args, training_args):
+    """The sign and range of every numeric flag that neither argparse nor TrainingArguments checks: each of these
+    values used to train (or fail deep in torch after the model was built) without a word."""
+    t = training_args
+    if t.max_steps == 0 or t.max_steps < -1:
+        raise ValueError(
+            f"--max_steps {t.max_steps}: give a positive number of optimizer steps, or leave it out (-1) to train "
+            f"--num_train_epochs ({t.num_train_epochs:g}) epochs."
+        )
+    if t.max_steps == -1 and t.num_train_epochs <= 0:
+        raise ValueError(f"--num_train_epochs {t.num_train_epochs:g} trains nothing: give a positive number of epochs, or --max_steps.")
+    if t.learning_rate <= 0:
+        raise ValueError(
+            f"--learning_rate {t.learning_rate:g} would {'never change the weights' if t.learning_rate == 0 else 'raise the loss'}: "
+            "give a positive rate (the paper's continual pretraining uses 5e-5)."
+        )
+    must_be = [
+        ("--per_device_train_batch_size", t.per_device_train_batch_size, 1, "sequences per device and step"),
+        ("--per_device_eval_batch_size", t.per_device_eval_batch_size, 1, "sequences per device and evaluation step"),
+        ("--gradient_accumulation_steps", t.gradient_accumulation_steps, 1, "batches per optimizer step"),
+        ("--dataloader_num_workers", t.dataloader_num_workers, 0, "0 loads in the main process"),
+        ("--max_eval_samples", data_args.max_eval_samples, 0, "0 disables the held-out loss"),
+        ("--weight_decay", t.weight_decay, 0, "0 disables it"),
+        ("--max_grad_norm", t.max_grad_norm, 0, "0 disables clipping"),
+        ("--adam_epsilon", t.adam_epsilon, 0, "added to the denominator"),
+        ("--seed", t.seed, 0, "numpy takes 0 .. 2**32 - 1"),
+    ]
+    if data_args.preprocessing_num_workers is not None:
+        must_be.append(("--preprocessing_num_workers", data_args.preprocessing_num_workers, 1, "processes"))
+    if t.save_total_limit is not None:
+        must_be.append(("--save_total_limit", t.save_total_limit, 1, "checkpoints kept; leave it out to keep all"))
+    if t.logging_steps is not None:
+        must_be.append(("--logging_steps", t.logging_steps, 0, "steps between logs"))
+    for flag, value, low, meaning in must_be:
+        if value < low:
+            raise ValueError(f"{flag} {value} must be >= {low} ({meaning}).")
+    for flag, value, strategy in (("--save_steps", t.save_steps, t.save_strategy), ("--eval_steps", t.eval_steps, t.eval_strategy)):
+        if str(getattr(strategy, "value", strategy)) == "steps" and value is not None and value <= 0:
+            raise ValueError(f"{flag} {value:g} must be positive (steps between two, or a fraction < 1 of the run).")
+    for flag, value in (("--adam_beta1", t.adam_beta1), ("--adam_beta2", t.adam_beta2)):
+        if not 0 <= value < 1:
+            raise ValueError(f"{flag} {value:g} must be in [0, 1) (a moving-average decay).")
+    if t.seed >= 2**32:
+        raise ValueError(f"--seed {t.seed} must be < 2**32 (numpy's seed range).")
+
+
+def check_reporting(training_args):
+    """--report_to names integrations the Trainer only instantiates after the model is built: unknown or not
+    installed ones fail now."""
+    from transformers.integrations import get_available_reporting_integrations, get_reporting_integration_callbacks
+
+    names = [name for name in training_args.report_to or [] if name not in ("none", "all")]
+    try:
+        get_reporting_integration_callbacks(names)
+    except ValueError as error:  # names the supported ones
+        raise ValueError(f"--report_to: {error}") from error
+    missing = [name for name in names if name not in get_available_reporting_integrations()]
+    if missing:
+        raise ValueError(
+            f"--report_to {' '.join(missing)}: not installed (e.g. pip install {missing[0].replace('_', '-')}); or pass "
+            "--report_to none."
+        )
+
+
 def complete_checkpoints(output_dir):
     """`checkpoint-N` folders of `output_dir` whose save finished (they hold trainer_state.json), oldest first."""
     folder = Path(output_dir)
@@ -279,10 +368,11 @@ def complete_checkpoints(output_dir):
     return [path for _, path in sorted(found)]
 
 
-def resolve_resume(training_args):
+def resolve_resume(training_args, start_over=False):
     """The checkpoint to resume from, or None. `auto`: the newest complete checkpoint of output_dir, or a fresh start
     if there is none (one command for the first launch and every restart); `last` / `true`: the newest complete
-    checkpoint, which must exist; a path: that checkpoint."""
+    checkpoint, which must exist; a path: that checkpoint. A fresh start refuses an output_dir that holds a trained
+    model (unless `start_over`: the demo): the final save would replace it."""
     value = training_args.resume_from_checkpoint
     existing = complete_checkpoints(training_args.output_dir)
     if value is None or value.lower() in ("false", "no", "none", ""):
@@ -291,12 +381,16 @@ def resolve_resume(training_args):
                 f"{training_args.output_dir} already holds checkpoints ({existing[-1].name} is the newest): pass "
                 "--resume_from_checkpoint auto to continue that run, or choose another --output_dir (or delete them)."
             )
+        if not start_over:
+            refuse_finished_model(training_args.output_dir)
         return None
     if value.lower() in ("auto", "last", "true"):
         if existing:
             return str(existing[-1])
         if value.lower() != "auto":
             raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {training_args.output_dir}.")
+        if not start_over:
+            refuse_finished_model(training_args.output_dir)
         logger.info("--resume_from_checkpoint auto: no checkpoint in %s yet, starting from step 0.", training_args.output_dir)
         return None
     path = Path(value)
@@ -308,6 +402,38 @@ def resolve_resume(training_args):
             "saving it). Resume from the previous checkpoint, or pass `auto` to pick the newest complete one."
         )
     return str(path)
+
+
+def refuse_finished_model(output_dir):
+    """A fresh run would overwrite the model saved in output_dir (a finished run whose checkpoints are gone)."""
+    found = [name for name in MODEL_FILES if (Path(output_dir) / name).is_file()]
+    if found:
+        raise ValueError(
+            f"--output_dir {output_dir} already holds a trained model ({', '.join(found)}) and no checkpoint to resume: "
+            "training would overwrite it. Choose another --output_dir, or delete (or move) that model first."
+        )
+
+
+def check_resume(resume, config, training_args):
+    """A checkpoint whose tables or shapes differ from this run's config cannot be resumed (its weights and optimizer
+    state would not fit: torch's traceback after the model is built); a different --max_steps can, with a warning."""
+    saved = json.loads((Path(resume) / "config.json").read_text()) if (Path(resume) / "config.json").is_file() else {}
+    for key in ("use_lang_embedding", "use_script_embedding", "hidden_size", "num_hidden_layers"):
+        if key in saved and saved[key] != getattr(config, key):
+            flag = f"--{key} {getattr(config, key)}" if key.startswith("use_") else f"{key} {getattr(config, key)}"
+            raise ValueError(
+                f"--resume_from_checkpoint {resume} was trained with {key}={saved[key]}, this run asks for {flag}: its "
+                f"weights and optimizer state do not fit. Resume without changing it, or start a new run in another --output_dir."
+            )
+    state = json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())
+    before = state.get("max_steps")
+    if training_args.max_steps > 0 and before and before != training_args.max_steps:
+        logger.warning(
+            "Resuming %s with --max_steps %d; the run began with --max_steps %d. The mixture of rows is drawn once for "
+            "the whole run from max_steps, so the rows from step %d on differ from those the uninterrupted run would "
+            "have seen (another draw of the same corpus and sampling).",
+            resume, training_args.max_steps, before, state.get("global_step", 0),
+        )
 
 
 def data_record(data_args, pairs):
@@ -477,6 +603,30 @@ def check_lengths(config, data_args):
         )
 
 
+class ExpectedLoadReports(logging.Filter):
+    """Drops transformers' two load messages that every continual-pretraining run repeats and that say nothing new:
+    a stock XLM-R config read into a LangSAMP config (the documented starting point), and a LOAD REPORT whose only
+    rows are the two new tables (LangSAMPForMaskedLM.from_pretrained says that in one line). Any other key in a
+    report (a real mismatch) keeps the whole report."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        if "to instantiate a model of type `langsamp`" in message and "model of type `xlm-roberta`" in message:
+            return False
+        if "LOAD REPORT" in message:
+            keys = re.findall(r"^(\S+)\s+\|", message, flags=re.MULTILINE)
+            keys = [key for key in keys if key != "Key"]
+            return not keys or not all(key.startswith("language_script_embeddings.") for key in keys)
+        return True
+
+
+def quiet_expected_load_reports():
+    for name in ("transformers.configuration_utils", "transformers.modeling_utils", "transformers.utils.loading_report"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, ExpectedLoadReports) for f in target.filters):
+            target.addFilter(ExpectedLoadReports())
+
+
 def load_model(model_args, config, tokenizer):
     """The model, its vocabulary grown to the tokenizer's when that is larger (vocabulary_extension.py: rows matched
     by piece, or --vocab_init resize). What was done is logged and kept as `model.vocabulary_extension`."""
@@ -521,10 +671,12 @@ def checkpoint_vocabulary(model_args, rows):
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def split_held_out(dataset, max_eval_samples, num_proc=None):
+def split_held_out(dataset, max_eval_samples, num_proc=None, distinct_chunks=None):
     """(train, held-out chunks or None). The held-out chunks are the first rows of the (seeded, shuffled) mixture,
     at most 10% of them; because sampling repeats the chunks of small pairs, every copy of a held-out chunk is
-    removed from the training rows, so the held-out loss is measured on text the model never trained on."""
+    removed from the training rows, so the held-out loss is measured on text the model never trained on. Given the
+    corpus' number of `distinct_chunks`, at most a tenth of THEM is held out too: on a small corpus, where every
+    chunk comes back many times, the first 10% of the rows can hold every chunk, and no training row would be left."""
     if max_eval_samples <= 0:
         return dataset, None
     if isinstance(dataset, datasets.IterableDataset):
@@ -532,6 +684,8 @@ def split_held_out(dataset, max_eval_samples, num_proc=None):
     else:
         rows = dataset.select(range(min(max_eval_samples, len(dataset) // 10))).to_list()
     unique = {tuple(row["input_ids"]): row for row in rows}
+    if distinct_chunks is not None:
+        unique = dict(list(unique.items())[: distinct_chunks // 10])
     if not unique:
         logger.warning("Too few chunks to hold some out: no held-out loss before/after.")
         return dataset, None
@@ -544,7 +698,32 @@ def split_held_out(dataset, max_eval_samples, num_proc=None):
         train = dataset.filter(not_held_out, batched=True)
     else:
         train = dataset.filter(not_held_out, batched=True, batch_size=1000, num_proc=num_proc, desc="Removing held-out chunks")
+        if len(train) == 0:
+            raise ValueError(
+                f"Holding out {len(unique)} chunk(s) for the held-out loss leaves no training row (the run draws only "
+                f"{len(dataset)} rows): lower --max_eval_samples (0 disables it), or give more --max_steps or text."
+            )
     return train, datasets.Dataset.from_list(list(unique.values()))
+
+
+def mixture_table(mixture, limit=60):
+    """The chunks each pair has, its sampling probability and the rows drawn from it, as a Markdown table for the
+    model card (the largest shares first; `limit` rows)."""
+    drawn = bool(mixture.samples)
+    lines = [
+        f"Training mixture: {len(mixture.labels)} pairs, {mixture.max_seq_length}-token chunks, {mixture.sampling} "
+        f"sampling (alpha={mixture.alpha}).",
+        "",
+        f"| pair | {'estimated chunks' if mixture.estimated else 'chunks'} | p |" + (" rows drawn |" if drawn else ""),
+        "|---|---|---|" + ("---|" if drawn else ""),
+    ]
+    order = sorted(mixture.labels, key=lambda label: -mixture.probabilities[label])
+    for label in order[:limit]:
+        lines.append(f"| {label} | {mixture.sizes[label]} | {mixture.probabilities[label]:.4f} |"
+                     + (f" {mixture.samples[label]} |" if drawn else ""))
+    if len(order) > limit:
+        lines += ["", f"... and {len(order) - limit} more pairs."]
+    return "\n".join(lines)
 
 
 def samples_per_run(data_args, training_args):
@@ -767,20 +946,27 @@ def main(argv=None, callbacks=()):
         datasets.utils.logging.set_verbosity(log_level)
         transformers.utils.logging.set_verbosity(log_level)
 
+    if training_args.dataloader_pin_memory and training_args.device.type == "cpu":
+        # Pinning needs an accelerator: on CPU it does nothing, and torch warns about it on every dataloader.
+        training_args.dataloader_pin_memory = False
+    quiet_expected_load_reports()
+
     try:
         # 1. Everything that can be wrong with the input, cheapest first, before the model exists.
         check_arguments(model_args, data_args, training_args)
-        resume = resolve_resume(training_args)
+        resume = resolve_resume(training_args, start_over=demo)
         tokenizer = load_tokenizer(model_args)
         corpus, pairs = load_corpus(data_args, tokenizer)
         config = load_config(model_args, tokenizer)
         check_lengths(config, data_args)
+        if resume is not None:
+            check_resume(resume, config, training_args)
         start_step = 0 if resume is None else json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())["global_step"]
         parts, changes = run_parts(training_args.output_dir, data_record(data_args, pairs), start_step)
 
         # 2. Data: tokenised, chunked per pair and sampled with p_l ~ n_l^alpha; rank 0 builds (and caches) it first.
         with training_args.main_process_first(desc="preprocessing the corpus"):
-            dataset = build_pretraining_dataset(
+            dataset, mixture = build_pretraining_dataset(
                 corpus,
                 tokenizer,
                 max_seq_length=data_args.max_seq_length,
@@ -792,9 +978,17 @@ def main(argv=None, callbacks=()):
                 num_proc=data_args.preprocessing_num_workers,
                 cache_dir=data_args.cache_dir,
                 num_samples=samples_per_run(data_args, training_args),
+                return_mixture=True,
             )
-            train_dataset, held_out = split_held_out(dataset, data_args.max_eval_samples, data_args.preprocessing_num_workers)
+            logger.info("%s", mixture.summary())
+            distinct = None if mixture.estimated else sum(mixture.sizes.values())
+            train_dataset, held_out = split_held_out(
+                dataset, data_args.max_eval_samples, data_args.preprocessing_num_workers, distinct_chunks=distinct
+            )
             eval_dataset = None if held_out is None else mask_once(held_out, tokenizer, data_args.mlm_probability, training_args.seed)
+            if eval_dataset is None and str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no":
+                raise ValueError("--eval_strategy needs held-out chunks, and the corpus has too few to hold some out: "
+                                 "leave --eval_strategy out, or give more text.")
     except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
         raise BadInput(str(error)) from error
     if changes:
@@ -832,6 +1026,7 @@ def main(argv=None, callbacks=()):
             extra = f"Held-out masked-LM loss (same masks): {losses['before']:.4f}{after}. Trained with `train.py`."
         if model.vocabulary_extension is not None:  # the counts of a grown vocabulary belong on the card too
             extra = " ".join(filter(None, [extra, model.vocabulary_extension.summary()]))
+        extra = "\n\n".join(filter(None, [extra, mixture_table(mixture)]))
         corpora = list(dict.fromkeys(str(part["data"]["corpus"]) for part in parts))
         return {
             "languages": sorted({p for part in parts for p in part["data"]["pairs"] or []}) or pairs or list(model.config.languages),
@@ -868,7 +1063,10 @@ def main(argv=None, callbacks=()):
     if resume is not None:
         logger.info("Resuming from %s (step %d).", resume, start_step)
     started = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=resume)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+    except KeyboardInterrupt as interrupt:
+        raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from interrupt
     seconds = time.perf_counter() - started - (before_loss.seconds if eval_dataset is not None else 0.0)
     if eval_dataset is not None:
         losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]
@@ -914,6 +1112,17 @@ def main(argv=None, callbacks=()):
         print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes)
         return summary
     return None
+
+
+def interruption_message(training_args, step):
+    """Where an interrupted run stands: its newest complete checkpoint and the command that continues from it."""
+    saved = complete_checkpoints(training_args.output_dir)
+    if saved:
+        return (f"interrupted at step {step}; the last complete checkpoint is {saved[-1]}: run the same command with "
+                "--resume_from_checkpoint auto to continue from it.")
+    strategy = str(getattr(training_args.save_strategy, "value", training_args.save_strategy))
+    when = f"--save_steps {training_args.save_steps:g}" if strategy == "steps" else f"--save_strategy {strategy}"
+    return f"interrupted at step {step}, before the first checkpoint ({when}): nothing was saved; the same command starts over."
 
 
 def print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes=None):
@@ -963,3 +1172,9 @@ if __name__ == "__main__":
         # Bad input: one clear line (a traceback would add nothing for the user), non-zero exit, nothing trained.
         print(f"train.py: error: {error}", file=sys.stderr)
         sys.exit(2)
+    except Interrupted as interrupt:
+        print(f"train.py: {interrupt}", file=sys.stderr)
+        sys.exit(130)  # the shell's code for Ctrl-C
+    except KeyboardInterrupt:
+        print("train.py: interrupted before training started; nothing was trained or saved.", file=sys.stderr)
+        sys.exit(130)

@@ -37,9 +37,9 @@ build, split, masking = train.build_pretraining_dataset, train.split_held_out, t
 
 
 def recording_build(*args, **kwargs):
-    dataset = build(*args, **kwargs)
-    record["mixture"] = ids_of(dataset)
-    return dataset
+    result = build(*args, **kwargs)
+    record["mixture"] = ids_of(result[0] if isinstance(result, tuple) else result)  # (dataset, mixture) with return_mixture
+    return result
 
 
 def recording_split(dataset, *args, **kwargs):

@@ -374,7 +374,7 @@ def test_bad_file_name(tmp_path):
 
 
 def test_unknown_language_and_script(tmp_path):
-    with pytest.raises(ValueError, match=r"Unknown language 'xyz'.*Closest known codes"):
+    with pytest.raises(ValueError, match=r"Unknown language 'xyz'.*No known code is close to it"):
         discover_corpus(one_pair(tmp_path / "a", "xyz_Latn"))
     with pytest.raises(ValueError, match=r"script 'Cher' is not among the model's scripts"):
         discover_corpus(one_pair(tmp_path / "b", "eng_Cher"))

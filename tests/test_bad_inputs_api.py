@@ -1,0 +1,182 @@
+"""The tokenizer, the model's table readers, language codes and the fill-mask pipeline as a new user calls them
+(issue 18): each bad input is one clear error naming the value and the fix, each doubtful one a warning saying why,
+and which script a mixed-script text gets is checked against a hand count."""
+
+import warnings
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from langsamp_codes import detect_scripts, parse_language
+from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+from modeling_langsamp import LangSAMPForMaskedLM
+
+LANGUAGES = dict.fromkeys(RELEASE_LANGUAGES)
+HINDI = "सभी मनुष्यों को गौरव और अधिकारों के मामले में जन्मजात स्वतन्त्रता प्राप्त है"
+
+
+# ------------------------------------------------------------------------------------- which script a text gets
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # Letters counted by hand: the majority wins wherever it stands in the text.
+        ("abc вг", "Latn"),  # 3 Latin, 2 Cyrillic
+        ("вг abc", "Latn"),  # the same, Cyrillic first: order does not matter
+        ("Привет мир hello", "Cyrl"),  # 9 Cyrillic, 5 Latin
+        # Digits, punctuation and spaces are not letters: 2 Latin + 8 digits against 3 Cyrillic letters.
+        ("ab12345678 вгд", "Cyrl"),
+        ("ab!!!...??? вгд", "Cyrl"),
+        # Combining marks (Unicode 'Inherited') count for no script: e + 3 acute accents is ONE Latin letter.
+        ("e\u0301\u0301\u0301 вг", "Cyrl"),
+        # A tie goes to the alphabetically first ISO 15924 code, whichever comes first in the text.
+        ("ab вг", "Cyrl"),
+        ("вг ab", "Cyrl"),
+        ("αβ ab", "Grek"),  # Grek < Latn
+        # Kana makes a text Japanese, its Han characters counted with it (Glot500's Jpan): 2 kana + 4 Han = 6 > 5.
+        ("ひら漢字漢字 abcde", "Jpan"),
+        ("漢字 abc", "Latn"),  # Han alone is Hani: 2 against 3 Latin
+        ("12 ?!", None),  # no letter at all
+    ],
+)
+def test_the_script_of_a_mixed_text_is_its_letters_majority(text, expected):
+    assert detect_scripts([text]) == [expected]
+
+
+def test_the_tokenizer_uses_the_majority_script_of_a_text_and_its_pair(tokenizer):
+    latn, cyrl = RELEASE_SCRIPTS.index("Latn"), RELEASE_SCRIPTS.index("Cyrl")
+    batch = tokenizer(["abc вг", "ab12345678 вгд"], lang="rus")
+    assert [row[0] for row in batch["script_ids"]] == [latn, cyrl]
+    # text and pair are one sequence: 2 Latin letters in the text, 3 Cyrillic in the pair
+    assert tokenizer("ab", "вгд", lang="rus")["script_ids"][0] == cyrl
+
+
+# ------------------------------------------------------------------------------------------------- language codes
+
+
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        ("hin_Dev", r"Language 'hin_Dev': 'Dev' is not a script code \(ISO 15924 codes have 4 letters; closest: Deva\). "
+                    r"Write the label as `<lang>_<Script>`, e.g. 'hin_Deva'."),
+        ("hin_Latin", r"'Latin' is not a script code .*closest: Latn\).*e.g. 'hin_Latn'"),
+        ("hin-Devanagari", r"'Devanagari' is not a script code .*closest: Deva\b"),
+        ("rus_Cyrillic", r"'Cyrillic' is not a script code .*closest: Cyrl\b"),
+    ],
+)
+def test_a_misspelled_script_is_an_error_not_dropped(tokenizer, code, message):
+    # before: the subtag was dropped as a BCP-47 variant and the text's own script (Deva) was used, without a word
+    with pytest.raises(ValueError, match=message):
+        tokenizer(HINDI, lang=code)
+
+
+@pytest.mark.parametrize(
+    "code, text, language, script",
+    [
+        ("sr-Latn", "Сви људи", "srp", "Latn"),  # a script subtag wins over the text's own script
+        ("zh-Hant", "人人生而自由", "zho", "Hani"),  # Hant is Glot500's Hani
+        ("en-US", "All human beings", "eng", "Latn"),  # a region
+        ("es-419", "Todos los seres", "spa", "Latn"),  # a numeric region
+        ("pt_BR", "Todos os seres", "por", "Latn"),  # a POSIX locale: region after an underscore
+        ("ca-valencia", "Tots els éssers", "cat", "Latn"),  # a variant that looks like no script
+    ],
+)
+def test_real_bcp47_tags_keep_working(tokenizer, code, text, language, script):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zh -> the macrolanguage warning, not the point here
+        batch = tokenizer(text, lang=code)
+    assert batch["lang_ids"][0] == RELEASE_LANGUAGES.index(language)
+    assert batch["script_ids"][0] == RELEASE_SCRIPTS.index(script)
+
+
+def test_no_alphabetical_closest_codes_when_none_is_close():
+    with pytest.raises(ValueError) as error:
+        parse_language("qqq", LANGUAGES)
+    assert str(error.value) == (
+        "Unknown language 'qqq': it is not among the model's 610 languages. No known code is close to it; "
+        "`tokenizer.languages` (or `config.languages`) lists all 610."
+    )  # before: "Closest known codes: aak, aba, abk, abn, abv", the first five of the alphabet
+    with pytest.raises(ValueError, match=r"Closest known codes: hin\b"):
+        parse_language("hni", LANGUAGES)  # a close one is still offered
+
+
+# ------------------------------------------------------------------------------------------------------ tokenizer
+
+
+def test_a_missing_language_in_a_list_names_lang_and_its_index(tokenizer):
+    with pytest.raises(TypeError) as error:
+        tokenizer(["Hello", "Hallo", "Salut"], lang=["eng", "deu", None])
+    # before: "int() argument must be a string ... not 'NoneType'" from deep inside the id alignment
+    assert str(error.value) == (
+        "`lang` entry 2 is None: give a code for every text (a single `lang=None` means no language ids for the "
+        "whole call)."
+    )
+
+
+def test_auto_tokenizer_on_a_folder_without_tokenizer_files_is_clear(tmp_path):
+    from transformers import AutoTokenizer
+
+    LangSAMPForMaskedLM(tiny_config(num_hidden_layers=1)).save_pretrained(tmp_path)  # weights and code, no tokenizer
+    # before: transformers' "Couldn't instantiate the backend tokenizer ... sentencepiece or tiktoken installed"
+    with pytest.raises(ValueError, match=r"^No tokenizer files in .*\(tokenizer.json, or sentencepiece.bpe.model\)"):
+        AutoTokenizer.from_pretrained(tmp_path, trust_remote_code=True)
+
+
+# --------------------------------------------------------------------------------------------- fill-mask pipeline
+
+
+@pytest.fixture(scope="module")
+def fill(tokenizer):
+    from transformers import pipeline
+
+    torch.manual_seed(0)
+    model = LangSAMPForMaskedLM(tiny_config(num_hidden_layers=1)).eval()
+    return pipeline("fill-mask", model=model, tokenizer=tokenizer, device="cpu")
+
+
+TEXTS = ["Paris is the <mask> of France.", "Berlin ist die <mask> Deutschlands."]
+
+
+def test_fill_mask_with_a_language_per_text(fill):
+    # A pipeline tokenizes one text at a time, so a list of codes can never line up: the message says what works.
+    with pytest.raises(ValueError, match=r"`lang` has 2 entries for a single text: give one code\. A pipeline "
+                                         r"\(fill-mask\) tokenizes one text at a time: pass "
+                                         r"`tokenizer_kwargs=\{'lang': dict\(zip\(texts, codes\)\)\}`"):
+        fill(TEXTS, tokenizer_kwargs={"lang": ["eng", "deu"]})
+    # ... and it works: every text gets its own language, exactly as one call per text would give it.
+    together = fill(TEXTS, tokenizer_kwargs={"lang": dict(zip(TEXTS, ["eng", "deu"]))}, top_k=3)
+    one_by_one = [fill(text, tokenizer_kwargs={"lang": code}, top_k=3) for text, code in zip(TEXTS, ["eng", "deu"])]
+    assert together == one_by_one
+    # the language matters to this (random) head: with one code for both, the German text's scores differ
+    same_code = fill(TEXTS[1], tokenizer_kwargs={"lang": "eng"}, top_k=3)
+    assert [r["score"] for r in same_code] != [r["score"] for r in one_by_one[1]]
+
+
+def test_a_text_missing_from_the_mapping_is_named(tokenizer):
+    with pytest.raises(ValueError, match=r"`lang` is a mapping of texts to codes, but text 1 \('Salut'\) is not one of its 1 keys"):
+        tokenizer(["Hello", "Salut"], lang={"Hello": "eng"})
+
+
+# ------------------------------------------------------------------------------------------- the model's tables
+
+
+def test_reading_a_row_the_model_was_never_trained_on_warns():
+    model = LangSAMPForMaskedLM(tiny_config(num_hidden_layers=1, trained_pairs=["eng_Latn", "hin_Deva"]))
+    with pytest.warns(UserWarning) as caught:
+        vector = model.language_embedding("zul")
+    assert [str(w.message) for w in caught] == [
+        "Language zul is not among the pairs this model was trained on (config.trained_pairs: 2 pairs, e.g. "
+        "eng_Latn, hin_Deva): its row is still the random initialisation N(0, 0.02), not learned."
+    ]
+    assert caught[0].filename == __file__  # pointed at the caller's line
+    table = model.language_script_embeddings.language_embeddings.weight
+    assert torch.equal(vector, table[RELEASE_LANGUAGES.index("zul")])  # still returned: the user may want it
+    with pytest.warns(UserWarning, match=r"^Script Cyrl is not among the pairs"):
+        model.script_embedding(["Latn", "Cyrl"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.language_embedding(["eng", "hi", "hin_Deva"])  # trained: no warning
+        model.script_embedding("Deva")
+        LangSAMPForMaskedLM(tiny_config(num_hidden_layers=1)).language_embedding("zul")  # not recorded: nothing to say

@@ -1,0 +1,327 @@
+"""train.py as a new user runs it (issue 18): `--help` works, every bad flag value is one line before any work,
+a finished model is never overwritten, a resume that cannot work fails before the model is built (and one that
+changes the mixture warns), Ctrl-C says how to continue, and the run reports how many chunks each pair got."""
+
+import json
+import logging
+import os
+import runpy
+import subprocess
+import sys
+
+import datasets
+import pytest
+from conftest import tiny_config
+from test_bad_inputs import checked_train, small_corpus  # noqa: F401  (fixtures)
+from transformers import TrainerCallback
+
+import train
+from modeling_langsamp import LangSAMPForMaskedLM
+
+TINY = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
+QUIET = ["--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"]  # (a later --report_to wins)
+
+
+def run_script(capsys, monkeypatch, *argv):
+    """train.py run as a script (`__main__`, in this process: the imports are already paid for): (exit code, stdout,
+    stderr)."""
+    monkeypatch.setattr(sys, "argv", [train.__file__, *map(str, argv)])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(train.__file__, run_name="__main__")
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+# ------------------------------------------------------------------------------------------------------------ --help
+
+
+def test_help_lists_the_scripts_own_flags(capsys, monkeypatch):
+    # One fresh process for the crash as it was reported, then -h as a script in this process.
+    proc = subprocess.run([sys.executable, train.__file__, "--help"], capture_output=True, text=True, timeout=180,
+                          env=dict(os.environ, COLUMNS="250", HF_HUB_OFFLINE="1"))  # argparse wraps at the terminal width
+    # before: "train.py: error: unsupported format character '<' (0x3c)" (the bare % of a help text)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    monkeypatch.setenv("COLUMNS", "250")
+    status, out, _ = run_script(capsys, monkeypatch, "-h")
+    assert status == 0 and out == proc.stdout
+    for text in ("--corpus CORPUS", "--max_seq_length MAX_SEQ_LENGTH", "--use_lang_embedding",
+                 "Share of tokens masked (80% <mask>, 10% random, 10% kept).", "at most 10% of the chunks",
+                 "--learning_rate LEARNING_RATE"):  # and TrainingArguments' after this script's own
+        assert text in out, text
+
+
+# ------------------------------------------------------------------------------------------- numeric flag values
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--max_steps", "-5"], "--max_steps -5: give a positive number of optimizer steps, or leave it out (-1) to "
+                                "train --num_train_epochs (3) epochs."),
+        (["--max_steps", "0"], "--max_steps 0: give a positive number"),
+        (["--num_train_epochs", "0"], "--num_train_epochs 0 trains nothing: give a positive number of epochs, or --max_steps."),
+        (["--learning_rate", "0"], "--learning_rate 0 would never change the weights: give a positive rate"),
+        (["--learning_rate", "-1e-4"], "--learning_rate -0.0001 would raise the loss: give a positive rate"),
+        (["--max_eval_samples", "-3"], "--max_eval_samples -3 must be >= 0 (0 disables the held-out loss)."),
+        (["--per_device_train_batch_size", "0"], "--per_device_train_batch_size 0 must be >= 1 (sequences per device and step)."),
+        (["--per_device_eval_batch_size", "-1"], "--per_device_eval_batch_size -1 must be >= 1"),
+        (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps 0 must be >= 1 (batches per optimizer step)."),
+        (["--dataloader_num_workers", "-1"], "--dataloader_num_workers -1 must be >= 0"),
+        (["--preprocessing_num_workers", "0"], "--preprocessing_num_workers 0 must be >= 1 (processes)."),
+        (["--save_steps", "0"], "--save_steps 0 must be positive"),
+        (["--save_total_limit", "0"], "--save_total_limit 0 must be >= 1 (checkpoints kept; leave it out to keep all)."),
+        (["--logging_steps", "-3"], "--logging_steps -3.0 must be >= 0"),
+        (["--weight_decay", "-0.01"], "--weight_decay -0.01 must be >= 0 (0 disables it)."),
+        (["--max_grad_norm", "-1"], "--max_grad_norm -1.0 must be >= 0 (0 disables clipping)."),
+        (["--adam_beta2", "1"], "--adam_beta2 1 must be in [0, 1) (a moving-average decay)."),
+        (["--adam_epsilon", "-1e-8"], "--adam_epsilon -1e-08 must be >= 0"),
+        (["--seed", "-3"], "--seed -3 must be >= 0 (numpy takes 0 .. 2**32 - 1)."),
+    ],
+)
+def test_train_numeric_flags_out_of_range_fail_before_any_work(tmp_path, checked_train, small_corpus, flags, message):  # noqa: F811
+    argv = ["--corpus", str(small_corpus), "--output_dir", str(tmp_path / "out"), *QUIET, *flags]
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(argv)
+    assert str(error.value).startswith(message), str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--report_to", "wandb"], "--report_to wandb: not installed (e.g. pip install wandb); or pass --report_to none."),
+        (["--report_to", "tensorbord"], "--report_to: tensorbord is not supported, only azure_ml, comet_ml, mlflow"),
+        (["--eval_strategy", "steps", "--eval_steps", "2", "--max_eval_samples", "0"],
+         "--eval_strategy steps evaluates the held-out chunks, but --max_eval_samples 0 holds none out: give "
+         "--max_eval_samples, or leave --eval_strategy out."),
+    ],
+)
+def test_train_flags_the_trainer_refused_only_after_the_model_was_built(tmp_path, checked_train, small_corpus, flags, message):  # noqa: F811
+    # before: a traceback from Trainer.__init__ (an integration not installed, an evaluation without a dataset)
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(["--corpus", str(small_corpus), "--output_dir", str(tmp_path / "out"), *QUIET, *flags])
+    assert str(error.value).startswith(message), str(error.value)
+
+
+def test_a_bad_flag_value_is_one_line_and_exit_2(tmp_path, small_corpus, capsys, monkeypatch):  # noqa: F811
+    status, _, err = run_script(capsys, monkeypatch, "--corpus", small_corpus, "--output_dir", tmp_path / "out",
+                                "--learning_rate", "-1e-4")  # scientific notation: a value, not an unknown flag
+    # before: trained with a negative rate without a word
+    assert status == 2 and err.splitlines() == [
+        "train.py: error: --learning_rate -0.0001 would raise the loss: give a positive rate (the paper's continual "
+        "pretraining uses 5e-5)."
+    ], err[-2000:]
+    assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------------------------ corpus, --languages
+
+
+def test_a_misspelled_script_in_languages(tmp_path, checked_train, small_corpus):  # noqa: F811
+    with pytest.raises(train.BadInput, match=r"^Language 'rus_Cyr': 'Cyr' is not a script code \(ISO 15924 codes have "
+                                             r"4 letters; closest: Cyrl\)\. Write the label as `<lang>_<Script>`, e\.g\. 'rus_Cyrl'\.$"):
+        checked_train.main(["--corpus", str(small_corpus), "--languages", "rus_Cyr", "--output_dir", str(tmp_path / "out"), *QUIET])
+
+
+def test_a_text_file_not_named_after_its_pair(tmp_path, checked_train):  # noqa: F811
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "english.txt").write_text("All human beings are born free and equal in dignity and rights.\n")
+    # before: "Corpus ... has no 'lang' column" (read as a dataset of rows)
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(["--corpus", str(corpus), "--output_dir", str(tmp_path / "out"), *QUIET])
+    assert str(error.value) == (
+        f"Corpus entry '{corpus / 'english.txt'}' is not named <iso639-3>_<Script>: expected a name such as 'hin_Deva', "
+        "'hin_Deva.txt' or 'hin_Deva.txt.gz' (or a folder 'hin_Deva/' of such text files). Rename it or move it out of "
+        "the corpus directory."
+    )
+
+
+def test_a_rows_corpus_with_a_mislabelled_script(tmp_path, checked_train, udhr_translations):  # noqa: F811
+    english, russian = udhr_translations["eng_Latn"].paragraphs(), udhr_translations["rus_Cyrl"].paragraphs()
+    rows = [{"text": t, "lang": "eng", "script": "Latn"} for t in english]
+    rows += [{"text": t, "lang": "rus", "script": "Latn"} for t in russian]  # Cyrillic text labelled Latin
+    datasets.Dataset.from_list(rows).save_to_disk(tmp_path / "rows")
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(["--corpus", str(tmp_path / "rows"), "--output_dir", str(tmp_path / "out"),
+                            "--cache_dir", str(tmp_path / "cache"), *QUIET])
+    # before: trained under the Latin script id (text folders were checked, rows were not)
+    lines = len([t for t in russian if t.strip()][: 200])
+    assert str(error.value) == (
+        f"The corpus' rows (rus_Latn): only 0% of its first {lines} lines are in Latn; found Cyrl 100%. Its text would "
+        "train under the wrong script id: correct their `script` (or `lang`) values (`Cyrl`?), or leave the script out "
+        "to detect it."
+    )
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------------- --output_dir
+
+
+@pytest.mark.parametrize("resume", [[], ["--resume_from_checkpoint", "auto"]], ids=["fresh", "auto"])
+def test_a_finished_model_in_output_dir_is_not_overwritten(tmp_path, checked_train, small_corpus, resume):  # noqa: F811
+    LangSAMPForMaskedLM(tiny_config(num_hidden_layers=1)).save_pretrained(tmp_path / "done")  # no checkpoint-N left
+    before = (tmp_path / "done" / "model.safetensors").read_bytes()
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(["--corpus", str(small_corpus), "--output_dir", str(tmp_path / "done"), *QUIET, *resume])
+    assert str(error.value) == (
+        f"--output_dir {tmp_path / 'done'} already holds a trained model (config.json, model.safetensors) and no "
+        "checkpoint to resume: training would overwrite it. Choose another --output_dir, or delete (or move) that model first."
+    )
+    assert (tmp_path / "done" / "model.safetensors").read_bytes() == before
+
+
+# ------------------------------------------------------------------------------ Ctrl-C, then resuming that run
+
+
+class InterruptAt(TrainerCallback):
+    """Ctrl-C as the user presses it: a KeyboardInterrupt in the middle of training, after step `step`."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="module")
+def interrupted_run(tmp_path_factory, small_corpus, tokenizer):  # noqa: F811
+    """A tiny run of 3 steps (a checkpoint each step) interrupted at step 2, before that step's checkpoint."""
+    out = tmp_path_factory.mktemp("interrupted") / "run"
+    argv = ["--corpus", str(small_corpus), "--output_dir", str(out), "--config_overrides", TINY, "--max_seq_length", "32",
+            "--per_device_train_batch_size", "2", "--max_eval_samples", "4", "--save_steps", "1", "--max_steps", "3",
+            "--cache_dir", str(out.parent / "cache"), *QUIET]
+    saved = dict(tokenizer.init_kwargs)
+    train.load_tokenizer, load_tokenizer = (lambda model_args: tokenizer), train.load_tokenizer
+    try:
+        with pytest.raises(train.Interrupted) as interrupt:
+            train.main(argv, callbacks=[InterruptAt(2)])
+    finally:
+        train.load_tokenizer = load_tokenizer
+        tokenizer.init_kwargs.clear()
+        tokenizer.init_kwargs.update(saved)
+    return out, argv, str(interrupt.value)
+
+
+def test_ctrl_c_says_where_the_last_checkpoint_is(interrupted_run):
+    out, _, message = interrupted_run
+    assert message == (
+        f"interrupted at step 2; the last complete checkpoint is {out / 'checkpoint-1'}: run the same command with "
+        "--resume_from_checkpoint auto to continue from it."
+    )
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1"]
+
+
+def test_ctrl_c_before_the_first_checkpoint_exits_130(tmp_path, small_corpus, capsys, monkeypatch):  # noqa: F811
+    # The script itself, Ctrl-C at the first training step (Trainer.training_step raising it): no checkpoint yet.
+    from transformers import Trainer
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "training_step", ctrl_c)
+    status, _, err = run_script(capsys, monkeypatch, "--corpus", small_corpus, "--output_dir", tmp_path / "out",
+                                "--config_overrides", TINY, "--max_seq_length", "32", "--max_steps", "2",
+                                "--max_eval_samples", "0", "--cache_dir", tmp_path / "cache", *QUIET)
+    assert status == 130 and "Traceback" not in err, err[-3000:]
+    assert err.splitlines()[-1] == (
+        "train.py: interrupted at step 0, before the first checkpoint (--save_steps 500): nothing was saved; the same "
+        "command starts over."
+    )
+
+
+def test_resuming_with_a_table_toggled_fails_before_the_model_is_built(interrupted_run, checked_train):  # noqa: F811
+    out, argv, _ = interrupted_run
+    # before: torch's optimizer-state traceback ("loaded state dict contains a parameter group that doesn't match")
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(argv + ["--resume_from_checkpoint", "auto", "--use_lang_embedding", "false"])
+    assert str(error.value) == (
+        f"--resume_from_checkpoint {out / 'checkpoint-1'} was trained with use_lang_embedding=True, this run asks for "
+        "--use_lang_embedding False: its weights and optimizer state do not fit. Resume without changing it, or start a "
+        "new run in another --output_dir."
+    )
+
+
+def test_resuming_with_other_max_steps_warns_naming_both(interrupted_run, tokenizer, monkeypatch, caplog):
+    out, argv, _ = interrupted_run
+    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train.main([*argv, "--max_steps", "2", "--resume_from_checkpoint", "auto"])  # the later --max_steps wins
+    warned = [r.getMessage() for r in caplog.records if "--max_steps" in r.getMessage()]
+    assert warned == [
+        f"Resuming {out / 'checkpoint-1'} with --max_steps 2; the run began with --max_steps 3. The mixture of rows is "
+        "drawn once for the whole run from max_steps, so the rows from step 1 on differ from those the uninterrupted run "
+        "would have seen (another draw of the same corpus and sampling)."
+    ]
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
+
+
+# ------------------------------------------------------- the default 512-token chunks on a small corpus; chunk counts
+
+
+def test_default_chunk_length_on_a_small_corpus_trains_and_reports_each_pairs_chunks(
+    tmp_path, small_corpus, tokenizer, monkeypatch, caplog, recwarn  # noqa: F811
+):
+    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    out = tmp_path / "run"
+    with caplog.at_level(logging.INFO, logger="train"):
+        summary = train.main(["--corpus", str(small_corpus), "--output_dir", str(out), "--config_overrides", TINY,
+                              "--per_device_train_batch_size", "2", "--max_steps", "1", "--cache_dir", str(tmp_path / "cache"),
+                              *QUIET])  # --max_seq_length 512 and --max_eval_samples 256: the defaults
+    # before: the held-out set took every chunk, then "num_samples=0" after the model was built
+    assert summary["steps"] == 1 and summary["loss_before"] is not None
+
+    # Chunks per pair, by hand: the lines' tokens with <s> </s> each, in 512-token pieces; p_l ~ n_l^0.3.
+    chunks = {}
+    for path in sorted(small_corpus.iterdir()):
+        lines = [line for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+        chunks[path.name] = sum(len(ids) for ids in tokenizer(lines)["input_ids"]) // 512
+    weights = {label: n ** 0.3 for label, n in chunks.items()}
+    p = {label: w / sum(weights.values()) for label, w in weights.items()}
+    # at most a tenth of the DISTINCT chunks is held out (not a tenth of the rows, which repeat them)
+    assert len(json.loads((out / "all_results.json").read_text())) and sum(chunks.values()) // 10 >= 1
+    card = (out / "README.md").read_text()
+    for label in chunks:
+        assert f"| {label} | {chunks[label]} | {p[label]:.4f} |" in card, card
+        assert f"{label}: {chunks[label]} chunks, p={p[label]:.4f}" in caplog.text
+    assert "Training mixture: 3 pairs, 512-token chunks, alpha sampling (alpha=0.3)." in card
+    assert not [w for w in recwarn if "pin_memory" in str(w.message)]  # the CPU run's repeated torch warning
+
+
+def test_held_out_chunks_are_at_most_a_tenth_of_the_distinct_chunks():
+    # 10 distinct chunks, each drawn 20 times (a small corpus): the first 10% of the rows hold all ten.
+    rows = [{"input_ids": [0, 10 + k, 2], "lang_ids": 0, "script_ids": 0} for _ in range(20) for k in range(10)]
+    mixture = datasets.Dataset.from_list(rows)
+    train_rows, held_out = train.split_held_out(mixture, max_eval_samples=256, distinct_chunks=10)
+    assert held_out["input_ids"] == [[0, 10, 2]]  # one chunk: 10 // 10
+    assert len(train_rows) == 180 and [0, 10, 2] not in train_rows["input_ids"]
+    # Without the corpus' count (the rows alone), nothing would be left: said before the model is built.
+    with pytest.raises(ValueError, match=r"^Holding out 10 chunk\(s\) for the held-out loss leaves no training row \(the "
+                                         r"run draws only 200 rows\): lower --max_eval_samples"):
+        train.split_held_out(mixture, max_eval_samples=256)
+
+
+# ------------------------------------------------------------------------------------------- transformers' noise
+
+
+def test_expected_load_reports_are_silenced_and_real_ones_kept(tmp_path, capfd, caplog):
+    from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    train.quiet_expected_load_reports()
+    config = XLMRobertaConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=1000)
+    XLMRobertaForMaskedLM(config).save_pretrained(tmp_path / "xlmr")  # a stock masked LM: no LangSAMP tables
+    LangSAMPForMaskedLM.from_pretrained(tmp_path / "xlmr")
+    err = capfd.readouterr().err + caplog.text  # transformers' own handler writes to stderr
+    assert "LOAD REPORT" not in err and "to instantiate a model of type" not in err
+    assert "The checkpoint has no LangSAMP tables" in err  # the one line that says it
+    caplog.clear()
+    # A real mismatch (a missing LM-head weight) keeps the whole report.
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(tmp_path / "xlmr" / "model.safetensors")
+    del weights["lm_head.dense.weight"]
+    save_file(weights, tmp_path / "xlmr" / "model.safetensors", metadata={"format": "pt"})
+    LangSAMPForMaskedLM.from_pretrained(tmp_path / "xlmr")
+    err = capfd.readouterr().err + caplog.text
+    assert "LOAD REPORT" in err and "lm_head.dense.weight" in err and "language_script_embeddings" in err
