@@ -170,7 +170,7 @@ class DataArguments:
         default=False,
         metadata={"help": "Stream the corpus (larger than memory or disk): no full preprocessing pass. Needs --max_steps."},
     )
-    mlm_probability: float = field(default=0.15, metadata={"help": "Share of tokens masked (80% <mask>, 10% random, 10% kept)."})
+    mlm_probability: float = field(default=0.15, metadata={"help": "Share of tokens masked (80%% <mask>, 10%% random, 10%% kept)."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
     max_eval_samples: int = field(
         default=256,

@@ -415,3 +415,10 @@ def test_the_head_warmup_is_on_by_default_only_where_the_start_has_no_trained_he
     assert [head_warmup.auto_steps(n) for n in (5, 220, 10**6)] == [1, 22, 1000]
     with pytest.raises(ValueError, match="head_warmup_steps must be >= 0"):
         head_warmup.HeadWarmup(-1)
+
+
+def test_help_lists_every_flag_with_its_text():
+    """`python train.py --help` formats every help text (a bare `%` in one, e.g. "80% <mask>", made argparse fail)."""
+    parser = train.ArgumentParser((train.ModelArguments, train.DataArguments, train.TrainingArguments))
+    text = parser.format_help()
+    assert "--head_warmup_steps" in text and "LP-FT" in text and "80% <mask>" in text
