@@ -4,7 +4,9 @@ the loss falls on held-out chunks that are never trained on (nor any copy), scor
 output loads with the Auto classes in a fresh process; the paper's recipe (a stock XLM-R checkpoint, a larger
 tokenizer) starts from the checkpoint's weights; a SIGKILLed run resumes with the same data order; every revision
 pushed to a (local) Hub loads; a dead Hub does not stop training; under torchrun (2 processes, gloo) the ranks see
-disjoint batches of one world-sized draw and end with one model; bad input fails clearly before training.
+disjoint batches of one world-sized draw and end with one model; bad input fails clearly before training; the head
+warm-up (head_warmup.py) leaves every encoder and word-embedding weight bit-identical while the head and the tables
+train, then trains everything, resumes across its boundary after SIGKILLs in either stage, and runs under DDP.
 """
 
 import json
