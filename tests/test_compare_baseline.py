@@ -1,6 +1,7 @@
 """compare_baseline.py's statistics (mean ± sd over seeds, the paired test, the 'exceeds seed spread' verdict) against
 figures worked out by hand, and its command line on bad values."""
 
+import json
 import math
 import subprocess
 import sys
@@ -61,3 +62,87 @@ def test_bad_values_give_one_line_and_exit_2(argv, message, tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("compare_baseline.py: error: ") and message in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "c").exists()  # refused before any work
+
+
+# ---------------------------------------------------------------- validation first, keeping what finished, resuming
+# tests/fake_train.py stands in for train.py (a tiny random model in a second), so these runs take seconds.
+
+FAKE_TRAIN = REPO / "tests" / "fake_train.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_start(tmp_path_factory):
+    import torch
+    from conftest import tiny_config
+
+    from assets import default_tokenizer
+    from modeling_langsamp import LangSAMPForMaskedLM
+
+    folder = tmp_path_factory.mktemp("start")
+    torch.manual_seed(0)
+    LangSAMPForMaskedLM(tiny_config(use_lang_embedding=False, use_script_embedding=False)).save_pretrained(folder)
+    default_tokenizer().save_pretrained(folder)
+    return folder
+
+
+def tiny_argv(start, output, *extra):
+    return ["--model", str(start), "--output_dir", str(output), "--languages", "eng_Latn", "deu", "--seeds", "1", "2",
+            "--max_steps", "2", "--head_warmup_steps", "0", "--layers", "1", "2", "--classify_epochs", "1", "--mlm_sentences", "1",
+            "--mask_rounds", "1", "--max_length", "32", "--probe_folds", "2", "--train_script", str(FAKE_TRAIN), *extra]
+
+
+def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, monkeypatch, capsys):
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("FAKE_TRAIN_CALLS", str(calls))
+    output = tmp_path / "compare"
+    # 1. Seed 2's first pretraining run fails: seed 1's two finished runs are kept.
+    monkeypatch.setenv("FAKE_TRAIN_FAIL_SEED", "2")
+    with pytest.raises(SystemExit, match="train.py failed"):
+        compare_baseline.main(tiny_argv(tiny_start, output))
+    assert calls.read_text().split("\n")[:3] == ["1 False", "1 True", "2 False"]
+    assert (output / "seed1" / "baseline.done").is_file() and (output / "seed1" / "langsamp.done").is_file()
+    # 2. The same command resumes: only seed 2 is trained; a 2-language comparison is written (the deu in --languages
+    #    resolved to the UDHR's deu_Latn), without the URIEL figures and pictures that need 3 languages.
+    monkeypatch.delenv("FAKE_TRAIN_FAIL_SEED")
+    compare_baseline.main(tiny_argv(tiny_start, output))
+    assert calls.read_text().split() == "1 False 1 True 2 False 2 False 2 True".split()
+    out = capsys.readouterr().out
+    assert "2 of 4 pretraining runs are finished and kept" in out and "need at least 3" in out
+    results = json.loads((output / "results.json").read_text())
+    assert results["settings"]["languages"] == ["eng_Latn", "deu_Latn"] and results["uriel_rows"] is None
+    metrics = {row["metric"] for row in results["rows"]}
+    assert "Cross-language cosine of parallel sentences (layer 2)" in metrics and "UDHR retrieval top-1 (layer 1), %" in metrics
+    assert (output / "comparison.md").read_text().count("| UDHR retrieval top-1") == 2  # layers 1 and 2
+    # 3. Again: nothing is trained or evaluated again, and the tables come out the same.
+    compare_baseline.main(tiny_argv(tiny_start, output))
+    assert len(calls.read_text().split("\n")) == 6  # 5 calls and the last newline
+    assert capsys.readouterr().out.count("evaluated before") == 6
+    assert json.loads((output / "results.json").read_text())["rows"] == results["rows"]
+    # 4. Other pretraining settings in the same folder are refused, naming the difference and the way out.
+    with pytest.raises(SystemExit) as exit_code:
+        compare_baseline.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4"))
+    error = capsys.readouterr().err
+    assert exit_code.value.code == 2 and error.count("\n") == 1
+    assert "--learning_rate 5e-05 -> 0.0001" in error and "--overwrite" in error
+    assert len(calls.read_text().split("\n")) == 6 and (output / "results.json").is_file()
+
+
+def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
+    argv = [sys.executable, str(REPO / "compare_baseline.py"), "--output_dir", str(tmp_path / "c"), "--model", str(tiny_start),
+            "--layers", "1", "40", "--languages", "eng_Latn", "deu_Xxxx", "--seeds", "1", "--max_steps", "50",
+            "--classify_batch_size", "0", "--train_args", "--no_such_flag", "1"]
+    result = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    for part in ("--layers 40: ", "has 2 layers", "'deu_Xxxx' is not in the UDHR", "--seeds: give at least 2",
+                 "--max_steps 50 must exceed --head_warmup_steps 100", "--classify_batch_size must be >= 1", "--no_such_flag"):
+        assert part in result.stderr, part
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_path):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "notes.txt").write_text("mine")
+    result = subprocess.run([sys.executable, str(REPO / "compare_baseline.py"), *tiny_argv(tiny_start, tmp_path / "c")],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2 and "is not empty and holds no settings.json" in result.stderr and "--overwrite" in result.stderr
+    assert (tmp_path / "c" / "notes.txt").read_text() == "mine" and sorted(p.name for p in (tmp_path / "c").iterdir()) == ["notes.txt"]
