@@ -17,7 +17,10 @@ What this script adds to the stock Trainer, and why:
 * a Hub that is down or refuses the token is reported and never stops training: `LangSAMPTrainer`;
 * `--resume_from_checkpoint auto` picks the newest COMPLETE checkpoint (a run killed while saving leaves a
   half-written folder that the Trainer's own `get_last_checkpoint` would pick);
-* the masked-LM loss is measured on held-out chunks before and after training with the SAME masks.
+* the masked-LM loss is measured on held-out chunks before and after training with the SAME masks;
+* `--head_warmup_steps N`: the first N steps train only the LM head and the language/script tables, then everything
+  (LP-FT: a new head's gradients would otherwise distort the pretrained encoder); on by default when the start has
+  no trained MLM head (head_warmup.py).
 """
 
 import hashlib
@@ -41,6 +44,8 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from configuration_langsamp import LangSAMPConfig
 from corpus_sources import find_pairs, load_text_dataset
 from export import check_output_dir, check_source, copy_remote_code, render_model_card
+from head_warmup import DEFAULT_LEARNING_RATE as HEAD_WARMUP_LEARNING_RATE
+from head_warmup import UNTRAINED_HEAD_FIELD, HeadWarmup, auto_steps, untrained_head_reason
 from masking import make_collator
 from modeling_langsamp import LangSAMPForMaskedLM
 from pretraining_data import build_pretraining_dataset
@@ -112,6 +117,21 @@ class ModelArguments:
             "help": "Add the script embedding before the LM head (default: the checkpoint's setting, else True). "
             "Both False = the paper's baseline (plain continual pretraining)."
         },
+    )
+    head_warmup_steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "Optimizer steps (counted in --max_steps) that train ONLY the LM head's dense layer, LayerNorm and "
+            "bias and the language/script tables (encoder and word embeddings frozen: no backward pass through the "
+            "encoder), at --head_warmup_learning_rate; then everything trains at --learning_rate with the main "
+            "schedule (LP-FT, Kumar et al. 2022). Default: on for a start without a trained MLM head (missing from "
+            f"the checkpoint, or `{UNTRAINED_HEAD_FIELD}: false` in its config), with 10%% of the run's steps (at "
+            "most 1000); off otherwise. 0 turns it off."
+        },
+    )
+    head_warmup_learning_rate: float = field(
+        default=HEAD_WARMUP_LEARNING_RATE,
+        metadata={"help": "Learning rate of the head warm-up (constant; AdamW with the run's betas/epsilon)."},
     )
 
 
@@ -481,9 +501,13 @@ def load_model(model_args, config, tokenizer):
     """The model, its vocabulary grown to the tokenizer's when that is larger (vocabulary_extension.py: rows matched
     by piece, or --vocab_init resize). What was done is logged and kept as `model.vocabulary_extension`."""
     if model_args.model_name_or_path:
-        model = LangSAMPForMaskedLM.from_pretrained(model_args.model_name_or_path, config=config)
+        model, info = LangSAMPForMaskedLM.from_pretrained(model_args.model_name_or_path, config=config, output_loading_info=True)
+        model.untrained_head = untrained_head_reason(model.config, info["missing_keys"])
     else:
         model = LangSAMPForMaskedLM(config)
+        model.untrained_head = None  # everything is random: a warm-up of the head on a random encoder buys nothing
+    if hasattr(model.config, UNTRAINED_HEAD_FIELD):  # the checkpoints of this run will have a trained head
+        delattr(model.config, UNTRAINED_HEAD_FIELD)
     model.vocabulary_extension = None
     if len(tokenizer) > model.config.vocab_size:
         old_vocab = checkpoint_vocabulary(model_args, model.config.vocab_size) if model_args.vocab_init == "by_piece" else {}
@@ -593,12 +617,71 @@ class ResumableMasking:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Head warm-up (head_warmup.py)
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def total_optimizer_steps(training_args, train_dataset):
+    """The run's optimizer steps, as the Trainer will count them."""
+    if training_args.max_steps > 0:
+        return training_args.max_steps
+    per_step = training_args.per_device_train_batch_size * training_args.world_size
+    batches = math.ceil(len(train_dataset) / per_step) if not training_args.dataloader_drop_last else len(train_dataset) // per_step
+    return math.ceil(training_args.num_train_epochs * max(batches // training_args.gradient_accumulation_steps, 1))
+
+
+def recorded_head_warmup(checkpoint):
+    """The head warm-up a checkpoint of train.py recorded ({"steps", "learning_rate", ...}), or None."""
+    state = json.loads((Path(checkpoint) / TRAINER_STATE_NAME).read_text())
+    recorded = (state.get("stateful_callbacks") or {}).get(HeadWarmup.__name__)
+    return recorded.get("args") if isinstance(recorded, dict) else None
+
+
+def resolve_head_warmup(model_args, training_args, model, train_dataset, resume):
+    """The run's HeadWarmup: --head_warmup_steps when given; left out, the one the resumed checkpoint recorded (a
+    resumed run keeps its stages), else on (auto_steps) when the start has no trained MLM head, else off."""
+    steps, learning_rate = model_args.head_warmup_steps, model_args.head_warmup_learning_rate
+    recorded = recorded_head_warmup(resume) if resume is not None else None
+    reason = getattr(model, "untrained_head", None)
+    if steps is None and recorded is not None:
+        steps, learning_rate, reason = recorded["steps"], recorded["learning_rate"], recorded.get("reason")
+    elif steps is None:
+        steps = auto_steps(total_optimizer_steps(training_args, train_dataset)) if reason else 0
+        if reason:
+            logger.info("Head warm-up ON (%s): the first %d steps train only the LM head and the tables (lr %g), then "
+                        "everything. --head_warmup_steps 0 turns it off.", reason, steps, learning_rate)
+    elif recorded is not None and (steps, learning_rate) != (recorded["steps"], recorded["learning_rate"]):
+        logger.warning("Resuming with --head_warmup_steps %d --head_warmup_learning_rate %g where the run began with %d "
+                       "and %g: the stages and learning rates from here on follow the new values.", steps, learning_rate,
+                       recorded["steps"], recorded["learning_rate"])
+    if steps and reason is None and model_args.head_warmup_steps is None:
+        reason = "as the run began"
+    warmup = HeadWarmup(steps, learning_rate, reason)
+    if warmup.steps and model.config.use_lang_embedding is False and model.config.use_script_embedding is False:
+        logger.info("Head warm-up without LangSAMP tables (the paper's baseline): only the LM head trains in it.")
+    if warmup.steps and training_args.world_size > 1:
+        # The body's parameters receive no gradient during the warm-up: DDP must look for unused parameters.
+        if training_args.ddp_find_unused_parameters is False:
+            raise ValueError(
+                "--head_warmup_steps under DDP needs --ddp_find_unused_parameters true (the encoder gets no gradient "
+                "during the warm-up); leave that flag out or set it true, or pass --head_warmup_steps 0."
+            )
+        training_args.ddp_find_unused_parameters = True
+    total = total_optimizer_steps(training_args, train_dataset)
+    if warmup.steps >= total:
+        logger.warning("--head_warmup_steps %d covers the whole run (%d steps): only the LM head and the tables will "
+                       "train (a linear probe).", warmup.steps, total)
+    return warmup
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Hub: self-contained checkpoints, pushes that never stop training
 # ---------------------------------------------------------------------------------------------------------------------
 
 
 class LangSAMPTrainer(Trainer):
-    """The stock Trainer with two Hub details changed; nothing about training is touched.
+    """The stock Trainer with two Hub details changed and, with a head warm-up (`head_warmup`, head_warmup.py),
+    its optimizer's groups split head/body, its scheduler laid over both stages and the body frozen in the warm-up.
 
     * `init_hf_repo` (the `create_repo` call that `Trainer.__init__` makes when --push_to_hub) raises when the Hub is
       down or the token is missing or refused, which would abort the run before step 0. Here it warns and training
@@ -608,6 +691,39 @@ class LangSAMPTrainer(Trainer):
     """
 
     card_metadata = None  # set by main(): a callable giving the run's model-card metadata now
+    head_warmup = None  # set by main(): a HeadWarmup
+
+    def _warming_up(self):
+        return self.head_warmup is not None and self.head_warmup.steps > 0
+
+    def create_optimizer(self, model=None):
+        fresh = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        if fresh and self._warming_up():
+            self.head_warmup.split_param_groups(optimizer, self.model if model is None else model)
+        return optimizer
+
+    def create_scheduler(self, num_training_steps, optimizer=None):
+        if not self._warming_up() or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        from transformers import get_scheduler
+
+        # The main schedule (--lr_scheduler_type, --warmup_steps) over the steps after the warm-up, as a multiplier.
+        remaining = max(1, num_training_steps - self.head_warmup.steps)
+        probe = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        main = get_scheduler(self.args.lr_scheduler_type, optimizer=probe, num_warmup_steps=self.args.get_warmup_steps(remaining),
+                             num_training_steps=remaining, scheduler_specific_kwargs=self.args.lr_scheduler_kwargs)
+        if not isinstance(main, torch.optim.lr_scheduler.LambdaLR) or len(main.lr_lambdas) != 1:
+            raise ValueError(f"--lr_scheduler_type {self.args.lr_scheduler_type} cannot follow a head warm-up (it is not a "
+                             "step-wise schedule): use linear, cosine, constant, ... or --head_warmup_steps 0.")
+        self.lr_scheduler = self.head_warmup.scheduler(optimizer or self.optimizer, main.lr_lambdas[0], self.args.learning_rate)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self._warming_up():
+            self.head_warmup.set_stage(self.model, self.state.global_step)
+        return super().training_step(model, inputs, num_items_in_batch)
 
     def init_hf_repo(self, token=None, private=None):
         try:
@@ -811,6 +927,7 @@ def main(argv=None, callbacks=()):
             extra = f"Held-out masked-LM loss (same masks): {losses['before']:.4f}{after}. Trained with `train.py`."
         if model.vocabulary_extension is not None:  # the counts of a grown vocabulary belong on the card too
             extra = " ".join(filter(None, [extra, model.vocabulary_extension.summary()]))
+        extra = " ".join(filter(None, [extra, head_warmup.describe(state.global_step)]))
         corpora = list(dict.fromkeys(str(part["data"]["corpus"]) for part in parts))
         return {
             "languages": sorted({p for part in parts for p in part["data"]["pairs"] or []}) or pairs or list(model.config.languages),
@@ -822,6 +939,10 @@ def main(argv=None, callbacks=()):
             "extra": extra,
         }
 
+    try:
+        head_warmup = resolve_head_warmup(model_args, training_args, model, train_dataset, resume)
+    except ValueError as error:
+        raise BadInput(str(error)) from error
     hub_files = HubReadyCheckpoints(model.config, card_metadata)
     trainer = LangSAMPTrainer(
         model=model,
@@ -830,9 +951,10 @@ def main(argv=None, callbacks=()):
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         data_collator=ResumableMasking(make_collator(tokenizer, mlm_probability=data_args.mlm_probability), training_args.seed),
-        callbacks=[hub_files, *callbacks],
+        callbacks=[hub_files, head_warmup, *callbacks],
     )
     trainer.card_metadata = card_metadata
+    trainer.head_warmup = head_warmup
     hub_files.trainer = trainer
 
     # 4. Train, with the held-out loss before and after (and, for the demo, what a newcomer can read off the model).
@@ -888,6 +1010,9 @@ def main(argv=None, callbacks=()):
             "train_loss_last": last_logged_loss(trainer.state),
             "pushed": None if pushed is None else getattr(pushed, "oid", str(pushed)),
             "failed_pushes": len(hub_files.failed_pushes),
+            "head_warmup_steps": head_warmup.steps,
+            "head_warmup_learning_rate": head_warmup.learning_rate,
+            "head_warmup_seconds": head_warmup.seconds,
         }
         print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes)
         return summary
@@ -914,6 +1039,13 @@ def print_summary(summary, demo, model, training_args, steps, batch, data_args, 
         lines.append(f"  last train loss   {summary['train_loss_last']:.3f}")
     if summary["tokens_per_second"] is not None:
         lines.append(f"  throughput        {summary['tokens_per_second']:,.0f} tokens/s ({seconds:.0f} s of training)")
+    if summary["head_warmup_steps"]:
+        warm = summary["head_warmup_steps"]
+        timing = f"; {summary['head_warmup_seconds']:.0f} s of the training" if summary["head_warmup_seconds"] else ""
+        lines.append(
+            f"  head warm-up      steps 1-{warm}: LM head + tables only (lr {summary['head_warmup_learning_rate']:g}), then "
+            f"{max(summary['steps'] - warm, 0)} steps of everything (lr {training_args.learning_rate:g}){timing}"
+        )
     if probes:
         from demo import probe_lines
 

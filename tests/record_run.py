@@ -7,7 +7,8 @@ Writes, per rank (`RANK`, default 0), into RECORD_DIR:
                  "held_out": the held-out chunks (before masking), "batches": every collated batch in call order,
                  each {"kind": "train" | "eval", "input_ids", "labels", "lang_ids"}};
   rank{r}-{event}.pt  the model's state_dict at each event named in RECORD_WEIGHTS (comma-separated:
-                 `begin` = on_train_begin, after loading and before any step; `end` = on_train_end).
+                 `begin` = on_train_begin, after loading and before any step; `end` = on_train_end; `stepN` = after
+                 optimizer step N).
 Rows are lists of token ids. Only train.py's own functions are wrapped: what it computes is unchanged.
 """
 
@@ -70,6 +71,9 @@ class DumpWeights(TrainerCallback):
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         self._dump("end", model)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self._dump(f"step{state.global_step}", model)
 
 
 train.build_pretraining_dataset, train.split_held_out, train.ResumableMasking = recording_build, recording_split, RecordingMasking
