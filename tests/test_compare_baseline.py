@@ -71,18 +71,27 @@ FAKE_TRAIN = REPO / "tests" / "fake_train.py"
 
 
 @pytest.fixture(scope="module")
-def tiny_start(tmp_path_factory):
+def tiny_checkpoints(tmp_path_factory, tokenizer):
+    """Tiny random checkpoints: the start and the baseline without tables, LangSAMP with them."""
     import torch
     from conftest import tiny_config
 
-    from assets import default_tokenizer
     from modeling_langsamp import LangSAMPForMaskedLM
 
-    folder = tmp_path_factory.mktemp("start")
-    torch.manual_seed(0)
-    LangSAMPForMaskedLM(tiny_config(use_lang_embedding=False, use_script_embedding=False)).save_pretrained(folder)
-    default_tokenizer().save_pretrained(folder)
-    return folder
+    folders = {}
+    for name, tables in (("start", False), ("baseline", False), ("langsamp", True)):
+        folders[name] = tmp_path_factory.mktemp(name)
+        torch.manual_seed(len(folders))
+        LangSAMPForMaskedLM(tiny_config(use_lang_embedding=tables, use_script_embedding=tables)).save_pretrained(folders[name])
+        tokenizer.save_pretrained(folders[name])
+    return folders
+
+
+@pytest.fixture
+def tiny_start(tiny_checkpoints, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_BASELINE", str(tiny_checkpoints["baseline"]))
+    monkeypatch.setenv("FAKE_TRAIN_LANGSAMP", str(tiny_checkpoints["langsamp"]))
+    return tiny_checkpoints["start"]
 
 
 def tiny_argv(start, output, *extra):
@@ -107,7 +116,7 @@ def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, m
     compare_baseline.main(tiny_argv(tiny_start, output))
     assert calls.read_text().split() == "1 False 1 True 2 False 2 False 2 True".split()
     out = capsys.readouterr().out
-    assert "2 of 4 pretraining runs are finished and kept" in out and "need at least 3" in out
+    assert "2 of 4 pretraining runs are finished and kept" in out and "need at least 3" in out and "URIEL correlation is left out" in out
     results = json.loads((output / "results.json").read_text())
     assert results["settings"]["languages"] == ["eng_Latn", "deu_Latn"] and results["uriel_rows"] is None
     metrics = {row["metric"] for row in results["rows"]}
