@@ -100,9 +100,29 @@ def tiny_argv(start, output, *extra):
             "--mask_rounds", "1", "--max_length", "32", "--probe_folds", "2", "--train_script", str(FAKE_TRAIN), *extra]
 
 
+def stand_in_evaluation(log):
+    """compare_baseline.evaluate_run without the models (each evaluation has its own tests: test_eval.py,
+    test_language_neutrality.py): figures laid out like the real ones, different per checkpoint; every call logged."""
+
+    def evaluate(checkpoint, languages, translations, args, classify_seed, reuse=None, uriel=False):
+        log.append((str(checkpoint), classify_seed, sorted(reuse or {})))
+        x = 0.1 * len(log)
+        result = dict(reuse or {})
+        result.setdefault("retrieval", {layer: {"average": {"top1": x / layer, "top10": x}} for layer in args.layers})
+        result.setdefault("neutrality", {"per_layer": {layer: {"mean": x, "mean_non_parallel": x / 2, "lid_accuracy": 1 - x / 9}
+                                                       for layer in [0, *args.layers]}})
+        result.setdefault("mlm", {"average": {"masked_accuracy": x / 3, "masked_perplexity_geomean": 100 * x}})
+        result["classification"] = {"average": {"macro_f1": x / 4, "accuracy": x / 2}, "source_metrics": {"accuracy": x}}
+        return result
+
+    return evaluate
+
+
 def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, monkeypatch, capsys):
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("FAKE_TRAIN_CALLS", str(calls))
+    evaluations = []
+    monkeypatch.setattr(compare_baseline, "evaluate_run", stand_in_evaluation(evaluations))
     output = tmp_path / "compare"
     # 1. Seed 2's first pretraining run fails: seed 1's two finished runs are kept.
     monkeypatch.setenv("FAKE_TRAIN_FAIL_SEED", "2")
@@ -121,10 +141,12 @@ def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, m
     assert results["settings"]["languages"] == ["eng_Latn", "deu_Latn"] and results["uriel_rows"] is None
     metrics = {row["metric"] for row in results["rows"]}
     assert "Cross-language cosine of parallel sentences (layer 2)" in metrics and "UDHR retrieval top-1 (layer 1), %" in metrics
-    assert (output / "comparison.md").read_text().count("| UDHR retrieval top-1") == 2  # layers 1 and 2
+    assert (output / "comparison.md").read_text().count("| UDHR retrieval top-1 (layer") == 2  # layers 1 and 2
+    # start, baseline, LangSAMP per seed; the start's seed-independent figures are computed once and reused
+    assert len(evaluations) == 6 and evaluations[3] == (str(tiny_start), 1, ["mlm", "neutrality", "retrieval"])
     # 3. Again: nothing is trained or evaluated again, and the tables come out the same.
     compare_baseline.main(tiny_argv(tiny_start, output))
-    assert len(calls.read_text().split("\n")) == 6  # 5 calls and the last newline
+    assert len(calls.read_text().split("\n")) == 6 and len(evaluations) == 6  # 5 calls and the last newline
     assert capsys.readouterr().out.count("evaluated before") == 6
     assert json.loads((output / "results.json").read_text())["rows"] == results["rows"]
     # 4. Other pretraining settings in the same folder are refused, naming the difference and the way out.
@@ -134,6 +156,10 @@ def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, m
     assert exit_code.value.code == 2 and error.count("\n") == 1
     assert "--learning_rate 5e-05 -> 0.0001" in error and "--overwrite" in error
     assert len(calls.read_text().split("\n")) == 6 and (output / "results.json").is_file()
+    # 5. --overwrite replaces it: all four runs are trained again, under the new setting.
+    compare_baseline.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4", "--overwrite"))
+    assert len(calls.read_text().split("\n")) == 10 and len(evaluations) == 12
+    assert json.loads((output / "results.json").read_text())["settings"]["learning_rate"] == 1e-4
 
 
 def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
@@ -148,10 +174,11 @@ def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
     assert not (tmp_path / "c").exists()
 
 
-def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_path):
+def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_path, capsys):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "notes.txt").write_text("mine")
-    result = subprocess.run([sys.executable, str(REPO / "compare_baseline.py"), *tiny_argv(tiny_start, tmp_path / "c")],
-                            capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 2 and "is not empty and holds no settings.json" in result.stderr and "--overwrite" in result.stderr
+    with pytest.raises(SystemExit) as exit_code:
+        compare_baseline.main(tiny_argv(tiny_start, tmp_path / "c"))
+    error = capsys.readouterr().err
+    assert exit_code.value.code == 2 and "is not empty and holds no settings.json" in error and "--overwrite" in error
     assert (tmp_path / "c" / "notes.txt").read_text() == "mine" and sorted(p.name for p in (tmp_path / "c").iterdir()) == ["notes.txt"]
