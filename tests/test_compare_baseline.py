@@ -182,3 +182,22 @@ def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_pa
     error = capsys.readouterr().err
     assert exit_code.value.code == 2 and "is not empty and holds no settings.json" in error and "--overwrite" in error
     assert (tmp_path / "c" / "notes.txt").read_text() == "mine" and sorted(p.name for p in (tmp_path / "c").iterdir()) == ["notes.txt"]
+
+
+def test_uriel_rows_are_mean_and_sd_over_seeds_beside_the_random_table():
+    def one(rho, p):
+        return {"syntax": {"rho": rho, "p_value": p, "n_languages": 41, "n_pairs": 820, "rho_different_script": rho / 2,
+                           "p_value_different_script": 2 * p}}
+
+    per_seed = [{"table": one(0.25, 0.001), "random_table": one(0.01, 0.4)},
+                {"table": one(0.35, 0.003), "random_table": one(-0.03, 0.6)},
+                {"table": one(0.30, 0.002), "random_table": one(0.02, 0.5)}]
+    rows = compare_baseline.uriel_rows(per_seed)
+    assert [row["measure"] for row in rows] == [
+        "URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs)", "URIEL syntax: permutation p, all pairs",
+        "URIEL syntax: Spearman rho, different-script pairs", "URIEL syntax: permutation p, different-script pairs"]
+    assert rows[0]["table"]["mean"] == pytest.approx(0.30) and rows[0]["table"]["sd"] == pytest.approx(0.05)  # 0.25, 0.35, 0.30
+    assert rows[0]["random_table"]["mean"] == pytest.approx(0.0, abs=1e-12) and rows[0]["random_table"]["sd"] == pytest.approx(math.sqrt(0.0007))
+    assert rows[2]["table"]["mean"] == pytest.approx(0.15) and rows[3]["random_table"]["mean"] == pytest.approx(1.0)
+    table = compare_baseline.uriel_markdown(rows)
+    assert "| URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs) | 0.300 ± 0.050 | 0.000 ± 0.026 |" in table
