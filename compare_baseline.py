@@ -315,7 +315,7 @@ def best_layer(rows, column):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = ev.ArgumentParser(prog="compare_baseline.py", description=__doc__.split("\n\n")[0])  # errors on one line, exit 2
     parser.add_argument("--output_dir", default="outputs/compare", help="runs, logs, results.json, comparison.md, plots")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier comparison with other settings in --output_dir")
     parser.add_argument("--model", default=str(DEMO_ENCODER), help="the starting encoder (default: the imported e5 encoder)")

@@ -54,6 +54,7 @@ def test_a_difference_within_the_spread_is_not_claimed():
         (["--languages", "deu_Latn", "rus_Cyrl"], "must include eng_Latn"),
         (["--max_steps", "0"], "--max_steps must be >= 1"),
         (["--model", "no/such/folder/here"], "--model no/such/folder/here: no such folder"),
+        (["--max_steps", "many"], "argument --max_steps: invalid int value: 'many'"),
     ],
 )
 def test_bad_values_give_one_line_and_exit_2(argv, message, tmp_path, capsys):
