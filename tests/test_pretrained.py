@@ -184,6 +184,8 @@ def test_synthetic_file_round_trips(synthetic, tmp_path):
     path, values = synthetic
     out = import_encoder(path, tmp_path / "imported")
     model = XLMRobertaForMaskedLM.from_pretrained(out)
+    # The head is new, and the config says so: train.py turns its head warm-up on by default (head_warmup.py).
+    assert json.loads((out / "config.json").read_text())["lm_head_trained"] is False
     state = {k: v.numpy() for k, v in model.state_dict().items()}
     assert np.array_equal(state["roberta.embeddings.word_embeddings.weight"], values["emb.word"][:250002])
     assert np.array_equal(state["roberta.embeddings.position_embeddings.weight"][2:], values["emb.pos"])

@@ -4,7 +4,9 @@ the loss falls on held-out chunks that are never trained on (nor any copy), scor
 output loads with the Auto classes in a fresh process; the paper's recipe (a stock XLM-R checkpoint, a larger
 tokenizer) starts from the checkpoint's weights; a SIGKILLed run resumes with the same data order; every revision
 pushed to a (local) Hub loads; a dead Hub does not stop training; under torchrun (2 processes, gloo) the ranks see
-disjoint batches of one world-sized draw and end with one model; bad input fails clearly before training.
+disjoint batches of one world-sized draw and end with one model; bad input fails clearly before training; the head
+warm-up (head_warmup.py) leaves every encoder and word-embedding weight bit-identical while the head and the tables
+train, then trains everything, resumes across its boundary after SIGKILLs in either stage, and runs under DDP.
 """
 
 import json
@@ -360,11 +362,13 @@ def test_the_papers_baseline_trains_on_the_same_batches(tmp_path, corpus, config
 def test_torchrun_ranks_see_disjoint_batches_of_one_world_sized_draw_and_end_with_one_model(
     tmp_path, corpus, config_dir, datasets_cache
 ):
-    steps, per_device, world, held = 6, 4, 2, 16
+    steps, per_device, world, held, warm = 6, 4, 2, 16, 2
     output_dir, record_dir = tmp_path / "run", tmp_path / "record"
+    # With a head warm-up (steps 1-2): DDP with the encoder's parameters unused, then all of them.
     argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=steps, save_steps=steps,
-                     per_device_train_batch_size=per_device, max_eval_samples=held, use_cpu="true", ddp_backend="gloo")
-    env = dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS="end")
+                     per_device_train_batch_size=per_device, max_eval_samples=held, use_cpu="true", ddp_backend="gloo",
+                     head_warmup_steps=warm, head_warmup_learning_rate=5e-2)
+    env = dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS=f"begin,step{warm},end")
     proc = ok(run(argv, env=env, runner=("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(world), RECORDER)))
     assert proc.stdout.count("LangSAMP continual pretraining: done") == 1  # one summary, from rank 0
     records = [json.loads((record_dir / f"rank{rank}.json").read_text()) for rank in range(world)]
@@ -397,6 +401,15 @@ def test_torchrun_ranks_see_disjoint_batches_of_one_world_sized_draw_and_end_wit
         assert torch.equal(saved[name], ends[0][name]) and torch.equal(checkpoint[name], saved[name]), name
     initial = LangSAMPForMaskedLMFromConfig(config_dir)
     assert not torch.equal(saved["lm_head.dense.weight"], initial["lm_head.dense.weight"])
+    # The head warm-up under DDP: after it, both ranks hold the same head, which moved, over the untouched encoder;
+    # then the encoder trained too, in step on both ranks (its gradients all-reduced although unused at first).
+    begins, warmed = ([torch.load(record_dir / f"rank{rank}-{event}.pt") for rank in range(world)] for event in ("begin", f"step{warm}"))
+    for name in saved:
+        assert torch.equal(warmed[0][name], warmed[1][name]), name
+        if name in HEAD_KEYS:
+            assert not torch.equal(warmed[0][name], begins[0][name]), name
+        else:
+            assert torch.equal(warmed[0][name], begins[0][name]) and not torch.equal(saved[name], warmed[0][name]), name
 
 
 def LangSAMPForMaskedLMFromConfig(config_dir):
@@ -457,3 +470,95 @@ def test_bad_input_is_refused_before_training(tmp_path, no_model, config_dir, ud
                        "--report_to", "none"])
     assert expected in str(error.value), str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Head warm-up (head_warmup.py): the first N steps train only the LM head's dense/LayerNorm/bias and the tables
+# ---------------------------------------------------------------------------------------------------------------------
+
+HEAD_KEYS = {"lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight", "lm_head.layer_norm.bias",
+             "lm_head.bias", "lm_head.decoder.bias",  # the decoder's bias IS lm_head.bias
+             "language_script_embeddings.language_embeddings.weight", "language_script_embeddings.script_embeddings.weight"}
+
+
+def logged(output_dir, key):
+    state = json.loads((Path(output_dir) / "trainer_state.json").read_text())
+    return {entry["step"]: entry[key] for entry in state["log_history"] if key in entry}
+
+
+def test_the_head_warmup_trains_only_the_head_and_the_tables_then_everything(tmp_path, corpus, config_dir, datasets_cache):
+    warm, steps, lr, head_lr = 3, 5, 1e-2, 5e-2
+    output_dir, record_dir = tmp_path / "run", tmp_path / "record"
+    # weight decay on: parameters that get a zero gradient instead of none would still move (decoupled decay).
+    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=steps, save_steps=2, learning_rate=lr,
+                     weight_decay=0.1, head_warmup_steps=warm, head_warmup_learning_rate=head_lr)
+    proc = ok(run(argv, env=dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS=f"begin,step{warm},end"), runner=(RECORDER,)))
+    assert "head warm-up      steps 1-3" in proc.stdout
+    begin, warmed, end = (torch.load(record_dir / f"rank0-{event}.pt") for event in ("begin", f"step{warm}", "end"))
+    assert HEAD_KEYS <= set(begin)
+    # Stage 1: every encoder weight and the word embeddings (= the tied decoder) bit-identical ...
+    for name in sorted(set(begin) - HEAD_KEYS):
+        assert torch.equal(begin[name], warmed[name]), f"{name} moved during the head warm-up"
+    # ... while the head and the rows of the trained languages and scripts moved.
+    config = json.loads((output_dir / "config.json").read_text())
+    languages = [config["languages"].index(pair.split("_")[0]) for pair in PAIRS]
+    scripts = [config["scripts"].index(pair.split("_")[1]) for pair in PAIRS]
+    for name in HEAD_KEYS - {"language_script_embeddings.language_embeddings.weight", "language_script_embeddings.script_embeddings.weight"}:
+        assert not torch.equal(begin[name], warmed[name]), f"{name} did not train in the head warm-up"
+    for name, rows in (("language_embeddings", languages), ("script_embeddings", scripts)):
+        key = f"language_script_embeddings.{name}.weight"
+        assert all(not torch.equal(begin[key][row], warmed[key][row]) for row in rows), name
+    # Stage 2: everything trains.
+    for name in ("roberta.embeddings.word_embeddings.weight", "roberta.encoder.layer.0.attention.self.query.weight",
+                 "roberta.encoder.layer.1.output.dense.weight", "lm_head.dense.weight"):
+        assert not torch.equal(warmed[name], end[name]), f"{name} did not train after the warm-up"
+
+    # No backward into the body: AdamW holds state for the head's 7 parameters alone in the warm-up's checkpoint
+    # (a body given zero gradients, or gated by a zero learning rate only, would have state too), for all after.
+    inside = torch.load(output_dir / "checkpoint-2" / "optimizer.pt", weights_only=False)
+    parts = [group["langsamp_part"] for group in inside["param_groups"] for _ in group["params"]]
+    assert len(inside["state"]) == 7 and all(parts[index] == "head" for index in inside["state"])
+    after = torch.load(output_dir / "checkpoint-4" / "optimizer.pt", weights_only=False)
+    assert len(after["state"]) == len(parts) > 7
+    # Learning rates: the head's for steps 1-3, then the main linear schedule laid over the 2 remaining steps.
+    rates = logged(output_dir, "learning_rate")
+    assert [rates[s] for s in range(1, steps + 1)] == pytest.approx([head_lr] * warm + [lr, lr / 2])
+
+    # Each checkpoint and card says which stage it is in.
+    def stage(folder):
+        state = json.loads((folder / "trainer_state.json").read_text())
+        return state["stateful_callbacks"]["HeadWarmup"]
+
+    assert stage(output_dir / "checkpoint-2")["attributes"] == {"checkpoint_step": 2, "checkpoint_stage": "head_warmup"}
+    assert stage(output_dir / "checkpoint-4")["attributes"] == {"checkpoint_step": 4, "checkpoint_stage": "full"}
+    assert stage(output_dir / "checkpoint-2")["args"]["steps"] == warm
+    assert "INSIDE the head warm-up" in (output_dir / "checkpoint-2" / "README.md").read_text()
+    assert "in full training, past the head warm-up" in (output_dir / "README.md").read_text()
+
+
+def test_sigkill_in_either_stage_of_the_head_warmup_then_resume_gives_the_same_losses(tmp_path, corpus, config_dir, datasets_cache):
+    """Killed inside the warm-up (step 2 of 4), resumed, killed in full training (step 6), resumed: the per-step
+    losses and final weights are those of the uninterrupted run (the stage, the frozen parameters, the optimizer's
+    head-only state and both stages' learning rates all come back from the checkpoint)."""
+    steps = 8
+    common = dict(max_steps=steps, save_steps=2, save_total_limit=2, head_warmup_steps=4, head_warmup_learning_rate=3e-2)
+    straight = tmp_path / "straight"
+    ok(run(base_args(corpus, config_dir, straight, datasets_cache, **common)))
+    interrupted = tmp_path / "interrupted"
+    for kill_at in (2, 6):
+        runner = tmp_path / f"kill_at_{kill_at}.py"
+        runner.write_text(KILL_RUNNER % (kill_at, kill_at))
+        killed = run(base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common),
+                     runner=(str(runner),))
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+        assert (interrupted / f"checkpoint-{kill_at}").is_dir()
+    ok(run(base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common)))
+    final_step, losses = step_losses(interrupted)
+    _, straight_losses = step_losses(straight)
+    assert final_step == steps and sorted(losses) == list(range(1, steps + 1))
+    for step in range(1, steps + 1):
+        assert losses[step] == pytest.approx(straight_losses[step], rel=1e-4, abs=1e-4), (step, losses, straight_losses)
+    assert logged(interrupted, "learning_rate") == pytest.approx(logged(straight, "learning_rate"))
+    final, reference = weights(interrupted), weights(straight)
+    for name in reference:
+        torch.testing.assert_close(final[name], reference[name], rtol=1e-4, atol=1e-5)

