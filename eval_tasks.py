@@ -66,7 +66,9 @@ TASKS = {
         Task("udhr-retrieval", "retrieval", "udhr", "label", "eng_Latn", "offline: UDHR retrieval (31 units a language), Acc@1/5/10",
              dict(RETRIEVAL_DEFAULTS)),
         Task("udhr-topics", "sequence", "udhr", "label", "eng_Latn", "offline: UDHR paragraph topics (6 classes, a Taxi1500-like task), macro-F1",
-             dict(learning_rate=2e-5, batch_size=16, gradient_accumulation_steps=1, epochs=10, max_length=256, seeds=(42,))),
+             # Not a release task: 3e-4 is what learns here (45 English paragraphs, 30 steps: at 2e-5 every run predicted
+             # one class, 7.5% macro-F1; at 1e-4 English accuracy 56%; at 3e-4 100% and zero-shot macro-F1 59% on e5).
+             dict(learning_rate=3e-4, batch_size=16, gradient_accumulation_steps=1, epochs=10, max_length=256, seeds=(42,))),
     )
 }
 

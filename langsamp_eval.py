@@ -13,9 +13,10 @@ Commands (`python langsamp_eval.py <command> --help`):
   classify    zero-shot cross-lingual fine-tuning on files you bring (offline default: UDHR topics).
   mlm         masked-token accuracy, perplexity and pseudo-perplexity per language on held-out text.
   embeddings  the learned language (and script) embeddings: nearest languages, recommendations, PNG pictures.
+  neutrality  language neutrality per layer: cross-language cosine of parallel sentences, language-ID probe.
 
 Where things live: eval_tasks.py (named tasks and their data), eval_languages.py (language codes, head / tail),
-retrieval.py, transfer.py (fine-tuning), mlm_quality.py, embedding_analysis.py (+ plots), source_selection.py,
+retrieval.py, language_neutrality.py, transfer.py (fine-tuning), mlm_quality.py, embedding_analysis.py (+ plots), source_selection.py,
 eval_report.py (tables, JSON, model-index), eval_corpora.py (UDHR and parallel corpora), eval_models.py (loading).
 The language and script tables are used only by `mlm` and `embeddings`; downstream tasks use the encoder alone.
 """
@@ -53,6 +54,7 @@ from eval_languages import XLMR_LANGUAGES, group_averages, is_head, map_language
 from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens  # noqa: E402
 from eval_report import markdown_table, result_table, side_by_side_table, write_json, write_model_index, write_result  # noqa: E402
 from eval_tasks import TASKS, get_task, run_task, task_settings  # noqa: E402
+from language_neutrality import check_neutrality_inputs, language_neutrality, neutrality_table  # noqa: E402
 from mlm_quality import masked_lm_quality  # noqa: E402
 from retrieval import DEFAULT_LAYER, RETRIEVAL_TOP_K, check_layer, retrieval_accuracy, sentence_embeddings, sentence_retrieval  # noqa: E402
 from source_selection import compare_source_languages, source_table  # noqa: E402
@@ -67,7 +69,7 @@ __all__ = [
     "load_tokenizer", "max_tokens", "markdown_table", "result_table", "side_by_side_table", "write_json",
     "write_model_index", "write_result", "TASKS", "get_task", "run_task", "task_settings", "masked_lm_quality",
     "DEFAULT_LAYER", "RETRIEVAL_TOP_K", "check_layer", "retrieval_accuracy", "sentence_embeddings",
-    "sentence_retrieval", "compare_source_languages", "source_table", "load_metric", "zero_shot_transfer", "main",
+    "sentence_retrieval", "language_neutrality", "neutrality_table", "compare_source_languages", "source_table", "load_metric", "zero_shot_transfer", "main",
 ]
 
 logger = logging.getLogger("langsamp_eval")
@@ -219,6 +221,15 @@ def build_parser():
     p.add_argument("--no-pseudo-perplexity", action="store_true")
     p.add_argument("--batch-size", type=int, default=32)
 
+    p = sub.add_parser("neutrality", help="language neutrality per layer: cross-language cosine, language-ID probe")
+    common(p)
+    p.add_argument("--corpus", default="udhr", help="'udhr' (default, 31 units a language), a JSON {lang: [sentences]} or a folder of aligned per-language files")
+    p.add_argument("--layers", type=int, nargs="+", default=None, help="hidden_states indices (default: all, 0 = embeddings)")
+    p.add_argument("--probe-folds", type=int, default=5, help="folds of the language-ID probe (0: no probe)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--seed", type=int, default=0, help="seed of the probe's fold assignment")
+
     p = sub.add_parser("embeddings", help="language / script embedding analysis and pictures")
     p.add_argument("--model", required=True)
     p.add_argument("--languages", nargs="+", default=None, help="languages for the pictures and the similarity table")
@@ -343,6 +354,18 @@ def run(args):
         )
         print("Masked-LM quality (masked accuracy in %, perplexities):")
         write_result(result, args.output)
+    elif args.command == "neutrality":
+        model = _check_model(args.model)
+        corpus = _corpus_arg(args.corpus)
+        probe_folds = args.probe_folds or None
+        check_neutrality_inputs(corpus, args.languages, model, args.layers, probe_folds, args.batch_size, args.max_length)  # before loading
+        result = language_neutrality(model, args.tokenizer, corpus, args.languages, args.layers, probe_folds, args.batch_size, args.max_length, args.seed)
+        print(f"Language neutrality, {len(result['languages'])} languages x {result['sentences']} parallel sentences:")
+        print(neutrality_table(result))
+        print(f"\n{result['note']}")
+        if args.output:
+            write_json(result, args.output)
+            print(f"\nwritten: {args.output}")
     elif args.command == "embeddings":
         from langsamp_codes import parse_language
 

@@ -80,23 +80,48 @@ def compare_source_languages(model, targets, candidates, task="udhr-topics", eng
             )
             # A target that is the source itself is reported apart by zero_shot_transfer: take it from there.
             runs.append({t: (result["per_language"].get(t) or result["source_metrics"])[metric] for t in targets})
-        scores[source] = {t: float(np.mean([run[t] for run in runs])) for t in targets}
-    rows = [
-        {"target": t, "recommended": p["recommended"], "similarity": p["similarity"], "recommended_score": scores[p["recommended"]][t],
-         "english_score": scores[english][t], "random": p["random"], "random_score": scores[p["random"]][t]}
-        for t, p in plan.items()
-    ]
-    average = {key: float(np.mean([r[key] for r in rows])) for key in ("recommended_score", "english_score", "random_score")}
+        scores[source] = {t: [run[t] for run in runs] for t in targets}  # one score per seed
+    rows, average = summarise_sources(plan, scores, english)
     return {"task": task.name, "metric": metric, "english": english, "rows": rows, "average": average,
             "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}, "random_seed": random_seed}
 
 
+def summarise_sources(plan, scores, english):
+    """plan: {target: {"recommended", "similarity", "random"}}; scores: {source: {target: [score per seed]}} ->
+    (rows: one a target with each choice's mean and sd over seeds, average: the per-seed mean over targets, then
+    its mean and sd over seeds)."""
+    choices = {"recommended_score": lambda p: p["recommended"], "english_score": lambda p: english, "random_score": lambda p: p["random"]}
+    rows = []
+    for t, p in plan.items():
+        row = {"target": t, "recommended": p["recommended"], "similarity": p["similarity"], "random": p["random"]}
+        for key, choose in choices.items():
+            per_seed = np.array(scores[choose(p)][t])
+            row[key], row[f"{key}_sd"] = float(per_seed.mean()), _sd(per_seed)
+        rows.append(row)
+    # The average over targets, per seed; then its mean and sd over the seeds.
+    average = {}
+    for key, choose in choices.items():
+        per_seed = np.mean([scores[choose(p)][t] for t, p in plan.items()], axis=0)
+        average[key], average[f"{key}_sd"] = float(per_seed.mean()), _sd(per_seed)
+    return rows, average
+
+
+def _sd(values):
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def _score(scores, key):
+    """`mean ± sd` over seeds in %, or the mean alone for one seed."""
+    sd = scores.get(f"{key}_sd")
+    return f"{scores[key] * 100:.2f} ± {sd * 100:.2f}" if sd else f"{scores[key] * 100:.2f}"
+
+
 def source_table(result):
-    """The comparison as a markdown table, scores in %."""
-    rows = [[r["target"], f"{r['recommended']} ({r['similarity']:.2f})", r["recommended_score"] * 100, r["english_score"] * 100,
-             r["random"], r["random_score"] * 100] for r in result["rows"]]
+    """The comparison as a markdown table, scores in % (mean ± sd over the fine-tuning seeds)."""
+    rows = [[r["target"], f"{r['recommended']} ({r['similarity']:.2f})", _score(r, "recommended_score"), _score(r, "english_score"),
+             r["random"], _score(r, "random_score")] for r in result["rows"]]
     a = result["average"]
-    rows.append(["**average**", "", a["recommended_score"] * 100, a["english_score"] * 100, "", a["random_score"] * 100])
+    rows.append(["**average**", "", _score(a, "recommended_score"), _score(a, "english_score"), "", _score(a, "random_score")])
     metric = result["metric"]
     header = ["target", "recommended source (cosine)", f"{metric}, recommended", f"{metric}, {result['english']}", "random source", f"{metric}, random"]
     return markdown_table(header, rows)

@@ -1,6 +1,7 @@
 """compare_baseline.py's statistics (mean ± sd over seeds, the paired test, the 'exceeds seed spread' verdict) against
 figures worked out by hand, and its command line on bad values."""
 
+import json
 import math
 import subprocess
 import sys
@@ -53,11 +54,152 @@ def test_a_difference_within_the_spread_is_not_claimed():
         (["--languages", "deu_Latn", "rus_Cyrl"], "must include eng_Latn"),
         (["--max_steps", "0"], "--max_steps must be >= 1"),
         (["--model", "no/such/folder/here"], "--model no/such/folder/here: no such folder"),
+        (["--max_steps", "many"], "argument --max_steps: invalid int value: 'many'"),
     ],
 )
-def test_bad_values_give_one_line_and_exit_2(argv, message, tmp_path):
-    result = subprocess.run([sys.executable, str(REPO / "compare_baseline.py"), "--output_dir", str(tmp_path / "c"), *argv],
-                            capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.startswith("compare_baseline.py: error: ") and message in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "c").exists()  # refused before any work
+def test_bad_values_give_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_code:  # in this process: train.py's parser is imported once for all cases
+        compare_baseline.main(["--output_dir", str(tmp_path / "c"), *argv])
+    error = capsys.readouterr().err
+    assert exit_code.value.code == 2 and error.count("\n") == 1, error
+    assert error.startswith("compare_baseline.py: error: ") and message in error
+    assert not (tmp_path / "c").exists()  # refused before any work
+
+
+# ---------------------------------------------------------------- validation first, keeping what finished, resuming
+# tests/fake_train.py stands in for train.py (a tiny random model in a second), so these runs take seconds.
+
+FAKE_TRAIN = REPO / "tests" / "fake_train.py"
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoints(tmp_path_factory, tokenizer):
+    """Tiny random checkpoints: the start and the baseline without tables, LangSAMP with them."""
+    import torch
+    from conftest import tiny_config
+
+    from modeling_langsamp import LangSAMPForMaskedLM
+
+    folders = {}
+    for name, tables in (("start", False), ("baseline", False), ("langsamp", True)):
+        folders[name] = tmp_path_factory.mktemp(name)
+        torch.manual_seed(len(folders))
+        LangSAMPForMaskedLM(tiny_config(use_lang_embedding=tables, use_script_embedding=tables)).save_pretrained(folders[name])
+        tokenizer.save_pretrained(folders[name])
+    return folders
+
+
+@pytest.fixture
+def tiny_start(tiny_checkpoints, monkeypatch):
+    monkeypatch.setenv("FAKE_TRAIN_BASELINE", str(tiny_checkpoints["baseline"]))
+    monkeypatch.setenv("FAKE_TRAIN_LANGSAMP", str(tiny_checkpoints["langsamp"]))
+    return tiny_checkpoints["start"]
+
+
+def tiny_argv(start, output, *extra):
+    return ["--model", str(start), "--output_dir", str(output), "--languages", "eng_Latn", "deu", "--seeds", "1", "2",
+            "--max_steps", "2", "--head_warmup_steps", "0", "--layers", "1", "2", "--classify_epochs", "1", "--mlm_sentences", "1",
+            "--mask_rounds", "1", "--max_length", "32", "--probe_folds", "2", "--train_script", str(FAKE_TRAIN), *extra]
+
+
+def stand_in_evaluation(log):
+    """compare_baseline.evaluate_run without the models (each evaluation has its own tests: test_eval.py,
+    test_language_neutrality.py): figures laid out like the real ones, different per checkpoint; every call logged."""
+
+    def evaluate(checkpoint, languages, translations, args, classify_seed, reuse=None, uriel=False):
+        log.append((str(checkpoint), classify_seed, sorted(reuse or {})))
+        x = 0.1 * len(log)
+        result = dict(reuse or {})
+        result.setdefault("retrieval", {layer: {"average": {"top1": x / layer, "top10": x}} for layer in args.layers})
+        result.setdefault("neutrality", {"per_layer": {layer: {"mean": x, "mean_non_parallel": x / 2, "lid_accuracy": 1 - x / 9}
+                                                       for layer in [0, *args.layers]}})
+        result.setdefault("mlm", {"average": {"masked_accuracy": x / 3, "masked_perplexity_geomean": 100 * x}})
+        result["classification"] = {"average": {"macro_f1": x / 4, "accuracy": x / 2}, "source_metrics": {"accuracy": x}}
+        return result
+
+    return evaluate
+
+
+def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, monkeypatch, capsys):
+    calls = tmp_path / "calls.txt"
+    monkeypatch.setenv("FAKE_TRAIN_CALLS", str(calls))
+    evaluations = []
+    monkeypatch.setattr(compare_baseline, "evaluate_run", stand_in_evaluation(evaluations))
+    output = tmp_path / "compare"
+    # 1. Seed 2's first pretraining run fails: seed 1's two finished runs are kept.
+    monkeypatch.setenv("FAKE_TRAIN_FAIL_SEED", "2")
+    with pytest.raises(SystemExit, match="train.py failed"):
+        compare_baseline.main(tiny_argv(tiny_start, output))
+    assert calls.read_text().split("\n")[:3] == ["1 False", "1 True", "2 False"]
+    assert (output / "seed1" / "baseline.done").is_file() and (output / "seed1" / "langsamp.done").is_file()
+    # 2. The same command resumes: only seed 2 is trained; a 2-language comparison is written (the deu in --languages
+    #    resolved to the UDHR's deu_Latn), without the URIEL figures and pictures that need 3 languages.
+    monkeypatch.delenv("FAKE_TRAIN_FAIL_SEED")
+    compare_baseline.main(tiny_argv(tiny_start, output))
+    assert calls.read_text().split() == "1 False 1 True 2 False 2 False 2 True".split()
+    out = capsys.readouterr().out
+    assert "2 of 4 pretraining runs are finished and kept" in out and "need at least 3" in out and "URIEL correlation is left out" in out
+    results = json.loads((output / "results.json").read_text())
+    assert results["settings"]["languages"] == ["eng_Latn", "deu_Latn"] and results["uriel_rows"] is None
+    metrics = {row["metric"] for row in results["rows"]}
+    assert "Cross-language cosine of parallel sentences (layer 2)" in metrics and "UDHR retrieval top-1 (layer 1), %" in metrics
+    assert (output / "comparison.md").read_text().count("| UDHR retrieval top-1 (layer") == 2  # layers 1 and 2
+    # start, baseline, LangSAMP per seed; the start's seed-independent figures are computed once and reused
+    assert len(evaluations) == 6 and evaluations[3] == (str(tiny_start), 1, ["mlm", "neutrality", "retrieval"])
+    # 3. Again: nothing is trained or evaluated again, and the tables come out the same.
+    compare_baseline.main(tiny_argv(tiny_start, output))
+    assert len(calls.read_text().split("\n")) == 6 and len(evaluations) == 6  # 5 calls and the last newline
+    assert capsys.readouterr().out.count("evaluated before") == 6
+    assert json.loads((output / "results.json").read_text())["rows"] == results["rows"]
+    # 4. Other pretraining settings in the same folder are refused, naming the difference and the way out.
+    with pytest.raises(SystemExit) as exit_code:
+        compare_baseline.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4"))
+    error = capsys.readouterr().err
+    assert exit_code.value.code == 2 and error.count("\n") == 1
+    assert "--learning_rate 5e-05 -> 0.0001" in error and "--overwrite" in error
+    assert len(calls.read_text().split("\n")) == 6 and (output / "results.json").is_file()
+    # 5. --overwrite replaces it: all four runs are trained again, under the new setting.
+    compare_baseline.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4", "--overwrite"))
+    assert len(calls.read_text().split("\n")) == 10 and len(evaluations) == 12
+    assert json.loads((output / "results.json").read_text())["settings"]["learning_rate"] == 1e-4
+
+
+def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
+    argv = [sys.executable, str(REPO / "compare_baseline.py"), "--output_dir", str(tmp_path / "c"), "--model", str(tiny_start),
+            "--layers", "1", "40", "--languages", "eng_Latn", "deu_Xxxx", "--seeds", "1", "--max_steps", "50",
+            "--classify_batch_size", "0", "--train_args", "--no_such_flag", "1"]
+    result = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    for part in ("--layers 40: ", "has 2 layers", "'deu_Xxxx' is not in the UDHR", "--seeds: give at least 2",
+                 "--max_steps 50 must exceed --head_warmup_steps 100", "--classify_batch_size must be >= 1", "--no_such_flag"):
+        assert part in result.stderr, part
+    assert not (tmp_path / "c").exists()
+
+
+def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_path, capsys):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit) as exit_code:
+        compare_baseline.main(tiny_argv(tiny_start, tmp_path / "c"))
+    error = capsys.readouterr().err
+    assert exit_code.value.code == 2 and "is not empty and holds no settings.json" in error and "--overwrite" in error
+    assert (tmp_path / "c" / "notes.txt").read_text() == "mine" and sorted(p.name for p in (tmp_path / "c").iterdir()) == ["notes.txt"]
+
+
+def test_uriel_rows_are_mean_and_sd_over_seeds_beside_the_random_table():
+    def one(rho, p):
+        return {"syntax": {"rho": rho, "p_value": p, "n_languages": 41, "n_pairs": 820, "rho_different_script": rho / 2,
+                           "p_value_different_script": 2 * p}}
+
+    per_seed = [{"table": one(0.25, 0.001), "random_table": one(0.01, 0.4)},
+                {"table": one(0.35, 0.003), "random_table": one(-0.03, 0.6)},
+                {"table": one(0.30, 0.002), "random_table": one(0.02, 0.5)}]
+    rows = compare_baseline.uriel_rows(per_seed)
+    assert [row["measure"] for row in rows] == [
+        "URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs)", "URIEL syntax: permutation p, all pairs",
+        "URIEL syntax: Spearman rho, different-script pairs", "URIEL syntax: permutation p, different-script pairs"]
+    assert rows[0]["table"]["mean"] == pytest.approx(0.30) and rows[0]["table"]["sd"] == pytest.approx(0.05)  # 0.25, 0.35, 0.30
+    assert rows[0]["random_table"]["mean"] == pytest.approx(0.0, abs=1e-12) and rows[0]["random_table"]["sd"] == pytest.approx(math.sqrt(0.0007))
+    assert rows[2]["table"]["mean"] == pytest.approx(0.15) and rows[3]["random_table"]["mean"] == pytest.approx(1.0)
+    table = compare_baseline.uriel_markdown(rows)
+    assert "| URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs) | 0.300 ± 0.050 | 0.000 ± 0.026 |" in table

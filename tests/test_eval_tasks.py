@@ -272,3 +272,27 @@ def test_recommended_english_and_random_sources_side_by_side(checkpoints, tmp_pa
     assert [c for c, _ in ev.nearest_languages(model, "urd", k=5)] == ["hin", "deu", "eng"]
     assert len(ev.nearest_languages(model, "urd", k=5, all_languages=True)) == 5
     assert not math.isnan(row["similarity"])
+
+
+def test_source_scores_are_mean_and_sd_over_seeds_by_hand():
+    import statistics
+
+    from source_selection import source_table, summarise_sources
+
+    plan = {"urd": {"recommended": "hin", "similarity": 0.5, "random": "deu"}, "yor": {"recommended": "deu", "similarity": 0.2, "random": "hin"}}
+    scores = {  # one score per seed (3 seeds)
+        "eng": {"urd": [0.2, 0.4, 0.6], "yor": [0.1, 0.1, 0.4]},
+        "hin": {"urd": [0.5, 0.5, 0.8], "yor": [0.3, 0.3, 0.3]},
+        "deu": {"urd": [0.1, 0.2, 0.3], "yor": [0.2, 0.6, 0.4]},
+    }
+    rows, average = summarise_sources(plan, scores, "eng")
+    assert rows[0]["recommended_score"] == pytest.approx(0.6) and rows[0]["recommended_score_sd"] == pytest.approx(math.sqrt(0.03))
+    assert rows[1]["english_score"] == pytest.approx(0.2) and rows[1]["english_score_sd"] == pytest.approx(math.sqrt(0.03))
+    assert rows[1]["random_score"] == pytest.approx(0.3) and rows[1]["random_score_sd"] == 0.0
+    # recommended per seed: (urd from hin, yor from deu) = 0.35, 0.55, 0.6 -> mean 0.5, sd sqrt((0.15^2 + 0.05^2 + 0.1^2) / 2)
+    assert average["recommended_score"] == pytest.approx(0.5)
+    assert average["recommended_score_sd"] == pytest.approx(math.sqrt(0.0175))
+    # English per seed: 0.15, 0.25, 0.5 (not the sd of the per-target means)
+    assert average["english_score"] == pytest.approx(0.3) and average["english_score_sd"] == pytest.approx(statistics.stdev([0.15, 0.25, 0.5]))
+    table = source_table({"rows": rows, "average": average, "metric": "macro_f1", "english": "eng"})
+    assert "| urd | hin (0.50) | 60.00 ± 17.32 |" in table
