@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from eval_arguments import MIN_LENGTH, check_int
 from eval_corpora import resolve_language, udhr_heldout_texts
 from eval_models import _as_model, _as_tokenizer, is_langsamp_model, max_tokens
 
@@ -52,6 +53,11 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     """
     if not (0 < mask_probability < 1):
         raise ValueError(f"mask_probability={mask_probability} must be in (0, 1).")
+    for name, value in (("mask_rounds", mask_rounds), ("max_sentences", max_sentences), ("batch_size", batch_size)):
+        check_int(name, value)
+    check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
+    if languages is not None and not list(languages):
+        raise ValueError("languages=[]: name at least one language, or pass None for all of the corpus.")
     corpus = udhr_heldout_texts() if corpus is None else corpus
     if languages is not None:  # checked before the model loads
         languages = [resolve_language(code, corpus) for code in languages]
