@@ -77,7 +77,7 @@ def check_output_file(path, flag="--output"):
     target = Path(path).expanduser()
     if target.is_dir():
         raise ValueError(f"{flag} {path} is a folder: give a file name, such as {target / 'result.json'}.")
-    _check_creatable(target, flag, path)
+    _check_creatable(target.parent, flag, path)
     return path
 
 
@@ -92,8 +92,9 @@ def check_output_folder(path, flag):
     return path
 
 
-def _check_creatable(target, flag, shown):
-    existing = target.parent if not target.exists() else target
+def _check_creatable(folder, flag, shown):
+    """The nearest existing folder at or above `folder` (where the missing ones will be made) must be a writable folder."""
+    existing = folder
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():

@@ -182,6 +182,25 @@ def _check_dataset_path(path):
         raise ValueError(f"--dataset {path}: no such folder (a Hub dataset id looks like `owner/name`).")
 
 
+def _probe_hub(path, token=None):
+    """One request for the dataset's Hub page before datasets' own calls, which retry a refused connection for ~30 s
+    printing each retry: an unreachable Hub or an unknown id is then named at once. Offline or local: nothing to ask."""
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    if constants.HF_HUB_OFFLINE or Path(str(path)).expanduser().exists():
+        return
+    try:
+        HfApi().dataset_info(str(path), token=token)
+    except RepositoryNotFoundError as error:
+        raise ValueError(f"Dataset {str(path)!r} is not on the Hub (or is private: pass --token or set HF_TOKEN); "
+                         "pass --dataset with the right id, or a local folder laid out like the Hub repo.") from error
+    except HfHubHTTPError:
+        return  # other answers (gated, rate limits): datasets says what they mean
+    except Exception as error:  # the HTTP client's connection errors
+        raise ConnectionError(f"{type(error).__name__}: {error}") from error
+
+
 class TaskData:
     """Access to one task's data: its languages, and each language's train / dev / test split."""
 
@@ -204,6 +223,7 @@ class TaskData:
             return list(self.files)
         import datasets
 
+        _from_hub(self.path, _probe_hub, self.path, self.token)
         configs = _from_hub(self.path, datasets.get_dataset_config_names, str(self.path), token=self.token)
         if task.name == "udpos":
             return [c.split(".", 1)[1] for c in configs if c.startswith("udpos.")]

@@ -78,6 +78,8 @@ def check_hub_push(repo_id, folder):
     from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled
 
     later = f"or export without --push_to_hub and upload the folder later with `hf upload {repo_id} {folder}`"
+    if constants.HF_HUB_OFFLINE:  # said first: a missing token is beside the point then
+        raise ValueError(f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it, {later}.")
     try:
         return HfApi().whoami()["name"]
     except OfflineModeIsEnabled as error:

@@ -101,11 +101,14 @@ def _load_split(spec):
         if path.stat().st_size == 0:
             raise ValueError(f"Dataset {spec!r} is an empty file: it needs one example a row (with text and label columns).")
         extra = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
+        datasets.disable_progress_bars()  # a bar per small local file is noise on the terminal
         try:
             dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **extra)
         except Exception as error:  # datasets' parse errors (DatasetGenerationError, ArrowInvalid, ...)
             cause = error.__cause__ or error
             raise ValueError(f"Dataset {spec!r} cannot be read as {builder}: {type(cause).__name__}: {' '.join(str(cause).split())[:200]}") from error
+        finally:
+            datasets.enable_progress_bars()
     if len(dataset) == 0:
         raise ValueError(f"Dataset {spec!r} holds no examples: it needs one example a row (with text and label columns).")
     return dataset

@@ -29,10 +29,10 @@ def _flat_labels(dataset, column, task):
     return [v for seq in values for v in seq] if task == "token" else list(values)
 
 
-def _label_names(dataset, column, task, others=()):
+def _label_names(dataset, column, task):
     """The class names in id order: the training column's ClassLabel names; sorted strings for string labels;
-    for integer labels without names, '0' .. str(max) over the training set and `others` (dev, tests), so every id
-    any split uses has a row in the head."""
+    for integer labels without names, '0' .. str(max) of the training set's ids (a test id beyond them is refused by
+    _check_labels: the head could never predict it)."""
     feature = dataset.features[column]
     inner = getattr(feature, "feature", None) if task == "token" else feature
     if inner is not None and hasattr(inner, "names"):
@@ -41,12 +41,12 @@ def _label_names(dataset, column, task, others=()):
     if all(isinstance(v, str) for v in flat):
         return sorted(set(flat))
     if all(isinstance(v, int) and not isinstance(v, bool) for v in flat):
-        values = flat + [v for ds in others for v in _flat_labels(ds, column, task)]
-        negative = sorted({v for v in values if isinstance(v, int) and v < 0})
+        values = flat
+        negative = sorted({v for v in values if v < 0})
         if negative:
             raise ValueError(f"Column {column!r} holds negative labels {negative[:5]}: integer labels are class ids 0, 1, ...; "
                              "pass `label_names` (--label-names) and ids in 0 .. len-1.")
-        top = max(v for v in values if isinstance(v, int))
+        top = max(values)
         logger.info("Column %r holds integer labels: classes named '0' .. '%d' (pass label_names / --label-names for names).", column, top)
         return [str(i) for i in range(top + 1)]
     kinds = sorted({type(v).__name__ for v in flat})
@@ -69,7 +69,8 @@ def _check_labels(named, column, task, label_names):
         if bad:
             raise ValueError(
                 f"Dataset {name!r}: label(s) {', '.join(map(repr, bad[:5]))} are not among the {len(label_names)} training classes "
-                f"({', '.join(label_names[:10])}{', ...' if len(label_names) > 10 else ''})."
+                f"({', '.join(label_names[:10])}{', ...' if len(label_names) > 10 else ''}): pass label_names (--label-names) "
+                "with every class, in id order."
             )
 
 
@@ -175,8 +176,7 @@ def zero_shot_transfer(
     empty = [name for name, ds in named if len(ds) == 0]
     if empty:
         raise ValueError(f"Dataset(s) {', '.join(map(repr, empty))} hold no examples: give each split at least one row.")
-    others = [ds for name, ds in named[1:]]
-    label_names = list(label_names) if label_names is not None else _label_names(train_dataset, label_column, task, others)
+    label_names = list(label_names) if label_names is not None else _label_names(train_dataset, label_column, task)
     if len(label_names) < 2 or len(set(label_names)) != len(label_names):
         raise ValueError(f"label_names {label_names}: a classifier needs at least 2 distinct classes.")
     _check_labels(named, label_column, task, label_names)
