@@ -297,6 +297,11 @@ def _benchmark(args):
         unknown = [n for n in args.model_index if n not in models]
         if unknown:
             raise ValueError(f"--model-index {' '.join(unknown)}: not among the --models names ({', '.join(models)}).")
+        from huggingface_hub import constants
+
+        remote = [n for n in (args.model_index or list(models)) if not Path(models[n]).is_dir()]
+        if remote and constants.HF_HUB_OFFLINE:  # found now, not after every evaluation has run
+            raise ValueError(f"--model-index {' '.join(remote)}: a Hub repo's card cannot be updated with HF_HUB_OFFLINE set; unset it, or name local checkpoints only.")
     if task.kind == "retrieval":
         layer = overrides.get("layer", task.defaults["layer"])
         for path in models.values():
@@ -423,6 +428,8 @@ def run(args):
         inventory = model_languages(checkpoint_config(_check_model(args.model)))
         for code in args.nearest + args.recommend + (args.candidates or []) + (args.languages or []) if inventory else []:
             parse_language(code, inventory)  # a bad code is named before the weights load
+        if args.plot_dir and args.languages and len(set(args.languages)) < 3:
+            raise ValueError(f"--plot-dir needs at least 3 --languages for its pictures, got {' '.join(args.languages)}.")
         model = _embedding_model(args.model)
         result = {"task": "embeddings", "nearest": {}, "recommend": {}}
         for lang in args.nearest:

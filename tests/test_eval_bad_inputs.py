@@ -123,6 +123,8 @@ CASES = [
     (E + ["--max-languages", "2"], "argument --max-languages: 2 must be an integer of at least 3 (a picture needs at least 3 languages)"),
     (E + ["--plot-dir", "FILES/file.txt"], "--plot-dir FILES/file.txt is a file: give a folder"),
     (E + ["--output", "FILES"], "--output FILES is a folder"),
+    (E + ["--plot-dir", "FILES/plots", "--languages", "deu", "hin"], "--plot-dir needs at least 3 --languages for its pictures, got deu hin"),
+    (E + ["--nearest", "xqz"], "Unknown language 'xqz'"),
 ]
 
 
