@@ -76,7 +76,9 @@ def _announce(targets, n, model):
     # ~14 s a language for a 12-layer, 768-wide encoder on a 2-core CPU (31 UDHR articles, 512 tokens); cost
     # scales with depth x width^2. A GPU is far faster: no estimate then.
     scale = config.get("num_hidden_layers", 12) * config.get("hidden_size", 768) ** 2 / (12 * 768**2)
-    estimate = "" if torch.cuda.is_available() else f", roughly {max(1, round(len(targets) * n / 31 * 14 * scale / 60))} min on this CPU"
+    minutes = max(1, round(len(targets) * n / 31 * 14 * scale / 60))
+    duration = f"{minutes // 60} h {minutes % 60} min" if minutes >= 90 else f"{minutes} min"
+    estimate = "" if torch.cuda.is_available() else f", roughly {duration} on this CPU"
     logger.warning("Retrieval over %d target languages x %d sentences%s; pass --languages (languages=[...]) to test fewer.",
                    len(targets), n, estimate)
 
