@@ -148,6 +148,8 @@ def test_the_api_checks_its_arguments_before_loading(weightless):
         ev.sentence_retrieval(weightless, corpus=corpus, layer=2, top_k=(1, 0))
     with pytest.raises(ValueError, match=r"max_sentences=0"):
         ev.masked_lm_quality(weightless, corpus=corpus, max_sentences=0)
+    with pytest.raises(ValueError, match=r"Language\(s\) deu have no text in the corpus"):
+        ev.masked_lm_quality(weightless, corpus={"eng": ["a b"], "deu": ["", " "]}, languages=["deu"])
     with pytest.raises(ValueError, match=r"languages=\[\]: name at least one language"):
         ev.masked_lm_quality(weightless, corpus=corpus, languages=[])
     with pytest.raises(ValueError, match=r"k=0 must be a positive integer"):
