@@ -16,7 +16,8 @@ Commands (`python langsamp_eval.py <command> --help`):
 
 Where things live: eval_tasks.py (named tasks and their data), eval_languages.py (language codes, head / tail),
 retrieval.py, transfer.py (fine-tuning), mlm_quality.py, embedding_analysis.py (+ plots), source_selection.py,
-eval_report.py (tables, JSON, model-index), eval_corpora.py (UDHR and parallel corpora), eval_models.py (loading).
+eval_report.py (tables, JSON, model-index), eval_corpora.py (UDHR and parallel corpora), eval_models.py (loading),
+eval_arguments.py (checks of flags and parameters, before anything loads).
 The language and script tables are used only by `mlm` and `embeddings`; downstream tasks use the encoder alone.
 """
 
