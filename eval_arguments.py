@@ -5,6 +5,7 @@ named with its fix in one line instead of ending in a wrong result or a tracebac
 import argparse
 import logging
 import math
+import numbers
 import os
 from pathlib import Path
 
@@ -15,15 +16,15 @@ MIN_LENGTH = 3  # <s>, one token, </s>: anything shorter leaves no text to encod
 
 def check_int(name, value, minimum=1, why=""):
     """`value` must be an int >= `minimum` (bools refused); returns it."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:  # numpy ints are fine
         need = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
         raise ValueError(f"{name}={value!r}: must be {need}{why}.")
-    return value
+    return int(value)
 
 
 def check_float(name, value, minimum=0.0, inclusive=False, maximum=None, why=""):
     """`value` must be a finite number > `minimum` (>= when `inclusive`) and, when given, < `maximum`."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if not number or value < minimum or (value == minimum and not inclusive) or (maximum is not None and value >= maximum):
         bound = f"{'>=' if inclusive else '>'} {minimum:g}" + (f" and < {maximum:g}" if maximum is not None else "")
         raise ValueError(f"{name}={value!r}: must be a number {bound}{why}.")
@@ -52,8 +53,7 @@ def check_seeds(name, seeds):
     seeds = list(seeds)
     if not seeds:
         raise ValueError(f"{name}: give at least one seed.")
-    for seed in seeds:
-        check_int(name, seed, minimum=0)
+    seeds = [check_int(name, seed, minimum=0) for seed in seeds]
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
         raise ValueError(f"{name}: seed(s) {', '.join(map(str, repeated))} given twice; a repeated seed repeats the same run and understates the sd.")
@@ -62,12 +62,10 @@ def check_seeds(name, seeds):
 
 def check_top_k(name, top_k):
     """Top-k values for retrieval: positive ints, duplicates dropped, in the given order."""
-    top_k = list(top_k) if isinstance(top_k, (list, tuple)) else [top_k]
+    top_k = [top_k] if isinstance(top_k, (numbers.Number, str)) else list(top_k)  # a range or an array too
     if not top_k:
         raise ValueError(f"{name}: give at least one k (the release's: 1 5 10).")
-    for k in top_k:
-        check_int(name, k)
-    return tuple(dict.fromkeys(top_k))
+    return tuple(dict.fromkeys(check_int(name, k) for k in top_k))
 
 
 def check_output_file(path, flag="--output"):
