@@ -102,6 +102,7 @@ def _load_split(spec):
         if path.stat().st_size == 0:
             raise ValueError(f"Dataset {spec!r} is an empty file: it needs one example a row (with text and label columns).")
         extra = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
+        bars = datasets.is_progress_bar_enabled()
         datasets.disable_progress_bars()  # a bar per small local file is noise on the terminal
         try:
             dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **extra)
@@ -109,7 +110,8 @@ def _load_split(spec):
             cause = error.__cause__ or error
             raise ValueError(f"Dataset {spec!r} cannot be read as {builder}: {type(cause).__name__}: {' '.join(str(cause).split())[:200]}") from error
         finally:
-            datasets.enable_progress_bars()
+            if bars:
+                datasets.enable_progress_bars()
     if len(dataset) == 0:
         raise ValueError(f"Dataset {spec!r} holds no examples: it needs one example a row (with text and label columns).")
     return dataset
