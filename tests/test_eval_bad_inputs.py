@@ -304,3 +304,13 @@ def test_export_push_failing_after_the_folder_is_written_says_so(tmp_path, token
         f"reset by peer). Retry the upload alone with `hf upload me/tiny {output}` (huggingface_hub's upload_folder)."
     ]
     assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
+
+
+@pytest.mark.parametrize("command", ["", "tasks", "benchmark", "sources", "retrieval", "classify", "mlm", "embeddings"])
+def test_every_help_prints(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        ev.main(([command] if command else []) + ["--help"])
+    assert exit_.value.code == 0 and "usage: langsamp_eval.py" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        export.main(["--help"])
+    assert exit_.value.code == 0 and "--push_to_hub" in capsys.readouterr().out
