@@ -16,7 +16,7 @@ import numpy as np
 from eval_arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps, check_seeds, check_top_k
 from eval_corpora import udhr_parallel_corpus, udhr_topic_classification, udhr_translations
 from eval_languages import group_averages, map_languages, model_languages
-from eval_models import _as_model, _as_tokenizer, checkpoint_config
+from eval_models import _as_model, _as_tokenizer, checkpoint_config, probe_hub
 
 logger = logging.getLogger("langsamp_eval")
 
@@ -183,22 +183,8 @@ def _check_dataset_path(path):
 
 
 def _probe_hub(path, token=None):
-    """One request for the dataset's Hub page before datasets' own calls, which retry a refused connection for ~30 s
-    printing each retry: an unreachable Hub or an unknown id is then named at once. Offline or local: nothing to ask."""
-    from huggingface_hub import HfApi, constants
-    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-
-    if constants.HF_HUB_OFFLINE or Path(str(path)).expanduser().exists():
-        return
-    try:
-        HfApi().dataset_info(str(path), token=token)
-    except RepositoryNotFoundError as error:
-        raise ValueError(f"Dataset {str(path)!r} is not on the Hub (or is private: pass --token or set HF_TOKEN); "
-                         "pass --dataset with the right id, or a local folder laid out like the Hub repo.") from error
-    except HfHubHTTPError:
-        return  # other answers (gated, rate limits): datasets says what they mean
-    except Exception as error:  # the HTTP client's connection errors
-        raise ConnectionError(f"{type(error).__name__}: {error}") from error
+    """One request for the dataset's Hub page before datasets' own calls (see eval_models.probe_hub)."""
+    probe_hub(path, "dataset", token)
 
 
 class TaskData:

@@ -52,7 +52,7 @@ from eval_corpora import (  # noqa: E402
     udhr_translations,
 )
 from eval_languages import XLMR_LANGUAGES, group_averages, is_head, map_languages, model_languages  # noqa: E402
-from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens  # noqa: E402
+from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens, probe_hub  # noqa: E402
 from eval_report import markdown_table, result_table, side_by_side_table, write_json, write_model_index, write_result  # noqa: E402
 from eval_tasks import TASKS, get_task, run_task, task_settings  # noqa: E402
 from mlm_quality import masked_lm_quality  # noqa: E402
@@ -135,12 +135,14 @@ def _check_model(path, what="Checkpoint"):
         return path
     if path.count("/") == 1 and all(part and not part.startswith(".") for part in path.split("/")):
         try:
+            probe_hub(path)  # one quick request: an unreachable Hub is named at once, without the download's retries
             checkpoint_config(path)
-        except OSError as error:  # offline and not cached, unreachable, no such repo, gated
+        except OSError as error:  # offline and not cached, unreachable (ConnectionError is an OSError), no such repo, gated
             reason = " ".join(str(error).split())
             raise ValueError(
                 f"{what} {path!r} is neither a local folder nor a readable Hub repo ({reason[:300]}). Pass a local checkpoint "
-                "folder, or reach the Hub (unset HF_HUB_OFFLINE; a token for a private repo: HF_TOKEN)."
+                "folder, or reach the Hub: check the network or HF_ENDPOINT; with HF_HUB_OFFLINE set only cached repos load; "
+                "a private repo needs HF_TOKEN."
             ) from error
         return path
     raise ValueError(f"{what} {path!r} does not exist: pass a checkpoint folder or a Hub model id (owner/name).")

@@ -254,6 +254,12 @@ def test_benchmark_names_the_unreachable_hub_and_the_fix(weightless, tmp_path):
         "(or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache; gated sets (flores) also "
         "need --token or HF_TOKEN."
     )
+    # A checkpoint given as a Hub id: one quick request names the unreachable Hub (no 30 s of download retries).
+    done = fresh_process(["langsamp_eval.py", "retrieval", "--model", "someone/model"], tmp_path, HF_ENDPOINT=endpoint)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("langsamp_eval.py retrieval: error: Checkpoint 'someone/model' is neither a local folder nor a "
+                               "readable Hub repo (ConnectError: [Errno 111] Connection refused). Pass a local checkpoint folder"), lines[0]
 
 
 def test_export_push_refused_before_writing_when_the_hub_is_unreachable(tmp_path, tokenizer):
