@@ -81,6 +81,8 @@ def nearest_languages(model, lang, k=5, candidates=None, all_languages=False):
     """
     from langsamp_codes import parse_language
 
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:  # before the checkpoint loads
+        raise ValueError(f"k={k!r} must be a positive integer.")
     model = _embedding_model(model)
     target = parse_language(lang, list(model.config.languages))[0]
     pool = [code for code in _language_codes(model, candidates) if code != target]
@@ -95,8 +97,6 @@ def nearest_languages(model, lang, k=5, candidates=None, all_languages=False):
             logger.warning("%s was not among the trained languages: its embedding is its random initialisation.", target)
     if not pool:
         raise ValueError(f"No candidate language besides {target!r}" + (" among the trained languages (pass --all-languages to rank the others)." if trained else "."))
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k={k!r} must be a positive integer.")
     vectors = F.normalize(model.language_embedding([target] + pool).float(), dim=-1)
     scores = (vectors[1:] @ vectors[0]).tolist()
     ranked = sorted(zip(pool, scores), key=lambda item: -item[1])
@@ -169,8 +169,11 @@ def plot_language_embeddings(model, plot_dir, languages=None, max_languages=60, 
     from scipy.spatial.distance import squareform
     from sklearn.decomposition import PCA
 
+    from eval_arguments import check_int, check_output_folder
     from langsamp_codes import parse_language
 
+    check_int("max_languages", max_languages, minimum=3, why=" (a picture needs at least 3 languages)")
+    check_output_folder(plot_dir, "plot_dir")
     model = _embedding_model(model)
     inventory = list(model.config.languages)
     if languages is None:

@@ -15,6 +15,26 @@ def checkpoint_config(path):
     return config
 
 
+def probe_hub(repo_id, repo_type="model", token=None):
+    """One quick request for a Hub repo's page before the libraries' own downloads, which retry a refused connection
+    for ~30 s printing each retry. Raises ConnectionError (the Hub unreachable) or ValueError (no such repo); does
+    nothing offline, for a local path, or for any other answer (gated, rate-limited: the libraries say what it means)."""
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    if constants.HF_HUB_OFFLINE or Path(str(repo_id)).expanduser().exists():
+        return
+    try:
+        HfApi().repo_info(str(repo_id), repo_type=repo_type, token=token)
+    except RepositoryNotFoundError as error:
+        raise ValueError(f"{repo_type.capitalize()} {str(repo_id)!r} is not on the Hub (or is private: pass --token or set HF_TOKEN); "
+                         "pass the right id, or a local folder.") from error
+    except HfHubHTTPError:
+        return
+    except Exception as error:  # the HTTP client's connection errors
+        raise ConnectionError(f"{type(error).__name__}: {error}") from error
+
+
 def is_langsamp_checkpoint(path):
     """True for our checkpoints (`model_type: langsamp`) and the authors' release format (`lang_size` field)."""
     config = checkpoint_config(path)

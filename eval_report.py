@@ -54,19 +54,25 @@ def side_by_side_table(results, metric=None, per_language=True):
     """One markdown table for several checkpoints on one task: {checkpoint name: run_task result}.
 
     Rows: each language (when `per_language`), then the averages over all, head (XLM-R's) and tail languages with
-    their counts; cells in %, `mean ± sd` over seeds where there were several."""
+    their counts; cells in %, `mean ± sd` over seeds where there were several. Columns: each checkpoint, once per
+    metric of the results' `metrics` (retrieval: top-1 and top-10) unless `metric` names one."""
     names = list(results)
     first = results[names[0]]
-    metric = metric or first["metric"]
+    metrics = [metric] if metric else list(first.get("metrics") or [first["metric"]])
+    columns = [(n, m) for n in names for m in metrics]
     rows = []
     if per_language:
         languages = list(dict.fromkeys(code for r in results.values() for code in r["per_language"]))
-        rows += [[code] + [_cell(results[n]["per_language"].get(code), metric) for n in names] for code in languages]
+        rows += [[code] + [_cell(results[n]["per_language"].get(code), m) for n, m in columns] for code in languages]
     for group in ("all", "head", "tail"):
         counts = {results[n]["counts"][group] for n in names}
         label = f"**average, {group}** ({'/'.join(map(str, sorted(counts)))} languages)"
-        rows.append([label] + [_cell(results[n]["averages"][group], metric) for n in names])
-    table = markdown_table([f"{first['task']}: {metric} (%)"] + names, rows)
+        rows.append([label] + [_cell(results[n]["averages"][group], m) for n, m in columns])
+    if len(metrics) == 1:
+        header = [f"{first['task']}: {metrics[0]} (%)"] + names
+    else:
+        header = [f"{first['task']} (%)"] + [f"{n} {m}" for n, m in columns]
+    table = markdown_table(header, rows)
     missing = sorted({code for r in results.values() for code in r.get("missing_languages", [])})
     if missing:
         table += f"\n\nNot evaluated (not in the model's inventory or unreadable): {', '.join(missing)}."
@@ -83,19 +89,21 @@ def eval_results(result):
     from huggingface_hub import EvalResult
 
     task_type, task_name = TASK_TYPES[result["kind"]]
-    metric = result["metric"]
-    metric_type = {"macro_f1": "f1", "f1": "f1"}.get(metric, "accuracy")
     out = []
-    for group in ("all", "head", "tail"):
-        if metric not in result["averages"][group]:
-            continue
-        label = {"all": "all", "head": "head (XLM-R's)", "tail": "tail"}[group]
-        out.append(EvalResult(
-            task_type=task_type, task_name=task_name, dataset_type=result["dataset"], dataset_name=result["task"],
-            metric_type=metric_type, metric_value=round(result["averages"][group][metric] * 100, 2),
-            metric_name=f"{metric}, {label} languages (n={result['counts'][group]})",
-            metric_config=f"{group}-languages",
-        ))
+    metrics = result.get("metrics") or [result["metric"]]
+    for metric in metrics:
+        metric_type = {"macro_f1": "f1", "f1": "f1"}.get(metric, "accuracy")
+        for group in ("all", "head", "tail"):
+            if metric not in result["averages"][group]:
+                continue
+            label = {"all": "all", "head": "head (XLM-R's)", "tail": "tail"}[group]
+            out.append(EvalResult(
+                task_type=task_type, task_name=task_name, dataset_type=result["dataset"], dataset_name=result["task"],
+                metric_type=metric_type, metric_value=round(result["averages"][group][metric] * 100, 2),
+                metric_name=f"{metric}, {label} languages (n={result['counts'][group]})",
+                # one entry per metric and group (the card keeps one entry per config)
+                metric_config=f"{group}-languages" if len(metrics) == 1 else f"{metric}-{group}-languages",
+            ))
     return out
 
 

@@ -6,7 +6,9 @@ CLI (also converts stock XLM-R and the authors' release format into this package
     python export.py --model PATH_OR_REPO --output_dir DIR [--tokenizer PATH_OR_REPO] [--push_to_hub USER/NAME] [--overwrite]
 
 Bad input (a missing path, a folder that is not a masked-LM checkpoint, a non-empty --output_dir without
---overwrite, ...) ends in ONE line `export.py: error: ...` and exit status 2, before anything is written.
+--overwrite, a --push_to_hub the Hub cannot take: offline, no token, unreachable, ...) ends in ONE line
+`export.py: error: ...` and exit status 2, before anything is written. A push that fails after the folder is written
+says so in one line (exit 2) with the command that retries the upload alone.
 """
 
 import argparse
@@ -67,6 +69,47 @@ def check_output_dir(value, flag="--output_dir", overwrite=False):
         raise NotADirectoryError(f"{flag} {value}: {existing} is a file, so no folder can be created there.")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise PermissionError(f"{flag} {value}: {existing} is not writable.")
+
+
+def check_hub_push(repo_id, folder):
+    """Before anything loads or is written: the Hub must answer and accept the token (`whoami`), else the folder would
+    be written and the push fail after it. Returns the account name."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, LocalTokenNotFoundError, OfflineModeIsEnabled
+
+    later = f"or export without --push_to_hub and upload the folder later with `hf upload {repo_id} {folder}`"
+    if constants.HF_HUB_OFFLINE:  # said first: a missing token is beside the point then
+        raise ValueError(f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it, {later}.")
+    try:
+        return HfApi().whoami()["name"]
+    except OfflineModeIsEnabled as error:
+        raise ValueError(f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it, {later}.") from error
+    except LocalTokenNotFoundError as error:
+        raise ValueError(f"--push_to_hub {repo_id}: no Hub token: log in with `hf auth login` or set HF_TOKEN (a write token), {later}.") from error
+    except HfHubHTTPError as error:
+        status = getattr(error.response, "status_code", None)
+        raise ValueError(f"--push_to_hub {repo_id}: the Hub refused the token (HTTP {status}): set HF_TOKEN to a valid write token, {later}.") from error
+    except Exception as error:  # a refused or timed-out connection (httpx / requests errors)
+        raise ValueError(
+            f"--push_to_hub {repo_id}: the Hub ({constants.ENDPOINT}) is unreachable ({type(error).__name__}): check the network "
+            f"or HF_ENDPOINT, {later}."
+        ) from error
+
+
+def push_folder(repo_id, folder):
+    """Upload a written folder with huggingface_hub; a failure is one line that says the folder is kept and how to retry."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        api.create_repo(repo_id, exist_ok=True)
+        return api.upload_folder(repo_id=repo_id, folder_path=folder)
+    except Exception as error:  # network, permissions, quota: the folder on disk is complete either way
+        reason = " ".join(str(error).split())[:300]
+        raise RuntimeError(
+            f"the Hub-ready folder {folder} is written, but the push to {repo_id} failed ({type(error).__name__}: {reason}). "
+            f"Retry the upload alone with `hf upload {repo_id} {folder}` (huggingface_hub's upload_folder)."
+        ) from error
 
 
 def copy_remote_code(folder):
@@ -154,6 +197,7 @@ def load_export_inputs(args):
             validate_repo_id(args.push_to_hub)
         except ValueError as error:
             raise ValueError(f"--push_to_hub {args.push_to_hub}: {error}") from error
+        check_hub_push(args.push_to_hub, args.output_dir)
     masked_lm_architecture(args.model)
 
     from modeling_langsamp import LangSAMPForMaskedLM
@@ -215,11 +259,11 @@ def main(argv=None):
     folder = save_for_hub(model, tokenizer, args.output_dir, {"base_model": args.model}, repo_id=args.push_to_hub)
     print(f"Hub-ready folder: {folder}")
     if args.push_to_hub:
-        from huggingface_hub import HfApi
-
-        api = HfApi()
-        api.create_repo(args.push_to_hub, exist_ok=True)
-        commit = api.upload_folder(repo_id=args.push_to_hub, folder_path=folder)
+        try:
+            commit = push_folder(args.push_to_hub, folder)
+        except RuntimeError as error:
+            print(f"{parser.prog}: error: {error}", file=sys.stderr)
+            sys.exit(2)
         print(f"Pushed: {commit.commit_url}")
 
 

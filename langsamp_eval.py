@@ -16,8 +16,9 @@ Commands (`python langsamp_eval.py <command> --help`):
   neutrality  language neutrality per layer: cross-language cosine of parallel sentences, language-ID probe.
 
 Where things live: eval_tasks.py (named tasks and their data), eval_languages.py (language codes, head / tail),
-retrieval.py, language_neutrality.py, transfer.py (fine-tuning), mlm_quality.py, embedding_analysis.py (+ plots), source_selection.py,
-eval_report.py (tables, JSON, model-index), eval_corpora.py (UDHR and parallel corpora), eval_models.py (loading).
+retrieval.py, language_neutrality.py, transfer.py (fine-tuning), mlm_quality.py, embedding_analysis.py (+ plots),
+source_selection.py, eval_report.py (tables, JSON, model-index), eval_corpora.py (UDHR and parallel corpora),
+eval_models.py (loading), eval_arguments.py (checks of flags and parameters, before anything loads).
 The language and script tables are used only by `mlm` and `embeddings`; downstream tasks use the encoder alone.
 """
 
@@ -38,6 +39,7 @@ from embedding_analysis import (  # noqa: E402  (the public API, re-exported for
     script_similarity,
     _embedding_model,
 )
+from eval_arguments import MIN_LENGTH, check_float, check_int, check_output_file, check_output_folder, cli_type  # noqa: E402
 from eval_corpora import (  # noqa: E402
     DEFAULT_SOURCE,
     UDHR_HELDOUT_ARTICLES,
@@ -51,7 +53,7 @@ from eval_corpora import (  # noqa: E402
     udhr_translations,
 )
 from eval_languages import XLMR_LANGUAGES, group_averages, is_head, map_languages, model_languages  # noqa: E402
-from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens  # noqa: E402
+from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens, probe_hub  # noqa: E402
 from eval_report import markdown_table, result_table, side_by_side_table, write_json, write_model_index, write_result  # noqa: E402
 from eval_tasks import TASKS, get_task, run_task, task_settings  # noqa: E402
 from language_neutrality import check_neutrality_inputs, language_neutrality, neutrality_table  # noqa: E402
@@ -83,16 +85,38 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def _load_split(spec):
+    """A classify --train / --test set: a .json/.jsonl/.csv/.tsv/.parquet file or a save_to_disk folder, with rows."""
     import datasets
 
     path = Path(spec)
     if path.is_dir():
-        return datasets.load_from_disk(str(path))
-    builder = {".json": "json", ".jsonl": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}.get(path.suffix)
-    if builder is None or not path.exists():
-        raise ValueError(f"Dataset {spec!r}: give an existing .json/.jsonl/.csv/.tsv/.parquet file or a save_to_disk folder.")
-    extra = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
-    return datasets.load_dataset(builder, data_files=str(path), split="train", **extra)
+        try:
+            loaded = datasets.load_from_disk(str(path))
+        except FileNotFoundError as error:
+            raise ValueError(f"Dataset {spec!r} is a folder but not a save_to_disk dataset: pass that folder or a data file.") from error
+        if isinstance(loaded, datasets.DatasetDict):
+            raise ValueError(f"Dataset {spec!r} holds several splits ({', '.join(loaded)}): pass one split's folder, e.g. {path / next(iter(loaded))}.")
+        dataset = loaded
+    else:
+        builder = {".json": "json", ".jsonl": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}.get(path.suffix)
+        if builder is None or not path.exists():
+            raise ValueError(f"Dataset {spec!r}: give an existing .json/.jsonl/.csv/.tsv/.parquet file or a save_to_disk folder.")
+        if path.stat().st_size == 0:
+            raise ValueError(f"Dataset {spec!r} is an empty file: it needs one example a row (with text and label columns).")
+        extra = {"delimiter": "\t"} if path.suffix == ".tsv" else {}
+        bars = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()  # a bar per small local file is noise on the terminal
+        try:
+            dataset = datasets.load_dataset(builder, data_files=str(path), split="train", **extra)
+        except Exception as error:  # datasets' parse errors (DatasetGenerationError, ArrowInvalid, ...)
+            cause = error.__cause__ or error
+            raise ValueError(f"Dataset {spec!r} cannot be read as {builder}: {type(cause).__name__}: {' '.join(str(cause).split())[:200]}") from error
+        finally:
+            if bars:
+                datasets.enable_progress_bars()
+    if len(dataset) == 0:
+        raise ValueError(f"Dataset {spec!r} holds no examples: it needs one example a row (with text and label columns).")
+    return dataset
 
 
 def _corpus_arg(value, heldout=False):
@@ -101,16 +125,43 @@ def _corpus_arg(value, heldout=False):
     return read_parallel_corpus(value)
 
 
-def _check_model(path):
-    """A checkpoint argument: an existing folder with a config.json, or something shaped like a Hub id."""
+def _check_model(path, what="Checkpoint"):
+    """A checkpoint argument: an existing folder with a config.json, or a Hub id whose config.json can be fetched (a
+    small file: an unreachable Hub or a missing repo is named here, before any weights load)."""
     folder = Path(path)
+    if folder.is_file():
+        raise ValueError(f"{what} {path!r} is a file: pass the folder that holds config.json and the weights.")
     if folder.exists():
         if not (folder / "config.json").is_file():
-            raise ValueError(f"Checkpoint {path!r} has no config.json: pass a checkpoint folder (or a Hub model id).")
+            raise ValueError(f"{what} {path!r} has no config.json: pass a checkpoint folder (or a Hub model id).")
         return path
     if path.count("/") == 1 and all(part and not part.startswith(".") for part in path.split("/")):
-        return path  # a Hub id: from_pretrained resolves it (or says it cannot)
-    raise ValueError(f"Checkpoint {path!r} does not exist: pass a checkpoint folder or a Hub model id (owner/name).")
+        try:
+            probe_hub(path)  # one quick request: an unreachable Hub is named at once, without the download's retries
+            checkpoint_config(path)
+        except OSError as error:  # offline and not cached, unreachable (ConnectionError is an OSError), no such repo, gated
+            reason = " ".join(str(error).split())
+            raise ValueError(
+                f"{what} {path!r} is neither a local folder nor a readable Hub repo ({reason[:300]}). Pass a local checkpoint "
+                "folder, or reach the Hub: check the network or HF_ENDPOINT; with HF_HUB_OFFLINE set only cached repos load; "
+                "a private repo needs HF_TOKEN."
+            ) from error
+        return path
+    raise ValueError(f"{what} {path!r} does not exist: pass a checkpoint folder or a Hub model id (owner/name).")
+
+
+def _check_tokenizer(path):
+    """--tokenizer: a folder with tokenizer files, or a Hub id (checked like a checkpoint)."""
+    if path is None:
+        return None
+    folder = Path(path)
+    if folder.is_file():
+        raise ValueError(f"--tokenizer {path!r} is a file: pass the folder that holds it (tokenizer.json / sentencepiece.bpe.model).")
+    if folder.is_dir():
+        if not any((folder / name).exists() for name in ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model")):
+            raise ValueError(f"--tokenizer {path!r} holds no tokenizer files (tokenizer.json, tokenizer_config.json, sentencepiece.bpe.model).")
+        return path
+    return _check_model(path, "--tokenizer")
 
 
 def _model_specs(specs):
@@ -146,16 +197,16 @@ def build_parser():
 
     def task_settings_args(p):
         g = p.add_argument_group("task settings (default: the release's value for the task; `tasks` lists them)")
-        g.add_argument("--epochs", type=float, default=None)
-        g.add_argument("--learning-rate", type=float, default=None)
-        g.add_argument("--batch-size", type=int, default=None)
-        g.add_argument("--gradient-accumulation-steps", type=int, default=None)
-        g.add_argument("--max-length", type=int, default=None)
-        g.add_argument("--seeds", type=int, nargs="+", default=None, help="one fine-tuning run per seed: mean ± sd")
-        g.add_argument("--max-steps", type=int, default=None, help="stop each fine-tuning run after this many steps (quick looks)")
-        g.add_argument("--max-examples", type=int, default=None, help="use at most this many examples per split (quick looks)")
+        g.add_argument("--epochs", type=cli_type(check_float), default=None)
+        g.add_argument("--learning-rate", type=cli_type(check_float), default=None)
+        g.add_argument("--batch-size", type=cli_type(check_int), default=None)
+        g.add_argument("--gradient-accumulation-steps", type=cli_type(check_int), default=None)
+        g.add_argument("--max-length", type=cli_type(check_int, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)"), default=None)
+        g.add_argument("--seeds", type=cli_type(check_int, minimum=0), nargs="+", default=None, help="one fine-tuning run per seed: mean ± sd")
+        g.add_argument("--max-steps", type=cli_type(check_int), default=None, help="stop each fine-tuning run after this many steps (quick looks)")
+        g.add_argument("--max-examples", type=cli_type(check_int), default=None, help="use at most this many examples per split (quick looks)")
         g.add_argument("--layer", type=int, default=None, help="retrieval: hidden_states index to pool (release: 8)")
-        g.add_argument("--top-k", type=int, nargs="+", default=None, help="retrieval: Acc@k (release: 1 5 10)")
+        g.add_argument("--top-k", type=cli_type(check_int), nargs="+", default=None, help="retrieval: Acc@k (release: 1 5 10)")
 
     sub.add_parser("tasks", help="list the named tasks and their defaults")
 
@@ -192,8 +243,8 @@ def build_parser():
     p.add_argument("--corpus", default="udhr", help="'udhr' (default), a JSON {lang: [sentences]} or a folder of aligned per-language files")
     p.add_argument("--source", default=DEFAULT_SOURCE, help="query language (default eng)")
     p.add_argument("--layer", type=int, default=DEFAULT_LAYER, help="hidden_states index to pool (0 = embeddings; default 8)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--batch-size", type=cli_type(check_int), default=32)
+    p.add_argument("--max-length", type=cli_type(check_int, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)"), default=512)
 
     p = sub.add_parser("classify", help="zero-shot cross-lingual fine-tuning (sequence or token classification)")
     common(p)
@@ -203,23 +254,24 @@ def build_parser():
     p.add_argument("--text-column", default=None)
     p.add_argument("--label-column", default=None)
     p.add_argument("--source", default=None, help="source language (default eng)")
+    p.add_argument("--label-names", nargs="+", default=None, metavar="NAME", help="class names in id order, for integer labels (default: '0', '1', ...)")
     p.add_argument("--heldout-articles", type=int, nargs="+", default=None, help="UDHR topics: test only on these articles (content-disjoint)")
-    p.add_argument("--epochs", type=float, default=10)
-    p.add_argument("--max-steps", type=int, default=-1)
-    p.add_argument("--learning-rate", type=float, default=2e-5)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--max-length", type=int, default=256)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--epochs", type=cli_type(check_float), default=10)
+    p.add_argument("--max-steps", type=cli_type(check_int), default=None, help="stop after this many steps (default: no limit, train --epochs)")
+    p.add_argument("--learning-rate", type=cli_type(check_float), default=2e-5)
+    p.add_argument("--batch-size", type=cli_type(check_int), default=16)
+    p.add_argument("--max-length", type=cli_type(check_int, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)"), default=256)
+    p.add_argument("--seed", type=cli_type(check_int, minimum=0), default=42)
 
     p = sub.add_parser("mlm", help="masked-token accuracy and pseudo-perplexity per language")
     common(p)
     p.add_argument("--corpus", default="udhr", help="'udhr' (held-out articles 26-30, default) or per-language texts as for retrieval")
-    p.add_argument("--max-sentences", type=int, default=16)
-    p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--mask-probability", type=float, default=0.15)
-    p.add_argument("--mask-rounds", type=int, default=1, help="independent mask draws pooled for the masked figures")
+    p.add_argument("--max-sentences", type=cli_type(check_int), default=16)
+    p.add_argument("--max-length", type=cli_type(check_int, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)"), default=128)
+    p.add_argument("--mask-probability", type=cli_type(check_float, maximum=1.0), default=0.15)
+    p.add_argument("--mask-rounds", type=cli_type(check_int), default=1, help="independent mask draws pooled for the masked figures")
     p.add_argument("--no-pseudo-perplexity", action="store_true")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=cli_type(check_int), default=32)
 
     p = sub.add_parser("neutrality", help="language neutrality per layer: cross-language cosine, language-ID probe")
     common(p)
@@ -234,12 +286,12 @@ def build_parser():
     p.add_argument("--model", required=True)
     p.add_argument("--languages", nargs="+", default=None, help="languages for the pictures and the similarity table")
     p.add_argument("--plot-dir", default=None, help="write PNG pictures here")
-    p.add_argument("--max-languages", type=int, default=60)
+    p.add_argument("--max-languages", type=cli_type(check_int, minimum=3, why=" (a picture needs at least 3 languages)"), default=60)
     p.add_argument("--nearest", nargs="+", default=[], metavar="LANG", help="print the nearest languages of these")
     p.add_argument("--recommend", nargs="+", default=[], metavar="TARGET", help="recommend source languages for these targets")
     p.add_argument("--candidates", nargs="+", default=None, help="restrict --nearest and --recommend to these languages (default: all of the model's)")
     p.add_argument("--all-languages", action="store_true", help="rank untrained languages too (default: only config.trained_pairs' languages when known)")
-    p.add_argument("-k", type=int, default=5)
+    p.add_argument("-k", type=cli_type(check_int), default=5)
     p.add_argument("--output", default=None)
     return parser
 
@@ -261,10 +313,18 @@ def _benchmark(args):
         unknown = [n for n in args.model_index if n not in models]
         if unknown:
             raise ValueError(f"--model-index {' '.join(unknown)}: not among the --models names ({', '.join(models)}).")
+        from huggingface_hub import constants
+
+        remote = [n for n in (args.model_index or list(models)) if not Path(models[n]).is_dir()]
+        if remote and constants.HF_HUB_OFFLINE:  # found now, not after every evaluation has run
+            raise ValueError(f"--model-index {' '.join(remote)}: a Hub repo's card cannot be updated with HF_HUB_OFFLINE set; unset it, or name local checkpoints only.")
     if task.kind == "retrieval":
         layer = overrides.get("layer", task.defaults["layer"])
         for path in models.values():
             check_layer(path, layer)
+    from eval_tasks import TaskData
+
+    TaskData(task, args.dataset, args.token).languages()  # an unreachable or missing dataset is named before any model loads
     results = {}
     for name, path in models.items():
         print(f"== {task.name} on {name} ({path})", flush=True)
@@ -294,10 +354,25 @@ def _sources(args):
     if args.output:
         write_json(result, args.output)
     if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text(table + "\n", encoding="utf-8")
 
 
+def _check_paths(args):
+    """Every path flag of the command, before anything loads: outputs are files (not folders) or folders (not files)
+    that can be created; a tokenizer is a tokenizer folder or Hub id."""
+    outputs = {flag: getattr(args, name, None) for flag, name in (("--output", "output"), ("--markdown", "markdown"))}
+    for flag, path in outputs.items():
+        check_output_file(path, flag)
+    given = [path for path in outputs.values() if path]
+    if len(given) == 2 and Path(given[0]).expanduser().resolve() == Path(given[1]).expanduser().resolve():
+        raise ValueError(f"--output and --markdown are the same file {given[0]}: the table would overwrite the JSON.")
+    check_output_folder(getattr(args, "plot_dir", None), "--plot-dir")
+    _check_tokenizer(getattr(args, "tokenizer", None))
+
+
 def run(args):
+    _check_paths(args)
     if args.command == "tasks":
         print(_tasks_table())
     elif args.command == "benchmark":
@@ -317,21 +392,29 @@ def run(args):
         if args.train:
             if not args.test:
                 raise ValueError("--train needs --test LANG=PATH ...")
+            ignored = [flag for flag, value in (("--languages", args.languages), ("--heldout-articles", args.heldout_articles)) if value]
+            if ignored:
+                raise ValueError(f"{' and '.join(ignored)} apply to the UDHR default task only; with --train the test languages are those of --test.")
             tests = {}
             for spec in args.test:
                 lang, sep, path = spec.partition("=")
-                if not sep:
+                if not sep or not lang or not path:
                     raise ValueError(f"--test {spec!r}: write LANG=PATH.")
-                tests[lang] = _load_split(path)
+                if lang in tests:
+                    raise ValueError(f"--test: language {lang!r} is given twice; one test set a language.")
+                tests[lang] = path
+            tests = {lang: _load_split(path) for lang, path in tests.items()}
             train = _load_split(args.train)
-            labels = None
+            labels = args.label_names
         else:
+            if args.test or args.label_names:
+                raise ValueError("--test and --label-names need --train (without it the task is the offline UDHR topic task).")
             if args.task != "sequence":
                 raise ValueError("The offline default task (UDHR topics) is a sequence task: pass --train / --test for tagging.")
             train, tests, labels = udhr_topic_classification(source=args.source or DEFAULT_SOURCE, languages=args.languages, heldout_articles=args.heldout_articles)
         result = zero_shot_transfer(
             args.model, args.tokenizer, train, tests, task=args.task, label_names=labels, text_column=args.text_column,
-            label_column=args.label_column, source=args.source, num_train_epochs=args.epochs, max_steps=args.max_steps,
+            label_column=args.label_column, source=args.source, num_train_epochs=args.epochs, max_steps=args.max_steps or -1,
             learning_rate=args.learning_rate, batch_size=args.batch_size, max_length=args.max_length, seed=args.seed,
         )
         if not args.train:
@@ -341,7 +424,8 @@ def run(args):
                 else " UDHR topic task: test paragraphs are translations of the English training paragraphs, so the "
                 "source's own figure is training accuracy."
             )
-        print(f"Zero-shot transfer from {result['source']} ({result['train_examples']} training examples, {result['steps']} steps); %:")
+        source = result["source"] if args.source or not args.train else f"{result['source']} (the default: pass --source with the language of {args.train})"
+        print(f"Zero-shot transfer from {source} ({result['train_examples']} training examples, {result['steps']} steps); %:")
         if result["source_metrics"]:
             print("source: " + ", ".join(f"{k} {v * 100:.2f}" for k, v in result["source_metrics"].items()))
         write_result(result, args.output)
@@ -372,6 +456,8 @@ def run(args):
         inventory = model_languages(checkpoint_config(_check_model(args.model)))
         for code in args.nearest + args.recommend + (args.candidates or []) + (args.languages or []) if inventory else []:
             parse_language(code, inventory)  # a bad code is named before the weights load
+        if args.plot_dir and args.languages and len(set(args.languages)) < 3:
+            raise ValueError(f"--plot-dir needs at least 3 --languages for its pictures, got {' '.join(args.languages)}.")
         model = _embedding_model(args.model)
         result = {"task": "embeddings", "nearest": {}, "recommend": {}}
         for lang in args.nearest:
@@ -400,8 +486,8 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         return run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"langsamp_eval.py {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # OSError: a file that cannot be read or written, a checkpoint that cannot load
+        print(f"langsamp_eval.py {args.command}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
 
 

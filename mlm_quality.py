@@ -1,14 +1,18 @@
 """Masked-LM quality per language on held-out text: masked-token accuracy and perplexity (15% masked at once) and
 pseudo-perplexity (every token masked in turn), with the language / script ids from the LangSAMP tokenizer."""
 
+import logging
 import math
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from eval_arguments import MIN_LENGTH, check_int
 from eval_corpora import resolve_language, udhr_heldout_texts
 from eval_models import _as_model, _as_tokenizer, is_langsamp_model, max_tokens
+
+logger = logging.getLogger("langsamp_eval")
 
 
 def _needs_ids(model):
@@ -57,9 +61,20 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     """
     if not (0 < mask_probability < 1):
         raise ValueError(f"mask_probability={mask_probability} must be in (0, 1).")
+    for name, value in (("mask_rounds", mask_rounds), ("max_sentences", max_sentences), ("batch_size", batch_size)):
+        check_int(name, value)
+    check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
+    if languages is not None and not list(languages):
+        raise ValueError("languages=[]: name at least one language, or pass None for all of the corpus.")
     corpus = udhr_heldout_texts() if corpus is None else corpus
     if languages is not None:  # checked before the model loads
         languages = [resolve_language(code, corpus) for code in languages]
+    empty = [code for code in (corpus if languages is None else languages) if not any(str(t).strip() for t in corpus[code])]
+    if empty and languages is not None:
+        raise ValueError(f"Language(s) {', '.join(empty)} have no text in the corpus: nothing to score (give each some sentences).")
+    if empty:  # the figures would be NaN and spoil the average
+        logger.warning("Skipping %d language(s) with no text in the corpus: %s", len(empty), ", ".join(empty))
+        corpus = {code: texts for code, texts in corpus.items() if code not in empty}
     model = _as_model(model, "masked-lm")
     tokenizer = _as_tokenizer(tokenizer, model)
     max_length = max_tokens(model, max_length)

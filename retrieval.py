@@ -1,6 +1,7 @@
 """Sentence retrieval with the SR-B / SR-T protocol: English queries, mean pooling of `hidden_states[layer]` over all
 non-padding tokens (`<s>` and `</s>` included), cosine similarity, top-k accuracy per language."""
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -8,11 +9,14 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from eval_arguments import MIN_LENGTH, check_int, check_top_k
 from eval_corpora import DEFAULT_SOURCE, resolve_language, udhr_parallel_corpus
 from eval_models import _as_model, _as_tokenizer, checkpoint_config, max_tokens
 
 DEFAULT_LAYER = 8  # the paper pools the 8th layer's output for retrieval (hidden_states[8]; [0] is the embeddings)
 RETRIEVAL_TOP_K = (1, 10)
+MANY_LANGUAGES = 50  # more target languages than this are announced up front, with a rough duration
+logger = logging.getLogger("langsamp_eval")
 
 
 def check_layer(model, layer):
@@ -42,6 +46,7 @@ def sentence_embeddings(model, tokenizer, texts, layer=DEFAULT_LAYER, batch_size
     Texts are batched by length (less padding); the order of the output follows `texts`.
     """
     layers = [check_layer(model, one) for one in (layer if isinstance(layer, (list, tuple)) else [layer])]
+    _check_lengths(batch_size, max_length)
     max_length = max_tokens(model, max_length)
     encoder = model.base_model
     device = next(encoder.parameters()).device
@@ -58,6 +63,26 @@ def sentence_embeddings(model, tokenizer, texts, layer=DEFAULT_LAYER, batch_size
     return output if isinstance(layer, (list, tuple)) else output[layers[0]]
 
 
+def _check_lengths(batch_size, max_length):
+    check_int("batch_size", batch_size)
+    check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
+
+
+def _announce(targets, n, model):
+    """Say how long a run over many languages will take before it starts (the bar then counts them down)."""
+    if len(targets) <= MANY_LANGUAGES:
+        return
+    config = checkpoint_config(model) if isinstance(model, (str, Path)) else model.config.to_dict()
+    # ~14 s a language for a 12-layer, 768-wide encoder on a 2-core CPU (31 UDHR articles, 512 tokens); cost
+    # scales with depth x width^2. A GPU is far faster: no estimate then.
+    scale = config.get("num_hidden_layers", 12) * config.get("hidden_size", 768) ** 2 / (12 * 768**2)
+    minutes = max(1, round(len(targets) * n / 31 * 14 * scale / 60))
+    duration = f"{minutes // 60} h {minutes % 60} min" if minutes >= 90 else f"{minutes} min"
+    estimate = "" if torch.cuda.is_available() else f", roughly {duration} on this CPU"
+    logger.warning("Retrieval over %d target languages x %d sentences%s; pass --languages (languages=[...]) to test fewer.",
+                   len(targets), n, estimate)
+
+
 def retrieval_accuracy(queries, candidates, top_k=RETRIEVAL_TOP_K):
     """Top-k accuracy of retrieving `candidates[i]` for `queries[i]` by cosine similarity.
 
@@ -65,6 +90,7 @@ def retrieval_accuracy(queries, candidates, top_k=RETRIEVAL_TOP_K):
     scoring equal, the gold is in the top k with probability clip((k - g) / (e + 1), 0, 1). A representation that
     carries no signal (all vectors equal) therefore scores exactly chance, k / n.
     """
+    top_k = check_top_k("top_k", top_k)
     queries = F.normalize(torch.as_tensor(queries, dtype=torch.float64), dim=-1)
     candidates = F.normalize(torch.as_tensor(candidates, dtype=torch.float64), dim=-1)
     if queries.shape != candidates.shape:
@@ -105,9 +131,14 @@ def sentence_retrieval(model, tokenizer=None, corpus=None, source=DEFAULT_SOURCE
     `average` (over target languages) and the settings.
     """
     layers = [check_layer(model, one) for one in (layer if isinstance(layer, (list, tuple)) else [layer])]  # before loading
+    top_k = check_top_k("top_k", top_k)
+    _check_lengths(batch_size, max_length)
     default_corpus = corpus is None
     corpus = udhr_parallel_corpus() if default_corpus else corpus
     source, targets, n = _check_parallel(corpus, source, languages)
+    if max(top_k) >= n:
+        logger.warning("top-%d over %d candidates is 100%% whatever the model: only k < %d tells anything.", max(top_k), n, n)
+    _announce(targets, n, model)
     model = _as_model(model, "encoder")
     tokenizer = _as_tokenizer(tokenizer, model)
     model.eval()

@@ -2,16 +2,19 @@
 source language, test on every other language. Scores: scikit-learn accuracy / macro-F1 (metrics/accuracy_f1) and
 seqeval entity F1 (metrics/seqeval_f1), the libraries the release used."""
 
+import logging
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from eval_arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps
 from eval_corpora import DEFAULT_SOURCE, udhr_topic_classification
 from eval_models import _as_tokenizer, load_model, max_tokens
 
 METRICS_DIR = Path(__file__).resolve().parent / "metrics"
+logger = logging.getLogger("langsamp_eval")
 
 
 def load_metric(name):
@@ -21,18 +24,54 @@ def load_metric(name):
     return evaluate.load(str(METRICS_DIR / name))
 
 
+def _flat_labels(dataset, column, task):
+    values = dataset[column]
+    return [v for seq in values for v in seq] if task == "token" else list(values)
+
+
 def _label_names(dataset, column, task):
+    """The class names in id order: the training column's ClassLabel names; sorted strings for string labels;
+    for integer labels without names, '0' .. str(max) of the training set's ids (a test id beyond them is refused by
+    _check_labels: the head could never predict it)."""
     feature = dataset.features[column]
     inner = getattr(feature, "feature", None) if task == "token" else feature
     if inner is not None and hasattr(inner, "names"):
         return list(inner.names)
-    values = dataset[column]
-    flat = [v for seq in values for v in seq] if task == "token" else list(values)
+    flat = _flat_labels(dataset, column, task)
     if all(isinstance(v, str) for v in flat):
         return sorted(set(flat))
-    raise ValueError(
-        f"Column {column!r} holds integer labels without names: pass `label_names` (the class names in id order)."
-    )
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in flat):
+        values = flat
+        negative = sorted({v for v in values if v < 0})
+        if negative:
+            raise ValueError(f"Column {column!r} holds negative labels {negative[:5]}: integer labels are class ids 0, 1, ...; "
+                             "pass `label_names` (--label-names) and ids in 0 .. len-1.")
+        top = max(values)
+        logger.info("Column %r holds integer labels: classes named '0' .. '%d' (pass label_names / --label-names for names).", column, top)
+        return [str(i) for i in range(top + 1)]
+    kinds = sorted({type(v).__name__ for v in flat})
+    raise ValueError(f"Column {column!r} mixes label types ({', '.join(kinds)}): use class names (strings) or class ids (integers) throughout.")
+
+
+def _check_labels(named, column, task, label_names):
+    """Every label of every split must be a training label name or an id < len(label_names): checked before the model
+    loads (otherwise it fails in tokenization, after loading, or indexes past the head)."""
+    known = set(label_names)
+    for name, ds in named:
+        bad = []
+        for v in dict.fromkeys(_flat_labels(ds, column, task)):
+            if isinstance(v, str):
+                ok = v in known
+            else:
+                ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(label_names)
+            if not ok:
+                bad.append(v)
+        if bad:
+            raise ValueError(
+                f"Dataset {name!r}: label(s) {', '.join(map(repr, bad[:5]))} are not among the {len(label_names)} training classes "
+                f"({', '.join(label_names[:10])}{', ...' if len(label_names) > 10 else ''}): pass label_names (--label-names) "
+                "with every class, in id order."
+            )
 
 
 def _to_ids(value, label_to_id, task):
@@ -113,6 +152,13 @@ def zero_shot_transfer(
 
     if task not in ("sequence", "token"):
         raise ValueError(f"Unknown task {task!r}: use 'sequence' (text classification) or 'token' (tagging).")
+    check_float("num_train_epochs", num_train_epochs)
+    check_max_steps("max_steps", max_steps)
+    check_learning_rate("learning_rate", learning_rate)
+    for name, value in (("batch_size", batch_size), ("gradient_accumulation_steps", gradient_accumulation_steps), ("eval_batch_size", eval_batch_size)):
+        check_int(name, value)
+    check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
+    check_int("seed", seed, minimum=0)
     default_task = train_dataset is None
     if default_task:
         if task != "sequence":
@@ -127,11 +173,17 @@ def zero_shot_transfer(
         missing = [c for c in (text_column, label_column) if c not in ds.column_names]
         if missing:
             raise ValueError(f"Dataset {name!r} lacks column(s) {missing}; it has {ds.column_names}. Set text_column / label_column.")
+    empty = [name for name, ds in named if len(ds) == 0]
+    if empty:
+        raise ValueError(f"Dataset(s) {', '.join(map(repr, empty))} hold no examples: give each split at least one row.")
     label_names = list(label_names) if label_names is not None else _label_names(train_dataset, label_column, task)
+    if len(label_names) < 2 or len(set(label_names)) != len(label_names):
+        raise ValueError(f"label_names {label_names}: a classifier needs at least 2 distinct classes.")
+    _check_labels(named, label_column, task, label_names)
     label_to_id = {name: i for i, name in enumerate(label_names)}
-    if source is None:
-        source = next((code for code in test_datasets if code.split("_")[0] == DEFAULT_SOURCE), None)
-    elif source not in test_datasets:
+    # The source's own test set is reported apart; by default (as documented) the source is English.
+    source = source or DEFAULT_SOURCE
+    if source not in test_datasets:
         source = next((code for code in test_datasets if code.split("_")[0] == source), source)
 
     tokenizer = _as_tokenizer(tokenizer, model)

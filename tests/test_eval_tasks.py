@@ -216,16 +216,20 @@ def test_benchmark_puts_checkpoints_side_by_side_and_writes_model_index(checkpoi
     results = json.loads(output.read_text())["results"]
     assert set(results) == {"start", "langsamp"} and results["langsamp"]["counts"] == {"all": 3, "head": 2, "tail": 1}
     table = markdown.read_text()
-    assert "| udhr-retrieval: top10 (%) | start | langsamp |" in table and "**average, tail** (1 languages)" in table
+    # Top-1 (the informative figure on 31 candidates) beside the release's top-10, for each checkpoint.
+    assert "| udhr-retrieval (%) | start top1 | start top10 | langsamp top1 | langsamp top10 |" in table
+    assert "**average, tail** (1 languages)" in table
+    start, mine = results["start"]["per_language"]["yor_Latn"], results["langsamp"]["per_language"]["yor_Latn"]
+    assert f"| yor_Latn | {start['top1'] * 100:.2f} | {start['top10'] * 100:.2f} | {mine['top1'] * 100:.2f} | {mine['top10'] * 100:.2f} |" in table
     value = results["langsamp"]["averages"]["tail"]["top10"] * 100
-    assert f"| yor_Latn | {results['start']['per_language']['yor_Latn']['top10'] * 100:.2f} | {value:.2f} |" in table
     card = ModelCard.load(checkpoints["langsamp"] / "README.md")
     entries = {e.metric_config: e for e in card.data.eval_results}
-    assert entries["tail-languages"].metric_value == round(value, 2) and entries["all-languages"].dataset_type == "udhr"
+    assert entries["top10-tail-languages"].metric_value == round(value, 2) and entries["top1-all-languages"].dataset_type == "udhr"
+    assert entries["top1-tail-languages"].metric_value == round(mine["top1"] * 100, 2)  # one tail language: its own figure
     assert not (checkpoints["start"] / "README.md").exists()
     # Writing again replaces the entries instead of piling them up.
     ev.write_model_index(checkpoints["langsamp"], [results["langsamp"]])
-    assert len(ModelCard.load(checkpoints["langsamp"] / "README.md").data.eval_results) == 3
+    assert len(ModelCard.load(checkpoints["langsamp"] / "README.md").data.eval_results) == 6
 
 
 @pytest.mark.parametrize("argv, message", [

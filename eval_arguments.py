@@ -1,0 +1,119 @@
+"""Checks of evaluation arguments, shared by langsamp_eval.py's flags and the Python API's parameters. They run
+before anything loads, so a bad value (a zero batch, a negative epoch count, an output path that is a folder) is
+named with its fix in one line instead of ending in a wrong result or a traceback after the expensive work."""
+
+import argparse
+import logging
+import math
+import numbers
+import os
+from pathlib import Path
+
+logger = logging.getLogger("langsamp_eval")
+
+MIN_LENGTH = 3  # <s>, one token, </s>: anything shorter leaves no text to encode
+
+
+def check_int(name, value, minimum=1, why=""):
+    """`value` must be an int >= `minimum` (bools refused); returns it."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:  # numpy ints are fine
+        need = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+        raise ValueError(f"{name}={value!r}: must be {need}{why}.")
+    return int(value)
+
+
+def check_float(name, value, minimum=0.0, inclusive=False, maximum=None, why=""):
+    """`value` must be a finite number > `minimum` (>= when `inclusive`) and, when given, < `maximum`."""
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not number or value < minimum or (value == minimum and not inclusive) or (maximum is not None and value >= maximum):
+        bound = f"{'>=' if inclusive else '>'} {minimum:g}" + (f" and < {maximum:g}" if maximum is not None else "")
+        raise ValueError(f"{name}={value!r}: must be a number {bound}{why}.")
+    return value
+
+
+def check_max_steps(name, value):
+    """Trainer's convention: -1 (no limit: train the epochs) or a positive step count; 0 and other negatives are refused
+    (0 would train nothing and report the untrained head, -5 would silently mean 'no limit')."""
+    if value != -1:
+        check_int(name, value, why=" (or -1 for no limit)")
+    return value
+
+
+def check_learning_rate(name, value):
+    """A learning rate must be >= 0; 0 is allowed (a frozen model, used to score a head as it is) with a warning."""
+    check_float(name, value, inclusive=True)
+    if value == 0:
+        logger.warning("%s=0: the model is not fine-tuned; the scores are those of its head as it is (random for a fresh head).", name)
+    return value
+
+
+def check_seeds(name, seeds):
+    """Seeds for mean ± sd: non-negative ints (numpy refuses negatives) and distinct (a repeated seed repeats a run and
+    shrinks the sd)."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError(f"{name}: give at least one seed.")
+    seeds = [check_int(name, seed, minimum=0) for seed in seeds]
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"{name}: seed(s) {', '.join(map(str, repeated))} given twice; a repeated seed repeats the same run and understates the sd.")
+    return seeds
+
+
+def check_top_k(name, top_k):
+    """Top-k values for retrieval: positive ints, duplicates dropped, in the given order."""
+    top_k = [top_k] if isinstance(top_k, (numbers.Number, str)) else list(top_k)  # a range or an array too
+    if not top_k:
+        raise ValueError(f"{name}: give at least one k (the release's: 1 5 10).")
+    return tuple(dict.fromkeys(check_int(name, k) for k in top_k))
+
+
+def check_output_file(path, flag="--output"):
+    """A file to write: not an existing folder, and creatable (its missing parent folders are made when writing)."""
+    if path is None:
+        return None
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ValueError(f"{flag} {path} is a folder: give a file name, such as {target / 'result.json'}.")
+    _check_creatable(target.parent, flag, path)
+    return path
+
+
+def check_output_folder(path, flag):
+    """A folder to write into: not an existing file, and creatable."""
+    if path is None:
+        return None
+    target = Path(path).expanduser()
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"{flag} {path} is a file: give a folder (it is created when missing).")
+    _check_creatable(target, flag, path)
+    return path
+
+
+def _check_creatable(folder, flag, shown):
+    """The nearest existing folder at or above `folder` (where the missing ones will be made) must be a writable folder."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{flag} {shown}: {existing} is a file, so nothing can be written under it; choose another path.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {shown}: {existing} is not writable; choose another path.")
+
+
+def cli_type(check, **options):
+    """An argparse `type=` from a check: `type=cli_type(check_int)`; a bad value is argparse's one-line error, exit 2."""
+    number = float if check in (check_float, check_learning_rate) else int
+
+    def parse(text):
+        try:
+            value = number(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a number' if number is float else 'an integer'}") from None
+        try:
+            return check("value", value, **options)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"{text} {str(error).split(': ', 1)[1].rstrip('.')}") from None
+
+    parse.__name__ = check.__name__.removeprefix("check_")
+    return parse
