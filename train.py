@@ -49,6 +49,7 @@ from head_warmup import UNTRAINED_HEAD_FIELD, HeadWarmup, auto_steps, untrained_
 from masking import make_collator
 from modeling_langsamp import LangSAMPForMaskedLM
 from pretraining_data import build_pretraining_dataset
+from save_on_interrupt import SaveOnInterrupt
 from tokenization_langsamp import LangSAMPTokenizer
 from vocabulary_extension import extend_vocabulary
 
@@ -1160,6 +1161,7 @@ def main(argv=None, callbacks=()):
     except ValueError as error:
         raise BadInput(str(error)) from error
     hub_files = HubReadyCheckpoints(model.config, card_metadata)
+    save_on_interrupt = SaveOnInterrupt()
     trainer = LangSAMPTrainer(
         model=model,
         args=training_args,
@@ -1167,7 +1169,7 @@ def main(argv=None, callbacks=()):
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         data_collator=ResumableMasking(make_collator(tokenizer, mlm_probability=data_args.mlm_probability), training_args.seed),
-        callbacks=[SparsePredictionWhileTraining(model.config), hub_files, head_warmup, *callbacks],
+        callbacks=[SparsePredictionWhileTraining(model.config), hub_files, head_warmup, save_on_interrupt, *callbacks],
     )
     trainer.card_metadata = card_metadata
     trainer.head_warmup = head_warmup
@@ -1189,6 +1191,16 @@ def main(argv=None, callbacks=()):
         result = trainer.train(resume_from_checkpoint=resume)
     except KeyboardInterrupt as interrupt:
         raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from interrupt
+    except Exception as error:
+        if not save_on_interrupt.requested:
+            raise
+        # Ctrl-C reaches dataloader workers too; one that exits makes the next fetch fail. The message says what
+        # was saved.
+        raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from error
+    finally:
+        save_on_interrupt.restore()
+    if save_on_interrupt.requested and trainer.state.global_step < trainer.state.max_steps:
+        raise Interrupted(interruption_message(training_args, trainer.state.global_step))
     seconds = time.perf_counter() - started - (before_loss.seconds if eval_dataset is not None else 0.0)
     if eval_dataset is not None:
         losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import runpy
+import signal
 import subprocess
 import sys
 
@@ -325,3 +326,57 @@ def test_expected_load_reports_are_silenced_and_real_ones_kept(tmp_path, capfd, 
     LangSAMPForMaskedLM.from_pretrained(tmp_path / "xlmr")
     err = capfd.readouterr().err + caplog.text
     assert "LOAD REPORT" in err and "lm_head.dense.weight" in err and "language_script_embeddings" in err
+
+
+class CtrlCAt(TrainerCallback):
+    """Sends this process a real SIGINT (what Ctrl-C in a terminal sends) while optimizer step `step` runs,
+    `times` times."""
+
+    def __init__(self, step, times=1):
+        self.step, self.times = step, times
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.global_step + 1 == self.step:
+            for _ in range(self.times):
+                os.kill(os.getpid(), signal.SIGINT)
+
+
+def ctrl_c_run(tmp_path, small_corpus, tokenizer, times):  # noqa: F811
+    out = tmp_path / "run"
+    argv = ["--corpus", str(small_corpus), "--output_dir", str(out), "--config_overrides", TINY, "--max_seq_length", "32",
+            "--per_device_train_batch_size", "2", "--max_eval_samples", "0", "--max_steps", "4",
+            "--cache_dir", str(tmp_path / "cache"), *QUIET]  # --save_steps: the default 500, no periodic checkpoint
+    saved = dict(tokenizer.init_kwargs)
+    train.load_tokenizer, load_tokenizer = (lambda model_args: tokenizer), train.load_tokenizer
+    try:
+        with pytest.raises(train.Interrupted) as interrupt:
+            train.main(argv, callbacks=[CtrlCAt(2, times)])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handling is back
+        return out, argv, str(interrupt.value)
+    finally:
+        train.load_tokenizer = load_tokenizer
+        tokenizer.init_kwargs.clear()
+        tokenizer.init_kwargs.update(saved)
+
+
+def test_ctrl_c_saves_the_step_reached_and_resume_continues_from_it(tmp_path, small_corpus, tokenizer, monkeypatch):  # noqa: F811
+    out, argv, message = ctrl_c_run(tmp_path, small_corpus, tokenizer, times=1)
+    # before: a bare KeyboardInterrupt, and with --save_steps 500 every step since the start was lost
+    assert message == (
+        f"interrupted at step 2; the last complete checkpoint is {out / 'checkpoint-2'}: run the same command with "
+        "--resume_from_checkpoint auto to continue from it."
+    )
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2"]
+    assert json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())["global_step"] == 2
+    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    train.main([*argv, "--resume_from_checkpoint", "auto"])
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path, small_corpus, tokenizer):  # noqa: F811
+    out, _, message = ctrl_c_run(tmp_path, small_corpus, tokenizer, times=2)
+    assert message == (
+        "interrupted at step 1, before the first checkpoint (--save_steps 500): nothing was saved; the same command "
+        "starts over."
+    )
+    assert not list(out.glob("checkpoint-*"))
