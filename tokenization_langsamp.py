@@ -29,10 +29,10 @@ import numpy as np
 from transformers import XLMRobertaTokenizer
 
 try:
-    from .langsamp_codes import SCRIPT_ALIASES, default_script, detect_scripts, parse_language
+    from .langsamp_codes import SCRIPT_ALIASES, closest, default_script, detect_scripts, parse_language
     from .langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
-    from langsamp_codes import SCRIPT_ALIASES, default_script, detect_scripts, parse_language
+    from langsamp_codes import SCRIPT_ALIASES, closest, default_script, detect_scripts, parse_language
     from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 
 ID_KEYS = ("lang_ids", "script_ids")
@@ -114,7 +114,11 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         code = code.title() if isinstance(code, str) else code  # ISO 15924 spelling: 'deva' -> 'Deva'
         code = SCRIPT_ALIASES.get(code, code)
         if code not in self._script_row:
-            raise ValueError(f"Unknown script {code!r}; the model's scripts are {', '.join(self.scripts)}.")
+            # 'Latin' -> 'Latn': a script's name begins with its code as often as not; else typo-distance neighbours.
+            near = [k for k in self.scripts if isinstance(code, str) and len(code) > 4 and k == code[:4]]
+            near += [k.title() for k in closest(str(code), [k.lower() for k in self.scripts], n=3) if k.title() not in near]
+            hint = f"did you mean {', '.join(repr(k) for k in near)}?" if near else f"the model's scripts are {', '.join(self.scripts)}."
+            raise ValueError(f"Unknown script {code!r} (give an ISO 15924 4-letter code); {hint}")
         return self._script_row[code]
 
     def __call__(self, text=None, text_pair=None, *args, lang=None, script=None, **kwargs):

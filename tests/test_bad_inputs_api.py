@@ -105,6 +105,23 @@ def test_no_alphabetical_closest_codes_when_none_is_close():
 # ------------------------------------------------------------------------------------------------------ tokenizer
 
 
+@pytest.mark.parametrize(
+    "code, hint",
+    [
+        ("Latin", "did you mean 'Latn'?"),  # a script's name: its code is the first four letters
+        ("Cyrillic", "did you mean 'Cyrl'?"),
+        ("Dev", "did you mean 'Deva'?"),  # one letter short
+        ("Xyzw", "the model's scripts are Arab, Armn, Beng,"),  # nothing close: the whole inventory
+    ],
+)
+def test_script_id_of_a_script_name_suggests_its_code(tokenizer, code, hint):
+    # before: "Unknown script 'Latin'; the model's scripts are Arab, Armn, ..." (all 30, the fix not among them first)
+    with pytest.raises(ValueError) as error:
+        tokenizer.script_id(code)
+    assert str(error.value).startswith(f"Unknown script {code!r} (give an ISO 15924 4-letter code); {hint}")
+    assert tokenizer.script_id("latn") == RELEASE_SCRIPTS.index("Latn")  # lower case is still the code
+
+
 def test_a_missing_language_in_a_list_names_lang_and_its_index(tokenizer):
     with pytest.raises(TypeError) as error:
         tokenizer(["Hello", "Hallo", "Salut"], lang=["eng", "deu", None])
