@@ -280,6 +280,7 @@ def check_arguments(model_args, data_args, training_args):
     if data_args.max_seq_length < 8:
         raise ValueError(f"--max_seq_length {data_args.max_seq_length} is too short for masked-LM chunks.")
     check_numbers(data_args, training_args)
+    check_head_warmup_flags(model_args, training_args)
     check_reporting(training_args)
     if str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no" and data_args.max_eval_samples == 0:
         raise ValueError(
@@ -353,6 +354,20 @@ def check_numbers(data_args, training_args):
             raise ValueError(f"{flag} {value:g} must be in [0, 1) (a moving-average decay).")
     if t.seed >= 2**32:
         raise ValueError(f"--seed {t.seed} must be < 2**32 (numpy's seed range).")
+
+
+def check_head_warmup_flags(model_args, training_args):
+    """The warm-up's flags, before any model is built (HeadWarmup would refuse them only after)."""
+    steps, learning_rate = model_args.head_warmup_steps, model_args.head_warmup_learning_rate
+    if steps is not None and steps < 0:
+        raise ValueError(f"--head_warmup_steps {steps} must be >= 0 (0 = no warm-up; leave it out for auto).")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"--head_warmup_learning_rate {learning_rate:g} must be a positive number (default {HEAD_WARMUP_LEARNING_RATE:g}).")
+    if steps and str(getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)) == "reduce_lr_on_plateau":
+        raise ValueError(
+            f"--lr_scheduler_type reduce_lr_on_plateau cannot follow --head_warmup_steps {steps} (it is not a step-wise "
+            "schedule): use linear, cosine, constant, ... or --head_warmup_steps 0."
+        )
 
 
 def check_reporting(training_args):
@@ -435,9 +450,10 @@ def refuse_finished_model(output_dir):
         )
 
 
-def check_resume(resume, config, training_args):
-    """A checkpoint whose tables or shapes differ from this run's config cannot be resumed (its weights and optimizer
-    state would not fit: torch's traceback after the model is built); a different --max_steps can, with a warning."""
+def check_resume(resume, config, training_args, head_warmup_steps=None):
+    """A checkpoint whose tables or shapes differ from this run's config, or that began with a head warm-up when this
+    run asks for none (or the reverse), cannot be resumed (its weights and optimizer state would not fit: torch's
+    traceback after the model is built); a different --max_steps can, with a warning."""
     saved = json.loads((Path(resume) / "config.json").read_text()) if (Path(resume) / "config.json").is_file() else {}
     for key in ("use_lang_embedding", "use_script_embedding", "hidden_size", "num_hidden_layers"):
         if key in saved and saved[key] != getattr(config, key):
@@ -446,6 +462,14 @@ def check_resume(resume, config, training_args):
                 f"--resume_from_checkpoint {resume} was trained with {key}={saved[key]}, this run asks for {flag}: its "
                 f"weights and optimizer state do not fit. Resume without changing it, or start a new run in another --output_dir."
             )
+    began = (recorded_head_warmup(resume) or {}).get("steps", 0)
+    if head_warmup_steps is not None and bool(head_warmup_steps) != bool(began):
+        raise ValueError(
+            f"--resume_from_checkpoint {resume} began with --head_warmup_steps {began}; this run asks for "
+            f"{head_warmup_steps}: a run with a warm-up keeps its optimizer state in head and body groups that a run "
+            "without one does not have, so it does not fit. Leave --head_warmup_steps out (a resumed run keeps its "
+            "stages), or start a new run in another --output_dir."
+        )
     state = json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())
     before = state.get("max_steps")
     if training_args.max_steps > 0 and before and before != training_args.max_steps:
@@ -660,7 +684,7 @@ def load_model(model_args, config, tokenizer):
     if hasattr(model.config, UNTRAINED_HEAD_FIELD):  # the checkpoints of this run will have a trained head
         delattr(model.config, UNTRAINED_HEAD_FIELD)
     # ModernBERT's switch: with labels the LM head runs at the masked positions only (the training speed and memory
-    # win of bench/run_all.py). Saved folders say off (SparsePredictionWhileTraining, and train() before the final save).
+    # win of bench/run_all.py). Saved folders say off (LangSAMPTrainer._save_checkpoint, and main() before the final save).
     model.config.sparse_prediction = True
     model.vocabulary_extension = None
     if len(tokenizer) > model.config.vocab_size:
@@ -826,13 +850,19 @@ def resolve_head_warmup(model_args, training_args, model, train_dataset, resume)
     steps, learning_rate = model_args.head_warmup_steps, model_args.head_warmup_learning_rate
     recorded = recorded_head_warmup(resume) if resume is not None else None
     reason = getattr(model, "untrained_head", None)
-    if steps is None and recorded is not None:
-        steps, learning_rate, reason = recorded["steps"], recorded["learning_rate"], recorded.get("reason")
+    began = (recorded or {}).get("steps", 0)  # check_resume refused a switch between none and some
+    if steps is None and resume is not None:  # a resumed run keeps its stages (none, for a checkpoint without a record)
+        steps, learning_rate, reason = (began, recorded["learning_rate"], recorded.get("reason")) if began else (0, learning_rate, None)
     elif steps is None:
         steps = auto_steps(total_optimizer_steps(training_args, train_dataset)) if reason else 0
         if reason:
             logger.info("Head warm-up ON (%s): the first %d steps train only the LM head and the tables (lr %g), then "
                         "everything. --head_warmup_steps 0 turns it off.", reason, steps, learning_rate)
+            if steps and str(getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)) == "reduce_lr_on_plateau":
+                raise ValueError(
+                    f"--lr_scheduler_type reduce_lr_on_plateau cannot follow the head warm-up that is on because {reason} "
+                    "(it is not a step-wise schedule): use linear, cosine, constant, ... or pass --head_warmup_steps 0."
+                )
     elif recorded is not None and (steps, learning_rate) != (recorded["steps"], recorded["learning_rate"]):
         logger.warning("Resuming with --head_warmup_steps %d --head_warmup_learning_rate %g where the run began with %d "
                        "and %g: the stages and learning rates from here on follow the new values.", steps, learning_rate,
@@ -878,6 +908,18 @@ class LangSAMPTrainer(Trainer):
 
     def _warming_up(self):
         return self.head_warmup is not None and self.head_warmup.steps > 0
+
+    def _save_checkpoint(self, model, trial):
+        # Training runs with ModernBERT's `sparse_prediction` on (the LM head at the masked positions only); every
+        # folder the Trainer writes (checkpoint-N and the revision pushed from it) says off, the stock output contract
+        # its users get. Switched here, around the save alone, so evaluations at save steps keep the masked-only head
+        # and a checkpoint asked for by any callback (save_on_interrupt.py) is covered too.
+        config = self.model.config
+        config.sparse_prediction = False
+        try:
+            return super()._save_checkpoint(model, trial)
+        finally:
+            config.sparse_prediction = True
 
     def create_optimizer(self, model=None):
         fresh = self.optimizer is None
@@ -952,22 +994,6 @@ def write_hub_files(folder, config, metadata, repo_id=None):
     folder.mkdir(parents=True, exist_ok=True)
     copy_remote_code(folder)
     render_model_card(config, metadata, repo_id).save(folder / "README.md")
-
-
-class SparsePredictionWhileTraining(TrainerCallback):
-    """Training runs with ModernBERT's `sparse_prediction` on (the LM head at the masked positions only); every folder
-    the Trainer writes (checkpoint-N, each pushed revision) says off, the stock output contract its users get.
-    DefaultFlowCallback (always first) has set `should_save` by this `on_step_end`; `on_save` comes after the save."""
-
-    def __init__(self, config):
-        self.config = config
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if control.should_save:
-            self.config.sparse_prediction = False
-
-    def on_save(self, args, state, control, **kwargs):
-        self.config.sparse_prediction = True
 
 
 class HubReadyCheckpoints(TrainerCallback):
@@ -1077,7 +1103,7 @@ def main(argv=None, callbacks=()):
         config = load_config(model_args, tokenizer)
         check_lengths(config, data_args)
         if resume is not None:
-            check_resume(resume, config, training_args)
+            check_resume(resume, config, training_args, model_args.head_warmup_steps)
         start_step = 0 if resume is None else json.loads((Path(resume) / TRAINER_STATE_NAME).read_text())["global_step"]
         parts, changes = run_parts(training_args.output_dir, data_record(data_args, pairs), start_step)
 
@@ -1169,7 +1195,7 @@ def main(argv=None, callbacks=()):
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         data_collator=ResumableMasking(make_collator(tokenizer, mlm_probability=data_args.mlm_probability), training_args.seed),
-        callbacks=[SparsePredictionWhileTraining(model.config), hub_files, head_warmup, save_on_interrupt, *callbacks],
+        callbacks=[hub_files, head_warmup, save_on_interrupt, *callbacks],
     )
     trainer.card_metadata = card_metadata
     trainer.head_warmup = head_warmup
@@ -1201,32 +1227,36 @@ def main(argv=None, callbacks=()):
         save_on_interrupt.restore()
     if save_on_interrupt.requested and trainer.state.global_step < trainer.state.max_steps:
         raise Interrupted(interruption_message(training_args, trainer.state.global_step))
-    seconds = time.perf_counter() - started - (before_loss.seconds if eval_dataset is not None else 0.0)
-    if eval_dataset is not None:
-        losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]
-    if probes:
-        probes["after"] = probe(model, tokenizer, pairs)
-        Path(training_args.output_dir, "demo_probes.json").write_text(json.dumps(probes, indent=2, ensure_ascii=False) + "\n")
+    try:  # the held-out loss after, the probes and the final save: a Ctrl-C here must not say "nothing was saved"
+        seconds = time.perf_counter() - started - (before_loss.seconds if eval_dataset is not None else 0.0)
+        if eval_dataset is not None:
+            losses["after"] = trainer.evaluate(metric_key_prefix="after")["after_loss"]
+        if probes:
+            probes["after"] = probe(model, tokenizer, pairs)
+            Path(training_args.output_dir, "demo_probes.json").write_text(json.dumps(probes, indent=2, ensure_ascii=False) + "\n")
 
-    # 5. Final save (and push): weights, tokenizer, code and card in output_dir.
-    model.config.sparse_prediction = False  # users get every masked LM's [batch, seq, vocab] logits with labels
-    trainer.log_metrics("train", result.metrics)
-    trainer.save_metrics("train", {**result.metrics, **{f"held_out_loss_{k}": v for k, v in losses.items()}})
-    trainer.save_state()
-    pushed = None
-    if training_args.push_to_hub:
-        pending = getattr(trainer, "push_in_progress", None)  # set on rank 0 only
-        if pending is not None:
-            pending.wait_until_done()  # the final save must not rewrite files that an upload is still reading
-        try:
-            pushed = trainer.push_to_hub(commit_message=f"End of training (step {trainer.state.global_step})")
-        except Exception as error:  # the model is saved locally before the upload starts
-            logger.warning("The final push to the Hub failed (%s: %s); the model is saved in %s.",
-                           type(error).__name__, error, training_args.output_dir)
-    else:
-        trainer.save_model()
-    if trainer.is_world_process_zero():
-        write_hub_files(training_args.output_dir, model.config, card_metadata(), training_args.hub_model_id)
+        # 5. Final save (and push): weights, tokenizer, code and card in output_dir.
+        model.config.sparse_prediction = False  # users get every masked LM's [batch, seq, vocab] logits with labels
+        trainer.log_metrics("train", result.metrics)
+        trainer.save_metrics("train", {**result.metrics, **{f"held_out_loss_{k}": v for k, v in losses.items()}})
+        trainer.save_state()
+        pushed = None
+        if training_args.push_to_hub:
+            pending = getattr(trainer, "push_in_progress", None)  # set on rank 0 only
+            if pending is not None:
+                pending.wait_until_done()  # the final save must not rewrite files that an upload is still reading
+            try:
+                pushed = trainer.push_to_hub(commit_message=f"End of training (step {trainer.state.global_step})")
+            except Exception as error:  # the model is saved locally before the upload starts
+                logger.warning("The final push to the Hub failed (%s: %s); the model is saved in %s.",
+                               type(error).__name__, error, training_args.output_dir)
+        else:
+            trainer.save_model()
+        if trainer.is_world_process_zero():
+            write_hub_files(training_args.output_dir, model.config, card_metadata(), training_args.hub_model_id)
+    except KeyboardInterrupt as interrupt:
+        step = trainer.state.global_step
+        raise Interrupted(interruption_message(training_args, step, f"after training (step {step}), before the final save ended")) from interrupt
 
     # 6. Summary.
     if trainer.is_world_process_zero():
@@ -1251,15 +1281,16 @@ def main(argv=None, callbacks=()):
     return None
 
 
-def interruption_message(training_args, step):
+def interruption_message(training_args, step, when=None):
     """Where an interrupted run stands: its newest complete checkpoint and the command that continues from it."""
+    when = when or f"at step {step}"
     saved = complete_checkpoints(training_args.output_dir)
     if saved:
-        return (f"interrupted at step {step}; the last complete checkpoint is {saved[-1]}: run the same command with "
+        return (f"interrupted {when}; the last complete checkpoint is {saved[-1]}: run the same command with "
                 "--resume_from_checkpoint auto to continue from it.")
     strategy = str(getattr(training_args.save_strategy, "value", training_args.save_strategy))
-    when = f"--save_steps {training_args.save_steps:g}" if strategy == "steps" else f"--save_strategy {strategy}"
-    return f"interrupted at step {step}, before the first checkpoint ({when}): nothing was saved; the same command starts over."
+    every = f"--save_steps {training_args.save_steps:g}" if strategy == "steps" else f"--save_strategy {strategy}"
+    return f"interrupted {when}, before the first checkpoint ({every}): nothing was saved; the same command starts over."
 
 
 def print_summary(summary, demo, model, training_args, steps, batch, data_args, seconds, n_params, probes=None):

@@ -77,6 +77,11 @@ def test_help_lists_the_scripts_own_flags(capsys, monkeypatch):
         (["--adam_beta2", "1"], "--adam_beta2 1 must be in [0, 1) (a moving-average decay)."),
         (["--adam_epsilon", "-1e-8"], "--adam_epsilon -1e-08 must be >= 0"),
         (["--seed", "-3"], "--seed -3 must be >= 0 (numpy takes 0 .. 2**32 - 1)."),
+        (["--head_warmup_steps", "-3"], "--head_warmup_steps -3 must be >= 0 (0 = no warm-up; leave it out for auto)."),
+        (["--head_warmup_learning_rate", "inf"], "--head_warmup_learning_rate inf must be a positive number (default 0.001)."),
+        (["--head_warmup_learning_rate", "0"], "--head_warmup_learning_rate 0 must be a positive number"),
+        (["--head_warmup_steps", "5", "--lr_scheduler_type", "reduce_lr_on_plateau", "--eval_strategy", "steps", "--eval_steps", "2"],
+         "--lr_scheduler_type reduce_lr_on_plateau cannot follow --head_warmup_steps 5 (it is not a step-wise schedule)"),
     ],
 )
 def test_train_numeric_flags_out_of_range_fail_before_any_work(tmp_path, checked_train, small_corpus, flags, message):  # noqa: F811
@@ -368,6 +373,8 @@ def test_ctrl_c_saves_the_step_reached_and_resume_continues_from_it(tmp_path, sm
     )
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2"]
     assert json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())["global_step"] == 2
+    # saved with the stock output contract, as every checkpoint (training itself runs the masked-only head)
+    assert json.loads((out / "checkpoint-2" / "config.json").read_text())["sparse_prediction"] is False
     monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
     train.main([*argv, "--resume_from_checkpoint", "auto"])
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4
@@ -380,3 +387,38 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path, small_corpus, tokenizer):  # no
         "starts over."
     )
     assert not list(out.glob("checkpoint-*"))
+
+
+def test_resuming_with_the_head_warmup_switched_on_or_off_fails_in_one_line(interrupted_run, checked_train):
+    out, argv, _ = interrupted_run  # a from-scratch run: no warm-up (auto: nothing pretrained to protect)
+    newest = train.complete_checkpoints(out)[-1]  # (other tests resume this run too)
+    # before: torch's "loaded state dict has a different number of parameter groups" traceback
+    with pytest.raises(train.BadInput) as error:
+        checked_train.main(argv + ["--resume_from_checkpoint", "auto", "--head_warmup_steps", "1"])
+    assert str(error.value) == (
+        f"--resume_from_checkpoint {newest} began with --head_warmup_steps 0; this run asks for 1: a run "
+        "with a warm-up keeps its optimizer state in head and body groups that a run without one does not have, so it "
+        "does not fit. Leave --head_warmup_steps out (a resumed run keeps its stages), or start a new run in another "
+        "--output_dir."
+    )
+
+
+class CtrlCInFinalSave(TrainerCallback):
+    def on_train_end(self, args, state, control, **kwargs):
+        train.LangSAMPTrainer.save_model = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt)
+
+
+def test_ctrl_c_in_the_final_save_names_the_last_checkpoint(tmp_path, small_corpus, tokenizer, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    monkeypatch.setattr(train.LangSAMPTrainer, "save_model", train.LangSAMPTrainer.save_model)  # restored afterwards
+    out = tmp_path / "run"
+    argv = ["--corpus", str(small_corpus), "--output_dir", str(out), "--config_overrides", TINY, "--max_seq_length", "32",
+            "--per_device_train_batch_size", "2", "--max_eval_samples", "0", "--max_steps", "2", "--save_steps", "2",
+            "--cache_dir", str(tmp_path / "cache"), *QUIET]
+    with pytest.raises(train.Interrupted) as interrupt:
+        train.main(argv, callbacks=[CtrlCInFinalSave()])
+    # before: "interrupted before training started; nothing was trained or saved" (the __main__ fallback)
+    assert str(interrupt.value) == (
+        f"interrupted after training (step 2), before the final save ended; the last complete checkpoint is "
+        f"{out / 'checkpoint-2'}: run the same command with --resume_from_checkpoint auto to continue from it."
+    )
