@@ -34,6 +34,7 @@ Evaluations (the tables are used only by the masked LM and the URIEL correlation
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -355,7 +356,8 @@ def _settings(args, names):
 def train_arguments(args):
     """The flags every train.py run gets besides model, corpus, output, steps and seed."""
     warmup = ["--head_warmup_steps", str(args.head_warmup_steps), "--head_warmup_learning_rate", str(args.head_warmup_learning_rate)]
-    return [*TRAIN_DEFAULTS, "--learning_rate", str(args.learning_rate), *(warmup if args.head_warmup_steps else []), *args.train_args]
+    # Always explicit: left out, train.py's auto rule would turn a warm-up on for an encoder without a trained head.
+    return [*TRAIN_DEFAULTS, "--learning_rate", str(args.learning_rate), *warmup, *args.train_args]
 
 
 def check_args(args):
@@ -385,8 +387,11 @@ def check_args(args):
     elif args.head_warmup_steps and args.max_steps <= args.head_warmup_steps:
         problems.append(f"--max_steps {args.max_steps} must exceed --head_warmup_steps {args.head_warmup_steps} "
                         "(steps count the warm-up: the full stage would never run); raise --max_steps or lower the warm-up")
+    bad_seeds = [seed for seed in args.seeds if not 0 <= seed < 2**32]
+    if bad_seeds:
+        problems.append(f"--seeds {' '.join(map(str, bad_seeds))}: give seeds from 0 to 2**32 - 1 (numpy's range)")
     for name in ("learning_rate", "head_warmup_learning_rate", "classify_learning_rate", "classify_epochs"):
-        if not getattr(args, name) > 0:
+        if not (math.isfinite(getattr(args, name)) and getattr(args, name) > 0):
             problems.append(f"--{name} must be > 0, got {getattr(args, name)}")
     for name, low in (("classify_batch_size", 1), ("mlm_sentences", 1), ("mask_rounds", 1), ("max_length", 8)):
         if getattr(args, name) < low:
@@ -420,12 +425,14 @@ def check_args(args):
 
 def _check_train_args(args):
     """train.py parses every run's flags (extras after --train_args included) without training: a bad flag is found now."""
-    from train import parse_arguments
+    from train import check_arguments, parse_arguments
 
     argv = ["--model_name_or_path", str(args.model), "--corpus", "corpus", "--output_dir", str(Path(args.output_dir) / "check"),
             "--max_steps", str(args.max_steps), *train_arguments(args)]
     try:
-        parse_arguments(argv)
+        # train.py's own checks, as each run will make them (numbers, reporting, evaluation, warm-up), minus the corpus
+        # that is written later ("corpus" passes as a Hub id)
+        check_arguments(*parse_arguments(argv))
     except (ValueError, FileNotFoundError, SystemExit) as error:
         return [f"train.py refuses the runs' flags: {str(error).rstrip('.')}"]
     return []

@@ -176,6 +176,29 @@ def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--seeds", "-1", "0"], "--seeds -1: give seeds from 0 to 2**32 - 1 (numpy's range)"),
+        (["--learning_rate", "inf"], "--learning_rate must be > 0, got inf"),
+        # train.py's own checks, run now rather than in the first pretraining run's subprocess
+        (["--train_args", "--weight_decay", "-1"], "train.py refuses the runs' flags: --weight_decay -1.0 must be >= 0"),
+        (["--train_args", "--eval_strategy", "steps"], "train.py refuses the runs' flags: --eval_strategy steps evaluates"),
+        (["--train_args", "--report_to", "wandb"], "train.py refuses the runs' flags: --report_to wandb: not installed"),
+    ],
+)
+def test_what_train_py_would_refuse_is_found_before_any_run(tiny_start, tmp_path, flags, message):
+    args = compare_baseline.build_parser().parse_args(["--output_dir", str(tmp_path / "c"), "--model", str(tiny_start), *flags])
+    assert any(problem.startswith(message) for problem in compare_baseline.check_args(args)), compare_baseline.check_args(args)
+
+
+def test_no_warmup_is_passed_to_train_py_explicitly(tiny_start, tmp_path):
+    # Left out, train.py's auto rule turns a warm-up on for an encoder without a trained head (e5): 0 must say 0.
+    args = compare_baseline.build_parser().parse_args(["--output_dir", str(tmp_path / "c"), "--head_warmup_steps", "0"])
+    flags = compare_baseline.train_arguments(args)
+    assert flags[flags.index("--head_warmup_steps") + 1] == "0"
+
+
 def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_path, capsys):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "notes.txt").write_text("mine")
