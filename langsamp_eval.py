@@ -277,10 +277,10 @@ def build_parser():
     common(p)
     p.add_argument("--corpus", default="udhr", help="'udhr' (default, 31 units a language), a JSON {lang: [sentences]} or a folder of aligned per-language files")
     p.add_argument("--layers", type=int, nargs="+", default=None, help="hidden_states indices (default: all, 0 = embeddings)")
-    p.add_argument("--probe-folds", type=int, default=5, help="folds of the language-ID probe (0: no probe)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-length", type=int, default=512)
-    p.add_argument("--seed", type=int, default=0, help="seed of the probe's fold assignment")
+    p.add_argument("--probe-folds", type=cli_type(check_int, minimum=0), default=5, help="folds of the language-ID probe (0: no probe)")
+    p.add_argument("--batch-size", type=cli_type(check_int), default=32)
+    p.add_argument("--max-length", type=cli_type(check_int, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)"), default=512)
+    p.add_argument("--seed", type=cli_type(check_int, minimum=0), default=0, help="seed of the probe's fold assignment")
 
     p = sub.add_parser("embeddings", help="language / script embedding analysis and pictures")
     p.add_argument("--model", required=True)
@@ -442,7 +442,7 @@ def run(args):
         model = _check_model(args.model)
         corpus = _corpus_arg(args.corpus)
         probe_folds = args.probe_folds or None
-        check_neutrality_inputs(corpus, args.languages, model, args.layers, probe_folds, args.batch_size, args.max_length)  # before loading
+        check_neutrality_inputs(corpus, args.languages, model, args.layers, probe_folds, args.batch_size, args.max_length, args.seed)  # before loading
         result = language_neutrality(model, args.tokenizer, corpus, args.languages, args.layers, probe_folds, args.batch_size, args.max_length, args.seed)
         print(f"Language neutrality, {len(result['languages'])} languages x {result['sentences']} parallel sentences:")
         print(neutrality_table(result))

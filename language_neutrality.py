@@ -25,7 +25,7 @@ from retrieval import check_layer, sentence_embeddings
 PROBE_FOLDS = 5
 
 
-def check_neutrality_inputs(corpus, languages=None, model=None, layers=None, probe_folds=PROBE_FOLDS, batch_size=32, max_length=512):
+def check_neutrality_inputs(corpus, languages=None, model=None, layers=None, probe_folds=PROBE_FOLDS, batch_size=32, max_length=512, seed=0):
     """Every problem with the inputs, before anything loads: returns (languages, n sentences, layers or None) or raises
     one ValueError naming every bad value. `model`: a checkpoint path or a loaded model (for the layer range)."""
     problems = []
@@ -50,8 +50,10 @@ def check_neutrality_inputs(corpus, languages=None, model=None, layers=None, pro
         problems.append(f"probe folds {probe_folds!r}: give 2 to the number of parallel sentences ({n}), or no probe")
     if not isinstance(batch_size, int) or batch_size < 1:
         problems.append(f"batch size {batch_size!r}: give a positive integer")
-    if not isinstance(max_length, int) or max_length < 2:
-        problems.append(f"max length {max_length!r}: give at least 2 tokens (<s> and </s>)")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+        problems.append(f"seed {seed!r}: give an integer from 0 to 2**32 - 1 (numpy's range)")
+    if not isinstance(max_length, int) or max_length < 3:
+        problems.append(f"max length {max_length!r}: give at least 3 tokens (<s>, a token and </s>)")
     if model is not None:
         depth = checkpoint_config(model)["num_hidden_layers"] if not hasattr(model, "config") else model.config.num_hidden_layers
         layers = list(range(depth + 1)) if layers is None else layers
@@ -133,7 +135,7 @@ def language_neutrality(model, tokenizer=None, corpus=None, languages=None, laye
     Returns {"task": "neutrality", "languages", "sentences", "per_layer": {layer: {...}}, "note"}."""
     default_corpus = corpus is None
     corpus = udhr_parallel_corpus() if default_corpus else corpus
-    chosen, n, layers = check_neutrality_inputs(corpus, languages, model, layers, probe_folds, batch_size, max_length)
+    chosen, n, layers = check_neutrality_inputs(corpus, languages, model, layers, probe_folds, batch_size, max_length, seed)
     model = _as_model(model, "encoder")
     tokenizer = _as_tokenizer(tokenizer, model)
     model.eval()

@@ -52,6 +52,7 @@ B = ["benchmark", "--task", "udhr-topics", "--models", "CKPT"]
 C = ["classify", "--model", "CKPT", "--train", "FILES/ints.jsonl", "--test", "deu=FILES/ints.jsonl"]
 M = ["mlm", "--model", "CKPT", "--languages", "deu"]
 E = ["embeddings", "--model", "CKPT"]
+N = ["neutrality", "--model", "CKPT", "--languages", "eng", "deu"]
 
 CASES = [
     # retrieval: the four, then the other flags
@@ -125,6 +126,13 @@ CASES = [
     (E + ["--output", "FILES"], "--output FILES is a folder"),
     (E + ["--plot-dir", "FILES/plots", "--languages", "deu", "hin"], "--plot-dir needs at least 3 --languages for its pictures, got deu hin"),
     (E + ["--nearest", "xqz"], "Unknown language 'xqz'"),
+    # neutrality: as the others, argparse's line before loading (before: numpy's "expected non-negative integer"
+    # for --seed -1, after every embedding was computed)
+    (N + ["--seed", "-1"], "argument --seed: -1 must be an integer of at least 0"),
+    (N + ["--max-length", "2"], "argument --max-length: 2 must be an integer of at least 3"),
+    (N + ["--batch-size", "0"], "argument --batch-size: 0 must be a positive integer"),
+    (N + ["--probe-folds", "-1"], "argument --probe-folds: -1 must be an integer of at least 0"),
+    (N + ["--probe-folds", "40"], "probe folds 40: give 2 to the number of parallel sentences (31)"),
 ]
 
 
@@ -312,7 +320,7 @@ def test_export_push_failing_after_the_folder_is_written_says_so(tmp_path, token
     assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
 
 
-@pytest.mark.parametrize("command", ["", "tasks", "benchmark", "sources", "retrieval", "classify", "mlm", "embeddings"])
+@pytest.mark.parametrize("command", ["", "tasks", "benchmark", "sources", "retrieval", "classify", "mlm", "embeddings", "neutrality"])
 def test_every_help_prints(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         ev.main(([command] if command else []) + ["--help"])

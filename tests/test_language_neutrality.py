@@ -81,10 +81,10 @@ def test_tiny_model_matches_an_independent_per_sentence_forward_pass(model, toke
 
 def test_every_bad_input_is_named_at_once(model, corpus):
     with pytest.raises(ValueError) as error:
-        check_neutrality_inputs(corpus, ["deu", "xxx_Latn"], model, layers=[1, 5, -9], probe_folds=9, batch_size=0, max_length=1)
+        check_neutrality_inputs(corpus, ["deu", "xxx_Latn"], model, layers=[1, 5, -9], probe_folds=9, batch_size=0, max_length=2, seed=-1)
     message = str(error.value)
     for part in ("'xxx_Latn' is not in the corpus", "layer 5 is out of range", "layer -9 is out of range", "probe folds 9",
-                 "batch size 0", "max length 1"):
+                 "batch size 0", "max length 2: give at least 3 tokens", "seed -1: give an integer from 0"):
         assert part in message
     with pytest.raises(ValueError, match="at least 2"):
         check_neutrality_inputs(corpus, ["deu"], model)
