@@ -2,6 +2,7 @@
 with the matching tokenizer."""
 
 import logging
+import re
 from pathlib import Path
 
 logger = logging.getLogger("langsamp_eval")
@@ -74,6 +75,17 @@ def load_model(path, kind="encoder", **kwargs):
             "sequence-classification": transformers.AutoModelForSequenceClassification,
             "token-classification": transformers.AutoModelForTokenClassification,
         }[kind]
+    if kind in ("sequence-classification", "token-classification"):
+        report = _DownstreamLoadReport()
+        target = logging.getLogger("transformers.modeling_utils")  # the logger transformers writes the report with
+        target.addFilter(report)
+        try:
+            model = cls.from_pretrained(str(path), **kwargs).eval()
+        finally:
+            target.removeFilter(report)
+        if report.muted:
+            logger.info("%s: a new %s head; its masked-LM head and tables are not used downstream.", path, kind)
+        return model
     if kind != "encoder":
         return cls.from_pretrained(str(path), **kwargs).eval()
     # A masked-LM checkpoint loaded as a bare encoder leaves its LM head out: expected, so the load report is muted.
@@ -87,6 +99,28 @@ def load_model(path, kind="encoder", **kwargs):
         return cls.from_pretrained(str(path), **kwargs).eval()
     finally:
         transformers_logging.set_verbosity(verbosity)
+
+
+class _DownstreamLoadReport(logging.Filter):
+    """A masked-LM checkpoint loaded for classification: transformers' LOAD REPORT then lists the new classifier
+    (MISSING) and the LM head and tables (UNEXPECTED), 14 lines that are what fine-tuning means. Such a report is
+    dropped (one info line instead); a report with any other key (a real mismatch) is kept whole."""
+
+    EXPECTED = ("classifier.", "lm_head.", "language_script_embeddings.")
+
+    def __init__(self):
+        super().__init__()
+        self.muted = False
+
+    def filter(self, record):
+        message = record.getMessage()
+        if "LOAD REPORT" not in message:
+            return True
+        keys = [key for key in re.findall(r"^(\S+)\s+\|", message, flags=re.MULTILINE) if key != "Key"]
+        if keys and all(key.startswith(self.EXPECTED) for key in keys):
+            self.muted = True
+            return False
+        return True
 
 
 def max_tokens(model, max_length):
