@@ -330,29 +330,43 @@ def test_every_help_prints(command, capsys):
     assert exit_.value.code == 0 and "--push_to_hub" in capsys.readouterr().out
 
 
-def test_loading_a_masked_lm_for_classification_mutes_only_the_expected_load_report(tmp_path, caplog, capsys):
+def test_loading_a_masked_lm_for_classification_mutes_only_the_expected_load_report(tmp_path, caplog):
     # before: transformers' 14-line LOAD REPORT (new classifier MISSING, LM head and tables UNEXPECTED) at every
-    # classify / benchmark run; a key outside those (a real mismatch) must still be reported whole. (transformers
-    # writes the report to stderr through its own handler.)
+    # classify / benchmark run; a key outside those (a real mismatch) must still be reported whole.
     import logging
 
     from safetensors.torch import load_file, save_file
+    from transformers.utils import logging as transformers_logging
 
     import eval_models
     from modeling_langsamp import LangSAMPForMaskedLM
 
-    torch.manual_seed(0)
-    LangSAMPForMaskedLM(tiny_config()).save_pretrained(tmp_path / "mlm")
-    capsys.readouterr()
-    with caplog.at_level(logging.INFO, logger="langsamp_eval"):
-        eval_models.load_model(tmp_path / "mlm", "sequence-classification", num_labels=3)
-    assert "LOAD REPORT" not in capsys.readouterr().err
-    assert any("a new sequence-classification head" in r.getMessage() for r in caplog.records)
+    class Collect(logging.Handler):  # on transformers' own logger, which does not propagate to caplog
+        reports = []
 
-    weights = load_file(tmp_path / "mlm" / "model.safetensors")
-    del weights["roberta.encoder.layer.0.attention.self.query.weight"]  # a real hole in the encoder
-    save_file(weights, tmp_path / "mlm" / "model.safetensors", metadata={"format": "pt"})
-    eval_models.load_model(tmp_path / "mlm", "token-classification", num_labels=3)
-    err = capsys.readouterr().err
-    assert err.count("LOAD REPORT") == 1 and "roberta.encoder.layer.0.attention.self.query.weight | MISSING" in err
-    assert "classifier.weight" in err  # kept whole
+        def emit(self, record):
+            if "LOAD REPORT" in record.getMessage():
+                self.reports.append(record.getMessage())
+
+    collect, target = Collect(), logging.getLogger("transformers.modeling_utils")
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_warning()  # transformers' default (other tests may have lowered it)
+    target.addHandler(collect)
+    try:
+        torch.manual_seed(0)
+        LangSAMPForMaskedLM(tiny_config()).save_pretrained(tmp_path / "mlm")
+        with caplog.at_level(logging.INFO, logger="langsamp_eval"):
+            eval_models.load_model(tmp_path / "mlm", "sequence-classification", num_labels=3)
+        assert collect.reports == []
+        assert any("a new sequence-classification head" in r.getMessage() for r in caplog.records)
+
+        weights = load_file(tmp_path / "mlm" / "model.safetensors")
+        del weights["roberta.encoder.layer.0.attention.self.query.weight"]  # a real hole in the encoder
+        save_file(weights, tmp_path / "mlm" / "model.safetensors", metadata={"format": "pt"})
+        eval_models.load_model(tmp_path / "mlm", "token-classification", num_labels=3)
+    finally:
+        target.removeHandler(collect)
+        transformers_logging.set_verbosity(verbosity)
+    assert len(collect.reports) == 1
+    assert "roberta.encoder.layer.0.attention.self.query.weight | MISSING" in collect.reports[0]
+    assert "classifier.weight" in collect.reports[0]  # kept whole
