@@ -322,9 +322,11 @@ def test_a_stock_xlmr_checkpoint_takes_the_tokenizers_inventory(tmp_path, small_
     assert config.hidden_size == 32 and config.vocab_size == 250002
 
 
-def test_training_uses_the_masked_only_head_and_saved_folders_say_off(tmp_path, tokenizer):
+def test_training_uses_the_masked_only_head_and_saved_folders_say_off(tmp_path, tokenizer, monkeypatch):
     """train.py trains with ModernBERT's sparse_prediction (logits only at the labelled positions) and every folder
-    it saves says off: the callback flips the switch around each save the Trainer is about to make."""
+    the Trainer saves says off: LangSAMPTrainer._save_checkpoint flips the switch around the save alone."""
+    from transformers import Trainer, TrainingArguments
+
     from modeling_langsamp import LangSAMPForMaskedLM
 
     LangSAMPForMaskedLM(tiny_config()).save_pretrained(tmp_path / "model")
@@ -335,13 +337,12 @@ def test_training_uses_the_masked_only_head_and_saved_folders_say_off(tmp_path, 
     with torch.no_grad():
         logits = model(input_ids, labels=labels, lang_ids=torch.tensor([1]), script_ids=torch.tensor([2])).logits
     assert logits.shape == (2, model.config.vocab_size)
-    switch = train.SparsePredictionWhileTraining(model.config)
-    switch.on_step_end(None, None, SimpleNamespace(should_save=False))
-    assert model.config.sparse_prediction is True
-    switch.on_step_end(None, None, SimpleNamespace(should_save=True))
-    assert model.config.sparse_prediction is False  # what the save about to happen writes
-    switch.on_save(None, None, SimpleNamespace(should_save=True))
-    assert model.config.sparse_prediction is True
+    seen = []
+    monkeypatch.setattr(Trainer, "_save_checkpoint", lambda self, model, trial: seen.append(self.model.config.sparse_prediction))
+    trainer = train.LangSAMPTrainer(model=model, args=TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True))
+    trainer._save_checkpoint(model, None)
+    assert seen == [False]  # what the save writes
+    assert model.config.sparse_prediction is True  # training goes on with the masked-only head
 
 
 # ---------------------------------------------------------------------------------------------------------------------
