@@ -858,11 +858,6 @@ def resolve_head_warmup(model_args, training_args, model, train_dataset, resume)
         if reason:
             logger.info("Head warm-up ON (%s): the first %d steps train only the LM head and the tables (lr %g), then "
                         "everything. --head_warmup_steps 0 turns it off.", reason, steps, learning_rate)
-            if steps and str(getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)) == "reduce_lr_on_plateau":
-                raise ValueError(
-                    f"--lr_scheduler_type reduce_lr_on_plateau cannot follow the head warm-up that is on because {reason} "
-                    "(it is not a step-wise schedule): use linear, cosine, constant, ... or pass --head_warmup_steps 0."
-                )
     elif recorded is not None and (steps, learning_rate) != (recorded["steps"], recorded["learning_rate"]):
         logger.warning("Resuming with --head_warmup_steps %d --head_warmup_learning_rate %g where the run began with %d "
                        "and %g: the stages and learning rates from here on follow the new values.", steps, learning_rate,
@@ -870,6 +865,12 @@ def resolve_head_warmup(model_args, training_args, model, train_dataset, resume)
     if steps and reason is None and model_args.head_warmup_steps is None:
         reason = "as the run began"
     warmup = HeadWarmup(steps, learning_rate, reason)
+    if warmup.steps and str(getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)) == "reduce_lr_on_plateau":
+        # (an explicit --head_warmup_steps is refused earlier, in check_head_warmup_flags; this is auto or a resume)
+        raise ValueError(
+            f"--lr_scheduler_type reduce_lr_on_plateau cannot follow the head warm-up ({reason}; it is not a step-wise "
+            "schedule): use linear, cosine, constant, ... or pass --head_warmup_steps 0."
+        )
     if warmup.steps and model.config.use_lang_embedding is False and model.config.use_script_embedding is False:
         logger.info("Head warm-up without LangSAMP tables (the paper's baseline): only the LM head trains in it.")
     if warmup.steps and training_args.world_size > 1:

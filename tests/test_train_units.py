@@ -435,6 +435,15 @@ def test_the_head_warmup_is_on_by_default_only_where_the_start_has_no_trained_he
         "HeadWarmup": {"args": {"steps": 40, "learning_rate": 3e-3, "reason": "r"}, "attributes": {}}}}))
     warmup = resolve("masked-lm", resume=str(checkpoint))[0]
     assert (warmup.steps, warmup.learning_rate) == (40, 3e-3)
+    # A resumed run without a recorded warm-up (a checkpoint from before train.py had it) keeps none.
+    (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": 30}))
+    assert resolve("marked", resume=str(checkpoint))[0].steps == 0
+    # The warm-up the auto rule turns on cannot be followed by a schedule that is not step-wise: one line, why.
+    training_args.lr_scheduler_type = "reduce_lr_on_plateau"
+    with pytest.raises(ValueError, match=r"^--lr_scheduler_type reduce_lr_on_plateau cannot follow the head warm-up \(its "
+                                         r"config marks the MLM head as freshly initialised"):
+        resolve("marked")
+    training_args.lr_scheduler_type = "linear"
     assert [head_warmup.auto_steps(n) for n in (5, 220, 10**6)] == [1, 22, 1000]
     with pytest.raises(ValueError, match="head_warmup_steps must be >= 0"):
         head_warmup.HeadWarmup(-1)
