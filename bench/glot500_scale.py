@@ -58,7 +58,7 @@ def glot500_pairs():
 def write_corpus(folder, n_pairs, scale):
     """The synthetic corpus of `n_pairs` pairs (module doc) in `folder` (kept: a second call reuses it);
     returns (folder, pairs written, bytes)."""
-    from udhr import load_udhr
+    from langsamp.resources.udhr import load_udhr
 
     folder = Path(folder)
     done = folder / ".complete"
@@ -115,9 +115,9 @@ def measure(spec):
     import torch
     from transformers.utils import logging
 
-    from assets import default_tokenizer
-    from masking import make_collator
-    from pretraining_data import build_pretraining_dataset
+    from langsamp.data.masking import make_collator
+    from langsamp.data.pretraining_data import build_pretraining_dataset
+    from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
     datasets.disable_progress_bars()
     logging.set_verbosity_error()

@@ -30,7 +30,7 @@ def main():
     import torch
     from transformers.utils import logging
 
-    from assets import default_tokenizer
+    from langsamp.resources.xlmr_tokenizer import default_tokenizer
     from modeling_langsamp import LangSAMPModel
 
     logging.set_verbosity_error()  # loading the encoder from a masked-LM checkpoint lists the unused head keys

@@ -359,8 +359,8 @@ def render(report):
         corpora = p["corpora"]
         names = {
             "direct": "tokenizer -> concatenate -> chunk (no datasets)",
-            "library_small": "langsamp_data.build_pretraining_dataset(num_proc=1), empty cache",
-            "library_main": "langsamp_data.build_pretraining_dataset(num_proc=1), empty cache",
+            "library_small": "langsamp.data.build_pretraining_dataset(num_proc=1), empty cache",
+            "library_main": "langsamp.data.build_pretraining_dataset(num_proc=1), empty cache",
         }
         lines += [
             "## 3. Data pipeline: raw text files -> training-ready chunks, one CPU core",

@@ -19,7 +19,7 @@ import common
 def load_tokenizers():
     from transformers import XLMRobertaTokenizer
 
-    from assets import xlmr_tokenizer_json
+    from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
     from tokenization_langsamp import LangSAMPTokenizer
 
     with tempfile.TemporaryDirectory() as folder:

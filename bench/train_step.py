@@ -39,7 +39,7 @@ def prepare(folder, shape, seq_lens, batch_sizes, n_steps, seed=0):
     from transformers import DataCollatorForLanguageModeling
 
     import texts
-    from assets import default_tokenizer
+    from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
     weights = folder / "weights.pt"
     torch.save(initial_state(shape, seed), weights)

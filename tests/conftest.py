@@ -1,16 +1,19 @@
 """Shared fixtures: real offline resources (XLM-R tokenizer, UDHR text) and tiny random configs."""
 
 import os
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the suite may reach the Hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"  # what users run: langsamp/training/train.py
+
 
 @pytest.fixture(scope="session")
 def tokenizer():
-    from assets import default_tokenizer
+    from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
     return default_tokenizer()
 
@@ -38,7 +41,7 @@ def tokenizer_dir(tmp_path_factory, tokenizer):
 
 @pytest.fixture(scope="session")
 def udhr_translations():
-    from udhr import load_udhr
+    from langsamp.resources.udhr import load_udhr
 
     return load_udhr()
 

@@ -1,14 +1,14 @@
 """Tiny local copies of the evaluation datasets' Hub repos, laid out like them (../shared/notes/hub-datasets.md):
 a README.md whose YAML `configs:` names each config's data files, the data files at the repos' paths, the same
 columns and label encodings. `datasets.load_dataset(folder, config, split=...)` reads them the way it reads the Hub
-repo, so eval_tasks.py takes the same code path as with the real id. The rows are whatever a test passes."""
+repo, so langsamp/evaluation/tasks.py takes the same code path as with the real id. The rows are whatever a test passes."""
 
 from pathlib import Path
 
 import datasets
 import yaml
 
-from eval_tasks import UPOS_TAGS, WIKIANN_TAGS
+from langsamp.evaluation.tasks import UPOS_TAGS, WIKIANN_TAGS
 
 
 def _readme(root, configs, pretty_name):

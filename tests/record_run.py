@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
 
-import train  # noqa: E402
+from langsamp.training import train  # noqa: E402
 
 OUT = Path(os.environ["RECORD_DIR"])
 RANK = int(os.environ.get("RANK", "0"))

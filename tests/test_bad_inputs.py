@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
+from conftest import TRAIN_SCRIPT, tiny_config
 
-import export
-import train
+from langsamp.hub import export
+from langsamp.training import train
 from langsamp_inventory import RELEASE_LANGUAGES
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification, LangSAMPModel
 from tokenization_langsamp import LangSAMPTokenizer
@@ -268,7 +268,7 @@ def test_export_bad_values_print_one_line_and_exit_2(capsys, monkeypatch, tmp_pa
 
 @pytest.fixture(scope="module")
 def small_corpus(tmp_path_factory, udhr_translations):
-    from udhr import write_glot500_corpus
+    from langsamp.resources.udhr import write_glot500_corpus
 
     pairs = ("eng_Latn", "deu_Latn", "rus_Cyrl")
     return write_glot500_corpus({p: udhr_translations[p] for p in pairs}, tmp_path_factory.mktemp("corpus") / "udhr")
@@ -331,7 +331,7 @@ def test_train_unknown_flags_and_bad_values_are_one_line(tmp_path):
         with pytest.raises(train.BadInput, match=message):
             train.main(["--corpus", str(tmp_path), *flags])
     # the script itself: one line on stderr, exit 2 (argparse alone would print the whole usage first)
-    proc = subprocess.run([sys.executable, train.__file__, "--max_steps", "three"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, TRAIN_SCRIPT, "--max_steps", "three"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.splitlines() == [
         "train.py: error: argument --max_steps/--max-steps: invalid int value: 'three' (python train.py --help lists the arguments)"
     ], proc.stderr[-2000:]

@@ -12,11 +12,11 @@ import sys
 
 import datasets
 import pytest
-from conftest import tiny_config
+from conftest import TRAIN_SCRIPT, tiny_config
 from test_bad_inputs import checked_train, small_corpus  # noqa: F401  (fixtures)
 from transformers import TrainerCallback
 
-import train
+from langsamp.training import train
 from modeling_langsamp import LangSAMPForMaskedLM
 
 TINY = "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64"
@@ -26,9 +26,9 @@ QUIET = ["--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_work
 def run_script(capsys, monkeypatch, *argv):
     """train.py run as a script (`__main__`, in this process: the imports are already paid for): (exit code, stdout,
     stderr)."""
-    monkeypatch.setattr(sys, "argv", [train.__file__, *map(str, argv)])
+    monkeypatch.setattr(sys, "argv", [TRAIN_SCRIPT, *map(str, argv)])
     with pytest.raises(SystemExit) as exit_:
-        runpy.run_path(train.__file__, run_name="__main__")
+        runpy.run_path(TRAIN_SCRIPT, run_name="__main__")
     out, err = capsys.readouterr()
     return exit_.value.code, out, err
 
@@ -38,7 +38,7 @@ def run_script(capsys, monkeypatch, *argv):
 
 def test_help_lists_the_scripts_own_flags(capsys, monkeypatch):
     # One fresh process for the crash as it was reported, then -h as a script in this process.
-    proc = subprocess.run([sys.executable, train.__file__, "--help"], capture_output=True, text=True, timeout=180,
+    proc = subprocess.run([sys.executable, TRAIN_SCRIPT, "--help"], capture_output=True, text=True, timeout=180,
                           env=dict(os.environ, COLUMNS="250", HF_HUB_OFFLINE="1"))  # argparse wraps at the terminal width
     # before: "train.py: error: unsupported format character '<' (0x3c)" (the bare % of a help text)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import t as student_t
 
-import compare_baseline
+from langsamp.evaluation import compare_baseline
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -6,14 +6,15 @@ per pair, cut), never read back from the pipeline."""
 
 import gzip
 import shutil
+from pathlib import Path
 
 import pytest
 
-import corpus_sources
-import pretraining_data
-from corpus_sources import find_pairs
+from langsamp.data import corpus_sources
+from langsamp.data import pretraining_data
+from langsamp.data.corpus_sources import find_pairs
 from hub_layouts import write_fineweb2_layout, write_glot500_layout
-from pretraining_data import build_pretraining_dataset
+from langsamp.data.pretraining_data import build_pretraining_dataset
 
 LENGTH = 32
 # Five scripts; lines kept per pair (4 + 3 x this) so the pairs differ in size.
@@ -175,9 +176,9 @@ HUB_CLIENT = r"""
 import json, sys
 sys.path[:0] = ["tests", "."]
 from huggingface_hub import HfApi
-from assets import default_tokenizer
-from pretraining_data import build_pretraining_dataset
-import train
+from langsamp.resources.xlmr_tokenizer import default_tokenizer
+from langsamp.data.pretraining_data import build_pretraining_dataset
+from langsamp.training import train
 
 folder, repo, out, config, work = sys.argv[1:6]
 HfApi().create_repo(repo, repo_type="dataset")
@@ -214,7 +215,7 @@ def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2,
     with LocalHub(root=tmp_path / "hub") as hub:
         proc = subprocess.run(
             [sys.executable, "-c", HUB_CLIENT, str(fineweb2), "local-user/fineweb-2", str(out), str(tmp_path / "config"),
-             str(tmp_path)], cwd=pretraining_data.__file__.rsplit("/", 1)[0], env=hub.subprocess_env(tmp_path / "hf_home"),
+             str(tmp_path)], cwd=Path(__file__).resolve().parents[1], env=hub.subprocess_env(tmp_path / "hf_home"),
             capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-6000:]
         asked = [path for method, path, status in hub.request_log if "/resolve/" in path and path.endswith(".parquet")]
@@ -234,7 +235,7 @@ def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2,
 
 
 def test_train_py_trains_on_a_glot500_layout_folder(tmp_path, glot500, tokenizer, monkeypatch):
-    import train
+    from langsamp.training import train
     from conftest import tiny_config
 
     monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
@@ -256,7 +257,7 @@ def test_streamed_text_lines_are_datasets_lines_and_no_file_stays_open(tmp_path)
 
     from datasets import load_dataset
 
-    from corpus_sources import read_text_lines
+    from langsamp.data.corpus_sources import read_text_lines
 
     plain = tmp_path / "eng_Latn.txt"
     plain.write_bytes("one\r\ntwo\rthree\n\nfünf ünd\nsix\nseven".encode("utf-8"))

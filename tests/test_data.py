@@ -14,12 +14,12 @@ import pytest
 import torch
 from datasets import Dataset
 
-import pretraining_data
-from corpus_sources import discover_corpus, load_text_dataset
-from masking import make_collator
-from pretraining_data import build_pretraining_dataset
-from sampling import glot500_counts, sample_counts, sampling_probabilities
-from udhr import write_glot500_corpus
+from langsamp.data import pretraining_data
+from langsamp.data.corpus_sources import discover_corpus, load_text_dataset
+from langsamp.data.masking import make_collator
+from langsamp.data.pretraining_data import build_pretraining_dataset
+from langsamp.data.sampling import glot500_counts, sample_counts, sampling_probabilities
+from langsamp.resources.udhr import write_glot500_corpus
 
 LENGTH = 32
 # Articles kept per translation: pair sizes about 6x apart, so alpha 0.3 and alpha 1.0 mix clearly differently.

@@ -7,7 +7,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
-import langsamp_eval as ev
+from langsamp.evaluation import cli as ev
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification
 
 LAYERS = 2  # tiny_config's depth

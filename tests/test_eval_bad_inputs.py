@@ -13,8 +13,8 @@ import pytest
 import torch
 from conftest import tiny_config
 
-import export
-import langsamp_eval as ev
+from langsamp.evaluation import cli as ev
+from langsamp.hub import export
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,7 +190,7 @@ def test_top_k_at_least_the_pool_warns_and_many_languages_are_announced(caplog):
 
     from transformers import BertConfig
 
-    from retrieval import _announce
+    from langsamp.evaluation.retrieval import _announce
 
     model = SimpleNamespace(config=BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=1))  # only its config is read
     caplog.set_level("WARNING", logger="langsamp_eval")
@@ -338,7 +338,7 @@ def test_loading_a_masked_lm_for_classification_mutes_only_the_expected_load_rep
     from safetensors.torch import load_file, save_file
     from transformers.utils import logging as transformers_logging
 
-    import eval_models
+    from langsamp.evaluation import models as eval_models
     from modeling_langsamp import LangSAMPForMaskedLM
 
     class Collect(logging.Handler):  # on transformers' own logger, which does not propagate to caplog

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import tiny_config
 
-import langsamp_eval as ev
+from langsamp.evaluation import cli as ev
 from modeling_langsamp import LangSAMPForMaskedLM
 
 VOCAB = 250002

@@ -11,8 +11,8 @@ import transformers
 from conftest import tiny_config
 
 import hub_fixtures
-import langsamp_eval as ev
-from eval_tasks import SIB200_CATEGORIES
+from langsamp.evaluation import cli as ev
+from langsamp.evaluation.tasks import SIB200_CATEGORIES
 from modeling_langsamp import LangSAMPForSequenceClassification
 
 

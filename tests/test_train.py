@@ -33,7 +33,7 @@ SENTENCE = "Everyone has the right to life, liberty and security of person."
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, udhr_translations):
-    from udhr import write_glot500_corpus
+    from langsamp.resources.udhr import write_glot500_corpus
 
     return write_glot500_corpus({label: udhr_translations[label] for label in PAIRS}, tmp_path_factory.mktemp("corpus") / "udhr")
 
@@ -200,7 +200,7 @@ KILL_RUNNER = """
 import os, signal, sys
 sys.path.insert(0, os.getcwd())
 from transformers import TrainerCallback
-import train
+from langsamp.training import train
 
 class KillAfterSave(TrainerCallback):
     # SIGKILL (no clean-up of any kind) right after the checkpoint of step %d is written.
@@ -305,7 +305,7 @@ def test_the_papers_recipe_continues_a_stock_xlmr_checkpoint_with_a_larger_token
     resized with the new rows and both tables drawn from N(0, 0.02)."""
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaTokenizer
 
-    from assets import xlmr_tokenizer_json
+    from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
 
     stock_dir, bigger_tokenizer_dir = tmp_path / "xlm-roberta-tiny", tmp_path / "bigger-tokenizer"
     torch.manual_seed(7)
@@ -428,7 +428,7 @@ def LangSAMPForMaskedLMFromConfig(config_dir):
 @pytest.fixture()
 def no_model(monkeypatch, tokenizer):
     """In-process train.main with the session tokenizer; building a model would mean validation came too late."""
-    import train
+    from langsamp.training import train
 
     monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
     monkeypatch.setattr(train, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked"))

@@ -1,6 +1,6 @@
 """train.py's own functions, in process and fast: the held-out split, the run length, the fixed and the resumable
 masks, checkpoint discovery and resuming, argument files, the checkpoint/tokenizer inventory check, and the
-extrapolated token count of a streamed pair (langsamp_data.estimate_tokens). Expected values come from the
+extrapolated token count of a streamed pair (langsamp.data.estimate_tokens). Expected values come from the
 construction of each input (hand-made mixtures, arithmetic on the arguments, the tokenizer run line by line),
 never from the function under test."""
 
@@ -14,10 +14,10 @@ import datasets
 import pytest
 import torch
 
-import train
+from langsamp.training import train
 from conftest import tiny_config
-from masking import make_collator
-from pretraining_data import estimate_tokens
+from langsamp.data.masking import make_collator
+from langsamp.data.pretraining_data import estimate_tokens
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ def test_training_uses_the_masked_only_head_and_saved_folders_say_off(tmp_path, 
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# estimate_tokens (langsamp_data): a streamed pair's size extrapolated from a probe of its first bytes
+# estimate_tokens (langsamp.data): a streamed pair's size extrapolated from a probe of its first bytes
 # ---------------------------------------------------------------------------------------------------------------------
 
 
@@ -400,7 +400,7 @@ def test_estimate_tokens_is_exact_when_the_probe_covers_the_pair(long_pair, toke
 def test_the_head_warmup_is_on_by_default_only_where_the_start_has_no_trained_head(tmp_path, tokenizer):
     from transformers import TrainingArguments, XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel
 
-    import head_warmup
+    from langsamp.training import head_warmup
 
     def xlmr_config(**extra):
         return XLMRobertaConfig(vocab_size=250002, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,

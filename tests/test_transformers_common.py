@@ -241,7 +241,7 @@ class CommonTokenizerTests(TokenizerTesterMixin):
         import json
         import tempfile
 
-        from assets import xlmr_tokenizer_json
+        from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
 
         full = json.loads(xlmr_tokenizer_json().read_text(encoding="utf-8"))
         charsmap = base64.b64decode(full["normalizer"]["normalizers"][0]["precompiled_charsmap"])

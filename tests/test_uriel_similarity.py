@@ -30,7 +30,7 @@ def pairs_of(matrix, order=(0, 1, 2, 3)):
 
 
 def test_spearman_and_the_exact_permutation_p_on_four_languages():
-    from uriel_similarity import permutation_rank_correlation
+    from langsamp.evaluation.uriel_similarity import permutation_rank_correlation
 
     # By hand: ranks of A's pairs (.9 .1 .3 .2 .4 .8) are 6 1 3 2 4 5, of B's (.8 .3 .1 .2 .5 .7) 6 3 1 2 4 5:
     # sum d^2 = 8, rho = 1 - 48 / 210.
@@ -51,7 +51,7 @@ def test_spearman_and_the_exact_permutation_p_on_four_languages():
 
 
 def test_monte_carlo_p_and_the_pair_mask():
-    from uriel_similarity import permutation_rank_correlation
+    from langsamp.evaluation.uriel_similarity import permutation_rank_correlation
 
     rng = np.random.default_rng(1)
     points = rng.normal(size=(9, 3))
@@ -74,7 +74,7 @@ def test_monte_carlo_p_and_the_pair_mask():
 
 def feature_set(filename, prefix, code):
     """The names of the features a language has (value 1), read straight from lang2vec's file."""
-    from uriel_similarity import lang2vec_data_dir
+    from langsamp.evaluation.uriel_similarity import lang2vec_data_dir
 
     with np.load(lang2vec_data_dir() / filename) as database:
         row = database["data"][database["langs"].tolist().index(code), :, 0]
@@ -83,7 +83,7 @@ def feature_set(filename, prefix, code):
 
 @pytest.mark.parametrize("kind, filename, prefix", [("genetic", "family_features.npz", "F_"), ("syntax", "feature_predictions.npz", "S_")])
 def test_uriel_similarity_is_the_cosine_of_binary_feature_sets(kind, filename, prefix):
-    from uriel_similarity import uriel_similarity
+    from langsamp.evaluation.uriel_similarity import uriel_similarity
 
     codes = ["hin", "urd", "mar", "eng", "kor"]
     found, similarity = uriel_similarity(codes + ["qqq"], kind)  # an unknown code is left out
@@ -102,8 +102,8 @@ def test_uriel_similarity_is_the_cosine_of_binary_feature_sets(kind, filename, p
 def test_a_table_holding_uriels_vectors_correlates_perfectly():
     """Rows of the language table set to the languages' URIEL syntax vectors: table cosine = URIEL similarity, so
     rho = 1 over all pairs and over the different-script pairs; rows looked up for the wrong languages would not."""
+    from langsamp.evaluation.uriel_similarity import table_vs_uriel, uriel_features
     from modeling_langsamp import LangSAMPForMaskedLM
-    from uriel_similarity import table_vs_uriel, uriel_features
 
     config = tiny_config(hidden_size=128, num_attention_heads=2, vocab_size=1000)
     model = LangSAMPForMaskedLM(config)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from assets import xlmr_tokenizer_json
+from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
 from conftest import tiny_config
 
 NEW_PIECES = [f"▁qzx{k}ǂ" for k in range(300)]  # strings no UDHR sentence contains
@@ -51,7 +51,7 @@ def extended(tmp_path_factory):
 
 
 def grow(checkpoint, extended, method):
-    import train
+    from langsamp.training import train
 
     folder, tokenizer, _, _ = extended
     model_args = train.ModelArguments(model_name_or_path=str(checkpoint), tokenizer_name=str(folder), vocab_init=method)

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from eval_arguments import MIN_LENGTH, check_int
-from eval_corpora import resolve_language, udhr_heldout_texts
-from eval_models import _as_model, _as_tokenizer, is_langsamp_model, max_tokens
+from langsamp.evaluation.arguments import MIN_LENGTH, check_int
+from langsamp.evaluation.corpora import resolve_language, udhr_heldout_texts
+from langsamp.evaluation.models import _as_model, _as_tokenizer, is_langsamp_model, max_tokens
 
 logger = logging.getLogger("langsamp_eval")
 

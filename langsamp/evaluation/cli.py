@@ -1,5 +1,5 @@
 """Evaluation and analysis of LangSAMP checkpoints (and of stock XLM-R, for comparison) with the paper's protocols:
-the command line, and the one import for the functions (`import langsamp_eval as ev`).
+the command line, and the one import for the functions (`from langsamp.evaluation import cli as ev`).
 
 Commands (`python langsamp_eval.py <command> --help`):
 
@@ -15,10 +15,10 @@ Commands (`python langsamp_eval.py <command> --help`):
   embeddings  the learned language (and script) embeddings: nearest languages, recommendations, PNG pictures.
   neutrality  language neutrality per layer: cross-language cosine of parallel sentences, language-ID probe.
 
-Where things live: eval_tasks.py (named tasks and their data), eval_languages.py (language codes, head / tail),
-retrieval.py, language_neutrality.py, transfer.py (fine-tuning), mlm_quality.py, embedding_analysis.py (+ plots),
-source_selection.py, eval_report.py (tables, JSON, model-index), eval_corpora.py (UDHR and parallel corpora),
-eval_models.py (loading), eval_arguments.py (checks of flags and parameters, before anything loads).
+Where things live (in langsamp/evaluation/): tasks.py (named tasks and their data), languages.py (language codes,
+head / tail), retrieval.py, language_neutrality.py, transfer.py (fine-tuning), mlm_quality.py, embedding_analysis.py
+(+ plots), source_selection.py, report.py (tables, JSON, model-index), corpora.py (UDHR and parallel corpora),
+models.py (loading), arguments.py (checks of flags and parameters, before anything loads).
 The language and script tables are used only by `mlm` and `embeddings`; downstream tasks use the encoder alone.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from embedding_analysis import (  # noqa: E402  (the public API, re-exported for `import langsamp_eval as ev`)
+from langsamp.evaluation.embedding_analysis import (  # noqa: E402  (the public API, re-exported for `from langsamp.evaluation import cli as ev`)
     ANALYSIS_LANGUAGES,
     language_similarity,
     nearest_languages,
@@ -39,8 +39,8 @@ from embedding_analysis import (  # noqa: E402  (the public API, re-exported for
     script_similarity,
     _embedding_model,
 )
-from eval_arguments import MIN_LENGTH, check_float, check_int, check_output_file, check_output_folder, cli_type  # noqa: E402
-from eval_corpora import (  # noqa: E402
+from langsamp.evaluation.arguments import MIN_LENGTH, check_float, check_int, check_output_file, check_output_folder, cli_type  # noqa: E402
+from langsamp.evaluation.corpora import (  # noqa: E402
     DEFAULT_SOURCE,
     UDHR_HELDOUT_ARTICLES,
     UDHR_TOPIC_CLASSES,
@@ -52,15 +52,15 @@ from eval_corpora import (  # noqa: E402
     udhr_topic_classification,
     udhr_translations,
 )
-from eval_languages import XLMR_LANGUAGES, group_averages, is_head, map_languages, model_languages  # noqa: E402
-from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens, probe_hub  # noqa: E402
-from eval_report import markdown_table, result_table, side_by_side_table, write_json, write_model_index, write_result  # noqa: E402
-from eval_tasks import TASKS, get_task, run_task, task_settings  # noqa: E402
-from language_neutrality import check_neutrality_inputs, language_neutrality, neutrality_table  # noqa: E402
-from mlm_quality import masked_lm_quality  # noqa: E402
-from retrieval import DEFAULT_LAYER, RETRIEVAL_TOP_K, check_layer, retrieval_accuracy, sentence_embeddings, sentence_retrieval  # noqa: E402
-from source_selection import compare_source_languages, source_table  # noqa: E402
-from transfer import load_metric, zero_shot_transfer  # noqa: E402
+from langsamp.evaluation.language_neutrality import check_neutrality_inputs, language_neutrality, neutrality_table  # noqa: E402
+from langsamp.evaluation.languages import XLMR_LANGUAGES, group_averages, is_head, map_languages, model_languages  # noqa: E402
+from langsamp.evaluation.mlm_quality import masked_lm_quality  # noqa: E402
+from langsamp.evaluation.models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens, probe_hub  # noqa: E402
+from langsamp.evaluation.report import markdown_table, result_table, side_by_side_table, write_json, write_model_index, write_result  # noqa: E402
+from langsamp.evaluation.retrieval import DEFAULT_LAYER, RETRIEVAL_TOP_K, check_layer, retrieval_accuracy, sentence_embeddings, sentence_retrieval  # noqa: E402
+from langsamp.evaluation.source_selection import compare_source_languages, source_table  # noqa: E402
+from langsamp.evaluation.tasks import TASKS, get_task, run_task, task_settings  # noqa: E402
+from langsamp.evaluation.transfer import load_metric, zero_shot_transfer  # noqa: E402
 
 __all__ = [
     "ANALYSIS_LANGUAGES", "language_similarity", "nearest_languages", "plot_language_embeddings",
@@ -322,7 +322,7 @@ def _benchmark(args):
         layer = overrides.get("layer", task.defaults["layer"])
         for path in models.values():
             check_layer(path, layer)
-    from eval_tasks import TaskData
+    from langsamp.evaluation.tasks import TaskData
 
     TaskData(task, args.dataset, args.token).languages()  # an unreachable or missing dataset is named before any model loads
     results = {}

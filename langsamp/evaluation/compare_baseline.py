@@ -44,11 +44,11 @@ from pathlib import Path
 
 import numpy as np
 
-import langsamp_eval as ev
-from demo import DEMO_ENCODER, DEMO_LANGUAGES
-from export import check_source
+from langsamp.evaluation import cli as ev
+from langsamp.hub.export import check_source
+from langsamp.resources.demo import DEMO_ENCODER, DEMO_LANGUAGES
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository root, where train.py is
 LANGUAGES = list(DEMO_LANGUAGES)
 
 # The two-stage recipe of train.py's demo (issue 16): e5 has no trained LM head, and a fresh head's gradients distort
@@ -187,7 +187,7 @@ def uriel_unavailable(languages):
     """Why the URIEL correlation cannot be computed for these languages (a rank correlation needs 4 languages URIEL
     knows), or None. Checked before any work."""
     try:
-        from uriel_similarity import KINDS, uriel_features
+        from langsamp.evaluation.uriel_similarity import KINDS, uriel_features
     except ImportError as error:
         return str(error)
     codes = list(dict.fromkeys(label.split("_")[0] for label in languages))
@@ -206,7 +206,7 @@ def table_against_uriel(checkpoint, languages, seed):
     N(0, 0.02) table of the same shape (the tables' initialisation): {"table": ..., "random_table": ...}."""
     import torch
 
-    from uriel_similarity import table_vs_uriel
+    from langsamp.evaluation.uriel_similarity import table_vs_uriel
 
     model = ev.load_model(checkpoint, "masked-lm")
     learned = table_vs_uriel(model, languages)
@@ -425,7 +425,7 @@ def check_args(args):
 
 def _check_train_args(args):
     """train.py parses every run's flags (extras after --train_args included) without training: a bad flag is found now."""
-    from train import check_arguments, parse_arguments
+    from langsamp.training.train import check_arguments, parse_arguments
 
     argv = ["--model_name_or_path", str(args.model), "--corpus", "corpus", "--output_dir", str(Path(args.output_dir) / "check"),
             "--max_steps", str(args.max_steps), *train_arguments(args)]

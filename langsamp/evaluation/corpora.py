@@ -41,14 +41,14 @@ def udhr_translations(languages=None):
     treat it as read-only."""
     if languages is None:
         return _all_udhr_translations()
-    from udhr import load_udhr
+    from langsamp.resources.udhr import load_udhr
 
     return load_udhr(languages=languages)
 
 
 @functools.lru_cache(maxsize=1)
 def _all_udhr_translations():
-    from udhr import load_udhr
+    from langsamp.resources.udhr import load_udhr
 
     return load_udhr()
 

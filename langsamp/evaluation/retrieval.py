@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from eval_arguments import MIN_LENGTH, check_int, check_top_k
-from eval_corpora import DEFAULT_SOURCE, resolve_language, udhr_parallel_corpus
-from eval_models import _as_model, _as_tokenizer, checkpoint_config, max_tokens
+from langsamp.evaluation.arguments import MIN_LENGTH, check_int, check_top_k
+from langsamp.evaluation.corpora import DEFAULT_SOURCE, resolve_language, udhr_parallel_corpus
+from langsamp.evaluation.models import _as_model, _as_tokenizer, checkpoint_config, max_tokens
 
 DEFAULT_LAYER = 8  # the paper pools the 8th layer's output for retrieval (hidden_states[8]; [0] is the embeddings)
 RETRIEVAL_TOP_K = (1, 10)

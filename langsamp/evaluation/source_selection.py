@@ -10,11 +10,11 @@ import random
 
 import numpy as np
 
-from embedding_analysis import _embedding_model, recommend_source_languages
-from eval_corpora import udhr_topic_classification
-from eval_languages import map_languages
-from eval_report import markdown_table
-from eval_tasks import TaskData, get_task, task_settings
+from langsamp.evaluation.corpora import udhr_topic_classification
+from langsamp.evaluation.embedding_analysis import _embedding_model, recommend_source_languages
+from langsamp.evaluation.languages import map_languages
+from langsamp.evaluation.report import markdown_table
+from langsamp.evaluation.tasks import TaskData, get_task, task_settings
 
 
 def _task_sets(task, data, source, targets, cap):
@@ -34,7 +34,7 @@ def compare_source_languages(model, targets, candidates, task="udhr-topics", eng
     WikiANN); candidates are the languages with training data you would pick from. Returns {"rows": [...],
     "average": {...}, "metric", "settings"}.
     """
-    from transfer import zero_shot_transfer
+    from langsamp.evaluation.transfer import zero_shot_transfer
 
     task = get_task(task)
     if task.kind == "retrieval":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from langsamp_codes import detect_scripts
 
-DEFAULT_DIR = Path(os.environ.get("LANGSAMP_UDHR_DIR", Path(__file__).resolve().parent / "data" / "udhr"))
+DEFAULT_DIR = Path(os.environ.get("LANGSAMP_UDHR_DIR", Path(__file__).resolve().parents[2] / "data" / "udhr"))
 
 
 @dataclass

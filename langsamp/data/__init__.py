@@ -9,7 +9,7 @@ named after its concern:
 * masking.py - the MLM collator (transformers' stock one).
 """
 
-from corpus_sources import (
+from langsamp.data.corpus_sources import (
     SAVED_DATASET_MARKERS,
     PairSource,
     discover_corpus,
@@ -18,9 +18,9 @@ from corpus_sources import (
     open_pairs,
     select_pairs,
 )
-from masking import LangSAMPDataCollator, make_collator
-from pretraining_data import PairMixture, build_pretraining_dataset, estimate_dataset_tokens, estimate_tokens
-from sampling import glot500_counts, mixture_probabilities, sample_counts, sampling_probabilities
+from langsamp.data.masking import LangSAMPDataCollator, make_collator
+from langsamp.data.pretraining_data import PairMixture, build_pretraining_dataset, estimate_dataset_tokens, estimate_tokens
+from langsamp.data.sampling import glot500_counts, mixture_probabilities, sample_counts, sampling_probabilities
 
 __all__ = [
     "SAVED_DATASET_MARKERS",

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch.nn.functional as F
 
-from eval_languages import trained_languages
-from eval_models import checkpoint_config, is_langsamp_checkpoint, load_model
+from langsamp.evaluation.languages import trained_languages
+from langsamp.evaluation.models import checkpoint_config, is_langsamp_checkpoint, load_model
 
 logger = logging.getLogger("langsamp_eval")
 
@@ -169,7 +169,7 @@ def plot_language_embeddings(model, plot_dir, languages=None, max_languages=60, 
     from scipy.spatial.distance import squareform
     from sklearn.decomposition import PCA
 
-    from eval_arguments import check_int, check_output_folder
+    from langsamp.evaluation.arguments import check_int, check_output_folder
     from langsamp_codes import parse_language
 
     check_int("max_languages", max_languages, minimum=3, why=" (a picture needs at least 3 languages)")

@@ -146,7 +146,7 @@ def table_vs_uriel(model, languages, kinds=("syntax", "genetic"), permutations=1
     Mantel permutation p-value (`permutation_rank_correlation`), and the same over the pairs whose languages share no
     script (the control for languages that merely share one).
     """
-    from embedding_analysis import _embedding_model, language_similarity
+    from langsamp.evaluation.embedding_analysis import _embedding_model, language_similarity
 
     model = _embedding_model(model)
     codes, scripts = _languages_and_scripts(model, languages)

@@ -42,16 +42,16 @@ from transformers import HfArgumentParser, Trainer, TrainerCallback, TrainingArg
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from configuration_langsamp import LangSAMPConfig
-from corpus_sources import find_pairs, load_text_dataset
-from export import check_output_dir, check_source, copy_remote_code, render_model_card
-from head_warmup import DEFAULT_LEARNING_RATE as HEAD_WARMUP_LEARNING_RATE
-from head_warmup import UNTRAINED_HEAD_FIELD, HeadWarmup, auto_steps, untrained_head_reason
-from masking import make_collator
+from langsamp.data.corpus_sources import find_pairs, load_text_dataset
+from langsamp.data.masking import make_collator
+from langsamp.data.pretraining_data import build_pretraining_dataset
+from langsamp.hub.export import check_output_dir, check_source, copy_remote_code, render_model_card
+from langsamp.training.head_warmup import DEFAULT_LEARNING_RATE as HEAD_WARMUP_LEARNING_RATE
+from langsamp.training.head_warmup import UNTRAINED_HEAD_FIELD, HeadWarmup, auto_steps, untrained_head_reason
+from langsamp.training.save_on_interrupt import SaveOnInterrupt
+from langsamp.training.vocabulary_extension import extend_vocabulary
 from modeling_langsamp import LangSAMPForMaskedLM
-from pretraining_data import build_pretraining_dataset
-from save_on_interrupt import SaveOnInterrupt
 from tokenization_langsamp import LangSAMPTokenizer
-from vocabulary_extension import extend_vocabulary
 
 logger = logging.getLogger("train")
 
@@ -63,7 +63,7 @@ class BadInput(ValueError):
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C during training; the message says where the last checkpoint is and how to continue from it."""
 
-HERE = Path(__file__).resolve().parent
+
 # The Trainer writes this file last in `_save_checkpoint`: a checkpoint folder without it was interrupted.
 TRAINER_STATE_NAME = "trainer_state.json"
 CHECKPOINT_RE = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
@@ -538,7 +538,7 @@ def trained_pairs_of(base_pairs, parts):
 def load_tokenizer(model_args):
     source = model_args.tokenizer_name or model_args.model_name_or_path
     if source is None:
-        from assets import default_tokenizer
+        from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
         return default_tokenizer()
     try:
@@ -703,7 +703,7 @@ def checkpoint_vocabulary(model_args, rows):
             return LangSAMPTokenizer.from_pretrained(model_args.model_name_or_path).get_vocab()
         except (OSError, ValueError):
             pass
-    from assets import default_tokenizer
+    from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
     vocab = default_tokenizer().get_vocab()
     if len(vocab) != rows:
@@ -1072,7 +1072,7 @@ def main(argv=None, callbacks=()):
     argv = list(sys.argv[1:] if argv is None else argv)
     demo = not argv
     if demo:
-        from demo import demo_argv
+        from langsamp.resources.demo import demo_argv
 
         try:
             argv = demo_argv()
@@ -1208,7 +1208,7 @@ def main(argv=None, callbacks=()):
         trainer.add_callback(before_loss)
     probes = {}
     if demo and trainer.is_world_process_zero():
-        from demo import probe
+        from langsamp.resources.demo import probe
 
         probes["before"] = probe(model, tokenizer, pairs)
     if resume is not None:
@@ -1322,7 +1322,7 @@ def print_summary(summary, demo, model, training_args, steps, batch, data_args, 
             f"{max(summary['steps'] - warm, 0)} steps of everything (lr {training_args.learning_rate:g}){timing}"
         )
     if probes:
-        from demo import probe_lines
+        from langsamp.resources.demo import probe_lines
 
         lines += probe_lines(probes["before"], probes["after"])
     if training_args.push_to_hub:
@@ -1341,9 +1341,10 @@ def print_summary(summary, demo, model, training_args, steps, batch, data_args, 
     print("\n".join(lines), flush=True)
 
 
-if __name__ == "__main__":
+def cli(argv=None):
+    """The command line (`python train.py`, `langsamp-train`): bad input is one line and exit status 2, Ctrl-C 130."""
     try:
-        main()
+        main(argv)
     except BadInput as error:
         # Bad input: one clear line (a traceback would add nothing for the user), non-zero exit, nothing trained.
         print(f"train.py: error: {error}", file=sys.stderr)
@@ -1354,3 +1355,7 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("train.py: interrupted before training started; nothing was trained or saved.", file=sys.stderr)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    cli()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from eval_arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps, check_seeds, check_top_k
-from eval_corpora import udhr_parallel_corpus, udhr_topic_classification, udhr_translations
-from eval_languages import group_averages, map_languages, model_languages
-from eval_models import _as_model, _as_tokenizer, checkpoint_config, probe_hub
+from langsamp.evaluation.arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps, check_seeds, check_top_k
+from langsamp.evaluation.corpora import udhr_parallel_corpus, udhr_topic_classification, udhr_translations
+from langsamp.evaluation.languages import group_averages, map_languages, model_languages
+from langsamp.evaluation.models import _as_model, _as_tokenizer, checkpoint_config, probe_hub
 
 logger = logging.getLogger("langsamp_eval")
 
@@ -282,7 +282,7 @@ def run_task(name, model, tokenizer=None, dataset=None, languages=None, token=No
 
 
 def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
-    from retrieval import sentence_retrieval
+    from langsamp.evaluation.retrieval import sentence_retrieval
 
     targets = [c for c in codes if c != task.source]
     options = dict(layer=settings["layer"], top_k=settings["top_k"], batch_size=settings["batch_size"], max_length=settings["max_length"])
@@ -314,7 +314,7 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
 
 
 def _run_fine_tuning(task, data, codes, model, tokenizer, inventory, settings):
-    from transfer import zero_shot_transfer
+    from langsamp.evaluation.transfer import zero_shot_transfer
 
     limit = settings.get("max_examples")
     cap = (lambda ds: ds.select(range(min(limit, len(ds))))) if limit else (lambda ds: ds)  # noqa: E731

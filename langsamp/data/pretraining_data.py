@@ -58,7 +58,7 @@ from datasets import Dataset, Features, IterableDataset, List, Value, concatenat
 from datasets.fingerprint import Hasher
 from fsspec.compression import compr
 
-from corpus_sources import (
+from langsamp.data.corpus_sources import (
     LABEL_PATTERN,
     SCRIPT_SAMPLE_LINES,
     PairSource,
@@ -75,8 +75,8 @@ from corpus_sources import (
     select_pairs,
     stream_pair,
 )
+from langsamp.data.sampling import check_sampling, default_epoch_size, epoch_indices, mixture_probabilities, sample_counts
 from langsamp_codes import parse_language
-from sampling import check_sampling, default_epoch_size, epoch_indices, mixture_probabilities, sample_counts
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData, constants, snapshot_download
 from huggingface_hub.utils import validate_repo_id
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # the repository root: the remote-code modules and model_card.md
 # The modules that travel with every checkpoint (what trust_remote_code imports).
 REMOTE_CODE_FILES = (
     "configuration_langsamp.py",
@@ -220,7 +220,7 @@ def load_export_inputs(args):
                 f"--model {args.model} has no tokenizer files and its {model.config.vocab_size}-row vocabulary is not "
                 "XLM-R's: pass --tokenizer with the tokenizer it was trained with."
             ) from error
-        from assets import default_tokenizer
+        from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
         tokenizer = default_tokenizer()
         print(f"{args.model} has no tokenizer files: exporting XLM-R's ({len(tokenizer)} pieces, the model's vocabulary "

