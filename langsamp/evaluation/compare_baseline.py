@@ -48,7 +48,9 @@ from langsamp.evaluation import cli as ev
 from langsamp.hub.export import check_source
 from langsamp.resources.demo import DEMO_ENCODER, DEMO_LANGUAGES
 
-ROOT = Path(__file__).resolve().parents[2]  # the repository root, where train.py is
+ROOT = Path(__file__).resolve().parents[2]
+CHECKOUT = ROOT if (ROOT / "train.py").is_file() else None  # run from a clone (pretraining runs there), or installed
+TRAIN_MODULE = "langsamp.training.train"  # what train.py and langsamp-train run
 LANGUAGES = list(DEMO_LANGUAGES)
 
 # The two-stage recipe of train.py's demo (issue 16): e5 has no trained LM head, and a fresh head's gradients distort
@@ -113,10 +115,11 @@ def write_corpus(folder, languages, heldout_articles=ev.UDHR_HELDOUT_ARTICLES):
     return translations
 
 
-def pretrain(variant, seed, model, corpus, output_dir, max_steps, extra_args, log_file, train_script=ROOT / "train.py"):
-    """One train.py run in a subprocess (its own log); returns the checkpoint folder."""
+def pretrain(variant, seed, model, corpus, output_dir, max_steps, extra_args, log_file, train_script=None):
+    """One train.py run in a subprocess (its own log); returns the checkpoint folder. `train_script` None: the
+    package's own (`python -m langsamp.training.train`)."""
     command = [
-        sys.executable, str(train_script),
+        sys.executable, *([str(train_script)] if train_script else ["-m", TRAIN_MODULE]),
         "--model_name_or_path", str(model),
         "--corpus", str(corpus),
         "--output_dir", str(output_dir),
@@ -130,7 +133,7 @@ def pretrain(variant, seed, model, corpus, output_dir, max_steps, extra_args, lo
     print(f"[{tag}] python {' '.join(command[1:])}\n[{tag}] log: {log_file}", flush=True)
     started = time.perf_counter()
     with open(log_file, "w", encoding="utf-8") as log:
-        process = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.run(command, cwd=CHECKOUT, stdout=log, stderr=subprocess.STDOUT)
     if process.returncode != 0:
         tail = Path(log_file).read_text(encoding="utf-8").splitlines()[-30:]
         raise SystemExit(f"[{tag}] train.py failed (exit {process.returncode}); end of {log_file}:\n" + "\n".join(tail))
@@ -336,7 +339,7 @@ def build_parser():
     parser.add_argument("--mlm_sentences", type=int, default=10, help="held-out paragraphs a language for the masked-LM figures")
     parser.add_argument("--mask_rounds", type=int, default=2, help="mask draws pooled for masked accuracy / perplexity")
     parser.add_argument("--max_length", type=int, default=128)
-    parser.add_argument("--train_script", default=str(ROOT / "train.py"), help="the pretraining script (train.py's flags)")
+    parser.add_argument("--train_script", default=None, help="a pretraining script taking train.py's flags (default: this package's train.py)")
     parser.add_argument("--train_args", nargs=argparse.REMAINDER, default=[], help="everything after this goes to train.py")
     return parser
 
@@ -417,7 +420,7 @@ def check_args(args):
         bad = [layer for layer in args.layers if depth is not None and not 0 <= layer <= depth]
         if bad:
             problems.append(f"--layers {' '.join(map(str, bad))}: {args.model} has {depth} layers, so give layers 0 (the embeddings) to {depth}")
-    if Path(args.train_script).resolve() == (ROOT / "train.py").resolve():
+    if args.train_script is None or Path(args.train_script).resolve() == (ROOT / "train.py").resolve():
         problems += _check_train_args(args)
     problems += _check_output_dir(args)
     return problems

@@ -12,16 +12,25 @@ says so in one line (exit 2) with the command that retries the upload alone.
 """
 
 import argparse
+import importlib.util
 import os
 import re
 import shutil
 import sys
+import sysconfig
 from pathlib import Path
 
 from huggingface_hub import ModelCard, ModelCardData, constants, snapshot_download
 from huggingface_hub.utils import validate_repo_id
 
-HERE = Path(__file__).resolve().parents[2]  # the repository root: the remote-code modules and model_card.md
+# The remote-code modules are top-level modules: the root of a checkout, or site-packages once installed.
+REMOTE_CODE_DIR = Path(importlib.util.find_spec("modeling_langsamp").origin).resolve().parent
+# The model card template: beside them in a checkout; under <prefix>/share/langsamp/ once installed (pyproject.toml).
+MODEL_CARD_PLACES = (
+    REMOTE_CODE_DIR,
+    Path(sysconfig.get_path("data")) / "share" / "langsamp",
+    Path(sysconfig.get_path("data", f"{os.name}_user")) / "share" / "langsamp",
+)
 # The modules that travel with every checkpoint (what trust_remote_code imports).
 REMOTE_CODE_FILES = (
     "configuration_langsamp.py",
@@ -115,7 +124,18 @@ def push_folder(repo_id, folder):
 def copy_remote_code(folder):
     """Copy the remote-code modules into `folder` (the Trainer's own pushes leave them out)."""
     for name in REMOTE_CODE_FILES:
-        shutil.copyfile(HERE / name, Path(folder) / name)
+        shutil.copyfile(REMOTE_CODE_DIR / name, Path(folder) / name)
+
+
+def model_card_template():
+    """Path of model_card.md, the template every Hub folder's README.md is rendered from."""
+    for folder in MODEL_CARD_PLACES:
+        if (folder / "model_card.md").is_file():
+            return folder / "model_card.md"
+    raise FileNotFoundError(
+        f"model_card.md is in none of {', '.join(map(str, MODEL_CARD_PLACES))}: reinstall the package (`pip install .` "
+        "from a clone installs it under <prefix>/share/langsamp/)."
+    )
 
 
 def render_model_card(config, card_metadata=None, repo_id=None):
@@ -133,7 +153,7 @@ def render_model_card(config, card_metadata=None, repo_id=None):
     )
     return ModelCard.from_template(
         data,
-        template_path=str(HERE / "model_card.md"),
+        template_path=str(model_card_template()),
         model_name=meta.get("model_name") or (repo_id or "LangSAMP").split("/")[-1],
         repo_id=repo_id or "path/to/this/folder",
         base_model=base_model,

@@ -31,8 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from langsamp.resources.data_dir import data_dir
+
 MAGIC = b"E5S1"
-DEFAULT_OUTPUT = Path(__file__).resolve().parents[2] / "data" / "multilingual-e5-small-xlmr"
+DEFAULT_OUTPUT = data_dir() / "multilingual-e5-small-xlmr"
 XLMR_VOCAB_SIZE = 250_002  # the tokenizer's pieces; e5's table has 35 more rows that no text ever produces
 # BERT numbers positions from 0; XLM-R / RoBERTa from padding_idx + 1 = 2 (rows 0 and 1 unused).
 POSITION_OFFSET = 2

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from langsamp.resources.data_dir import data_dir
 from langsamp_codes import detect_scripts
 
-DEFAULT_DIR = Path(os.environ.get("LANGSAMP_UDHR_DIR", Path(__file__).resolve().parents[2] / "data" / "udhr"))
+DEFAULT_DIR = Path(os.environ.get("LANGSAMP_UDHR_DIR", data_dir() / "udhr"))
 
 
 @dataclass
