@@ -1,8 +1,8 @@
 """`pip install .` as a user outside a clone gets it: a wheel built from this checkout, installed into a fresh venv
 (its dependencies, torch and the rest, seen from this venv's site-packages; the checkout itself is not on its path),
 then imported and run from a folder outside the checkout: the package and the five remote-code modules import from
-the venv, the four console scripts run, and `langsamp-export` writes a Hub folder whose remote code and model card
-come from the installed files."""
+the venv, the four console scripts run and name themselves in their errors, and `langsamp-export` writes a Hub folder
+whose remote code and model card come from the installed files."""
 
 import shutil
 import subprocess
@@ -71,7 +71,12 @@ def test_the_console_scripts_run(installed):
     # the script's own error handling (one line, exit 2), not main()'s traceback
     bad = in_venv(installed, "langsamp-train", "--max_steps", "three")
     assert bad.returncode == 2 and bad.stderr.splitlines() == [
-        "train.py: error: argument --max_steps/--max-steps: invalid int value: 'three' (python train.py --help lists the arguments)"
+        "langsamp-train: error: argument --max_steps/--max-steps: invalid int value: 'three' (langsamp-train --help lists the arguments)"
+    ], bad.stderr[-3000:]
+    bad = in_venv(installed, "langsamp-eval", "retrieval", "--max-length", "0")  # checked before anything loads
+    assert bad.returncode == 2 and bad.stderr.splitlines() == [
+        "langsamp-eval retrieval: error: argument --max-length: 0 must be an integer of at least 3 (room for <s>, a token "
+        "and </s>) (see --help)"
     ], bad.stderr[-3000:]
     tasks = in_venv(installed, "langsamp-eval", "tasks")
     assert tasks.returncode == 0 and "sib200" in tasks.stdout and "udhr-topics" in tasks.stdout, tasks.stderr[-3000:]
@@ -89,6 +94,11 @@ def test_export_writes_the_installed_remote_code_and_model_card(installed, token
     tokenizer.save_pretrained(work / "tiny")
     done = in_venv(installed, "langsamp-export", "--model", "tiny", "--output_dir", "hub")
     assert done.returncode == 0, done.stderr[-3000:]
+    again = in_venv(installed, "langsamp-export", "--model", "tiny", "--output_dir", "hub")
+    assert again.returncode == 2 and again.stderr.splitlines() == [
+        "langsamp-export: error: --output_dir hub already holds files: pass --overwrite to replace them, or "
+        "choose an empty folder."
+    ], again.stderr[-3000:]
     for name in REMOTE_CODE:
         assert (work / "hub" / name).read_bytes() == (REPO / name).read_bytes(), name
     card = (work / "hub" / "README.md").read_text()
@@ -105,3 +115,16 @@ def test_resources_outside_a_clone_are_looked_for_in_langsamp_data_dir_else_here
     assert here.stdout.split() == [str(work / "data" / "udhr"), str(work / "data" / "multilingual-e5-small-xlmr")], here.stderr
     chosen = in_venv(installed, "python", "-c", ask, LANGSAMP_DATA_DIR=str(tmp_path))
     assert chosen.stdout.split() == [str(tmp_path / "udhr"), str(tmp_path / "multilingual-e5-small-xlmr")], chosen.stderr
+
+
+@pytest.mark.parametrize("argv0, name, line", [
+    ("/venv/bin/langsamp-train", "langsamp-train", "langsamp-train"),  # the console script
+    ("train.py", "train.py", "python train.py"),  # python train.py in a clone
+    ("/clone/langsamp/training/train.py", "train.py", "python train.py"),  # python -m langsamp.training.train
+    ("/venv/lib/python3/site-packages/pytest/__main__.py", "train.py", "python train.py"),  # main() called in-process
+])
+def test_a_command_names_itself_as_it_was_run(monkeypatch, argv0, name, line):
+    from langsamp.command_name import command_line, command_name
+
+    monkeypatch.setattr(sys, "argv", [argv0])
+    assert command_name("train.py") == name and command_line("train.py") == line

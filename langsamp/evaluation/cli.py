@@ -30,6 +30,7 @@ from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from langsamp.command_name import command_name  # noqa: E402
 from langsamp.evaluation.embedding_analysis import (  # noqa: E402  (the public API, re-exported for `from langsamp.evaluation import cli as ev`)
     ANALYSIS_LANGUAGES,
     language_similarity,
@@ -186,7 +187,7 @@ def _overrides(args):
 
 
 def build_parser():
-    parser = ArgumentParser(prog="langsamp_eval.py", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog=command_name("langsamp_eval.py"), description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     def common(p):

@@ -23,6 +23,8 @@ from pathlib import Path
 from huggingface_hub import ModelCard, ModelCardData, constants, snapshot_download
 from huggingface_hub.utils import validate_repo_id
 
+from langsamp.command_name import command_name
+
 # The remote-code modules are top-level modules: the root of a checkout, or site-packages once installed.
 REMOTE_CODE_DIR = Path(importlib.util.find_spec("modeling_langsamp").origin).resolve().parent
 # The model card template: beside them in a checkout; under <prefix>/share/langsamp/ once installed (pyproject.toml).
@@ -261,7 +263,7 @@ def load_export_inputs(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="export.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog=command_name("export.py"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a LangSAMP, stock XLM-R (masked LM) or release-format checkpoint")
     parser.add_argument("--tokenizer", help="XLM-R tokenizer folder or repo (default: --model's, else the offline XLM-R one)")
     parser.add_argument("--output_dir", required=True)

@@ -42,6 +42,7 @@ from transformers import HfArgumentParser, Trainer, TrainerCallback, TrainingArg
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from configuration_langsamp import LangSAMPConfig
+from langsamp.command_name import command_line, command_name
 from langsamp.data.corpus_sources import find_pairs, load_text_dataset
 from langsamp.data.masking import make_collator
 from langsamp.data.pretraining_data import build_pretraining_dataset
@@ -239,7 +240,7 @@ class ArgumentParser(HfArgumentParser):
         self._negative_number_matcher = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 
     def error(self, message):
-        raise ValueError(f"{message} (python train.py --help lists the arguments)")
+        raise ValueError(f"{message} ({command_line('train.py')} --help lists the arguments)")
 
     def add_argument(self, *args, **kwargs):
         # argparse %-formats help texts (`%(default)s`): a bare `%` ("80% <mask>") broke `--help` itself.
@@ -1343,17 +1344,18 @@ def print_summary(summary, demo, model, training_args, steps, batch, data_args, 
 
 def cli(argv=None):
     """The command line (`python train.py`, `langsamp-train`): bad input is one line and exit status 2, Ctrl-C 130."""
+    prog = command_name("train.py")
     try:
         main(argv)
     except BadInput as error:
         # Bad input: one clear line (a traceback would add nothing for the user), non-zero exit, nothing trained.
-        print(f"train.py: error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         sys.exit(2)
     except Interrupted as interrupt:
-        print(f"train.py: {interrupt}", file=sys.stderr)
+        print(f"{prog}: {interrupt}", file=sys.stderr)
         sys.exit(130)  # the shell's code for Ctrl-C
     except KeyboardInterrupt:
-        print("train.py: interrupted before training started; nothing was trained or saved.", file=sys.stderr)
+        print(f"{prog}: interrupted before training started; nothing was trained or saved.", file=sys.stderr)
         sys.exit(130)
 
 
