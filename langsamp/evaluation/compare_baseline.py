@@ -44,13 +44,12 @@ from pathlib import Path
 
 import numpy as np
 
+from langsamp.checkout import CHECKOUT
 from langsamp.command_name import command_name
 from langsamp.evaluation import cli as ev
 from langsamp.hub.export import check_source
 from langsamp.resources.demo import DEMO_ENCODER, DEMO_LANGUAGES
 
-ROOT = Path(__file__).resolve().parents[2]
-CHECKOUT = ROOT if (ROOT / "train.py").is_file() else None  # run from a clone (pretraining runs there), or installed
 TRAIN_MODULE = "langsamp.training.train"  # what train.py and langsamp-train run
 LANGUAGES = list(DEMO_LANGUAGES)
 
@@ -421,7 +420,7 @@ def check_args(args):
         bad = [layer for layer in args.layers if depth is not None and not 0 <= layer <= depth]
         if bad:
             problems.append(f"--layers {' '.join(map(str, bad))}: {args.model} has {depth} layers, so give layers 0 (the embeddings) to {depth}")
-    if args.train_script is None or Path(args.train_script).resolve() == (ROOT / "train.py").resolve():
+    if args.train_script is None or (CHECKOUT is not None and Path(args.train_script).resolve() == CHECKOUT / "train.py"):
         problems += _check_train_args(args)
     problems += _check_output_dir(args)
     return problems
