@@ -3,7 +3,7 @@
 The code is `langsamp/evaluation/compare_baseline.py`; `pip install .` installs it as `langsamp-compare-baseline`.
 """
 
-from langsamp.evaluation.compare_baseline import main
+from langsamp.evaluation.compare_baseline import cli
 
 if __name__ == "__main__":
-    main()
+    cli()

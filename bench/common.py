@@ -14,7 +14,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
-if str(ROOT) not in sys.path:  # the package's modules live flat in the repository root
+if str(ROOT) not in sys.path:  # the langsamp package and the remote-code modules are in the repository root
     sys.path.insert(0, str(ROOT))
 
 # Encoder shapes. "small" fits a 2-core CPU in seconds per step; "base" is XLM-R base (for a GPU); "tiny" is only

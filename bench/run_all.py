@@ -365,7 +365,7 @@ def render(report):
         lines += [
             "## 3. Data pipeline: raw text files -> training-ready chunks, one CPU core",
             "",
-            f"Glot500-layout corpora written from the UDHR with udhr.write_glot500_corpus ({corpora['main']['files']} files, one per language-script "
+            f"Glot500-layout corpora written from the UDHR with langsamp.resources.udhr.write_glot500_corpus ({corpora['main']['files']} files, one per language-script "
             f"pair; \"main\" repeats each file's text x{corpora['main']['copies']}); chunks of {p['max_seq_length']} tokens; "
             "TOKENIZERS_PARALLELISM=false, 1 torch thread.",
             "",

@@ -10,7 +10,7 @@ import common  # noqa: F401  (puts the repository root on sys.path)
 
 @lru_cache(maxsize=1)
 def translations():
-    """label (`eng_Latn`) -> udhr.Translation, for the labels whose language and script the release's tables have."""
+    """label (`eng_Latn`) -> langsamp.resources.udhr.Translation, for the labels whose language and script the release's tables have."""
     from langsamp.resources.udhr import load_udhr
     from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 
@@ -67,7 +67,7 @@ def training_chunks(tokenizer, seq_len, n_chunks, seed=0, per_language=2):
 
 def write_corpus(directory, copies=1, labels=None):
     """A Glot500-layout corpus (one `<lang>_<Script>` file per pair, one paragraph a line) written with
-    udhr.write_glot500_corpus, each file's text repeated `copies` times. Returns (directory, bytes written)."""
+    langsamp.resources.udhr.write_glot500_corpus, each file's text repeated `copies` times. Returns (directory, bytes written)."""
     from langsamp.resources.udhr import write_glot500_corpus
 
     chosen = {label: t for label, t in translations().items() if labels is None or label in labels}

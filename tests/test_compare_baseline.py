@@ -240,3 +240,16 @@ def test_the_default_pretraining_command_is_this_packages_train_py(tiny_checkpoi
     assert log.read_text().splitlines()[-1] == (
         f"train.py: error: --corpus {tmp_path / 'no-corpus'}: no such file or directory (a Hub dataset id looks like `user/name`)."
     )
+
+
+def test_pretraining_runs_in_the_users_folder_and_the_command_exits_0(tiny_start, tmp_path, monkeypatch):
+    # Relative paths given in the user's folder mean that folder (before, the runs started in the clone's root), and
+    # the console script's entry returns nothing for sys.exit to turn into exit status 1 and a printed list.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FAKE_TRAIN_CALLS", str(tmp_path / "calls.txt"))
+    (tmp_path / "corpus").mkdir()
+    folder = compare_baseline.pretrain("langsamp", 1, tiny_start, Path("corpus"), Path("run"), 2, [], Path("run.log"),
+                                       train_script=FAKE_TRAIN)
+    assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run.log").is_file(), folder
+    monkeypatch.setattr(compare_baseline, "main", lambda argv=None: [{"metric": "rows for code that calls main"}])
+    assert compare_baseline.cli([]) is None

@@ -80,8 +80,19 @@ def test_the_console_scripts_run(installed):
     ], bad.stderr[-3000:]
     tasks = in_venv(installed, "langsamp-eval", "tasks")
     assert tasks.returncode == 0 and "sib200" in tasks.stdout and "udhr-topics" in tasks.stdout, tasks.stderr[-3000:]
+    missing = in_venv(installed, "langsamp-eval", "retrieval", "--model", "no/such/folder/here")  # not argparse's own
+    assert missing.returncode == 2 and missing.stderr.startswith("langsamp-eval retrieval: error: "), missing.stderr[-3000:]
     compare = in_venv(installed, "langsamp-compare-baseline", "--help")
     assert compare.returncode == 0 and "--train_script" in compare.stdout, compare.stderr[-3000:]
+    # each command's entry is the script's own (exit codes and one-line errors), not a main() that returns values
+    venv, _ = installed
+    (entry_points,) = venv.glob("lib/python*/site-packages/langsamp-*.dist-info/entry_points.txt")
+    assert entry_points.read_text().split("[console_scripts]")[1].split() == [
+        "langsamp-compare-baseline", "=", "langsamp.evaluation.compare_baseline:cli",
+        "langsamp-eval", "=", "langsamp.evaluation.cli:main",
+        "langsamp-export", "=", "langsamp.hub.export:main",
+        "langsamp-train", "=", "langsamp.training.train:cli",
+    ]
 
 
 def test_export_writes_the_installed_remote_code_and_model_card(installed, tokenizer):
@@ -128,3 +139,16 @@ def test_a_command_names_itself_as_it_was_run(monkeypatch, argv0, name, line):
 
     monkeypatch.setattr(sys, "argv", [argv0])
     assert command_name("train.py") == name and command_line("train.py") == line
+
+
+def test_the_scripts_in_a_clone_keep_their_python_api():
+    # `import langsamp_eval as ev` and `import export` were the Python API before the move (README): the thin scripts
+    # re-export it, so code written against a clone keeps working.
+    import export
+    import langsamp_eval as ev
+
+    from langsamp.evaluation import cli
+    from langsamp.hub import export as hub_export
+
+    assert ev.run_task is cli.run_task and ev.sentence_retrieval is cli.sentence_retrieval and ev.main is cli.main
+    assert export.save_for_hub is hub_export.save_for_hub and export.main is hub_export.main

@@ -483,12 +483,13 @@ def run(args):
 
 def main(argv=None):
     """The CLI. Bad input (a wrong language, layer, path or setting) prints one line naming it and returns 2."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         return run(args)
     except (ValueError, OSError) as error:  # OSError: a file that cannot be read or written, a checkpoint that cannot load
-        print(f"langsamp_eval.py {args.command}: error: {' '.join(str(error).split())}", file=sys.stderr)
+        print(f"{parser.prog} {args.command}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 2
 
 

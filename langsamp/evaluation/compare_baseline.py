@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from langsamp.checkout import CHECKOUT
-from langsamp.command_name import command_name
+from langsamp.command_name import command_line, command_name
 from langsamp.evaluation import cli as ev
 from langsamp.hub.export import check_source
 from langsamp.resources.demo import DEMO_ENCODER, DEMO_LANGUAGES
@@ -115,6 +115,14 @@ def write_corpus(folder, languages, heldout_articles=ev.UDHR_HELDOUT_ARTICLES):
     return translations
 
 
+def child_environment():
+    """This environment, with the folder that holds the `langsamp` package (and, in a clone, the remote-code modules)
+    first on PYTHONPATH: `python -m langsamp.training.train` then runs in the user's folder, so relative paths keep
+    their meaning, whether the package is installed or run from a clone without installing."""
+    package_parent = str(Path(__file__).resolve().parents[2])
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
+
+
 def pretrain(variant, seed, model, corpus, output_dir, max_steps, extra_args, log_file, train_script=None):
     """One train.py run in a subprocess (its own log); returns the checkpoint folder. `train_script` None: the
     package's own (`python -m langsamp.training.train`)."""
@@ -133,7 +141,7 @@ def pretrain(variant, seed, model, corpus, output_dir, max_steps, extra_args, lo
     print(f"[{tag}] python {' '.join(command[1:])}\n[{tag}] log: {log_file}", flush=True)
     started = time.perf_counter()
     with open(log_file, "w", encoding="utf-8") as log:
-        process = subprocess.run(command, cwd=CHECKOUT, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.run(command, env=child_environment(), stdout=log, stderr=subprocess.STDOUT)
     if process.returncode != 0:
         tail = Path(log_file).read_text(encoding="utf-8").splitlines()[-30:]
         raise SystemExit(f"[{tag}] train.py failed (exit {process.returncode}); end of {log_file}:\n" + "\n".join(tail))
@@ -500,10 +508,11 @@ def _int_keys(result):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     problems = check_args(args)
     if problems:
-        print(f"compare_baseline.py: error: {'; '.join(problems)}.", file=sys.stderr)
+        print(f"{parser.prog}: error: {'; '.join(problems)}.", file=sys.stderr)
         sys.exit(2)
     output = Path(args.output_dir)
     if args.overwrite and output.is_dir():
@@ -523,7 +532,7 @@ def main(argv=None):
     runs = {(variant, seed): output / f"seed{seed}" / variant for seed in args.seeds for variant in VARIANTS}
     missing = [str(path) for (variant, seed), path in runs.items() if not (path.parent / f"{variant}.done").is_file()]
     if args.skip_training and missing:
-        print(f"compare_baseline.py: error: --skip_training: {', '.join(missing)} hold no finished run; run without "
+        print(f"{parser.prog}: error: --skip_training: {', '.join(missing)} hold no finished run; run without "
               "--skip_training (finished runs are kept).", file=sys.stderr)
         sys.exit(2)
     reused = len(runs) - len(missing)
@@ -601,12 +610,18 @@ def main(argv=None):
     return rows
 
 
+def cli(argv=None):
+    """The command line (`python compare_baseline.py`, `langsamp-compare-baseline`): exit status 0 once the tables are
+    written (main returns the rows for code that calls it)."""
+    main(argv)
+
+
 def describe_runs(output, args, argv, timings, rows, runs):
     """How the figures were made, read back from the runs themselves (steps, model size)."""
     config = json.loads((runs[("langsamp", args.seeds[0])] / "config.json").read_text())
     steps = sorted({json.loads((path / "trainer_state.json").read_text())["global_step"] for path in runs.values()
                     if (path / "trainer_state.json").is_file()})
-    command = f"python compare_baseline.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
+    command = f"{command_line('compare_baseline.py')} {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
     targets = len(args.languages) - 1
     best = {column: best_layer(rows, column) for column in COLUMNS}
     warmup = (f"the first {args.head_warmup_steps} train only the LM head and the tables at {args.head_warmup_learning_rate:g}, "

@@ -50,7 +50,7 @@ def dataset_language(code, convention):
     if convention == "wikipedia":
         lang = WIKIPEDIA_CODES.get(code) or (ISO639_1_TO_3.get(code) if len(code) == 2 else code)
         if lang is None or len(lang) != 3 or not lang.isalpha():
-            raise ValueError(f"Wikipedia code {code!r} has no ISO 639-3 equivalent here (eval_languages.WIKIPEDIA_CODES).")
+            raise ValueError(f"Wikipedia code {code!r} has no ISO 639-3 equivalent here (langsamp.evaluation.languages.WIKIPEDIA_CODES).")
         return lang, None
     if convention == "language-name":
         import langcodes

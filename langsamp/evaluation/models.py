@@ -137,7 +137,7 @@ def max_tokens(model, max_length):
 def load_tokenizer(path):
     """The checkpoint's tokenizer: LangSAMPTokenizer for XLM-R-family checkpoints (same ids as the stock one; it
     also emits language / script ids), else AutoTokenizer. A checkpoint folder without tokenizer files falls back
-    to the offline XLM-R tokenizer (assets.default_tokenizer)."""
+    to the offline XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer)."""
     from transformers import AutoTokenizer
 
     from tokenization_langsamp import LangSAMPTokenizer
@@ -151,7 +151,7 @@ def load_tokenizer(path):
     if xlmr_family and not has_files:
         from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
-        logger.warning("%s has no tokenizer files: using the offline XLM-R tokenizer (assets.default_tokenizer).", path)
+        logger.warning("%s has no tokenizer files: using the offline XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer).", path)
         extra = {key: config[key] for key in ("languages", "scripts") if config.get(key)}
         return default_tokenizer(**extra)
     if xlmr_family:

@@ -39,7 +39,7 @@ class Task:
     name: str
     kind: str  # "retrieval", "sequence" (text classification) or "token" (tagging)
     dataset: str  # the Hub id, or what the user brings ("udhr": offline)
-    convention: str  # how the dataset names languages (eval_languages.dataset_language)
+    convention: str  # how the dataset names languages (languages.dataset_language)
     source: str  # the English config / language (queries for retrieval, training data for fine-tuning)
     summary: str
     defaults: dict = field(default_factory=dict)
@@ -185,7 +185,7 @@ def _check_dataset_path(path):
 
 
 def _probe_hub(path, token=None):
-    """One request for the dataset's Hub page before datasets' own calls (see eval_models.probe_hub)."""
+    """One request for the dataset's Hub page before datasets' own calls (see models.probe_hub)."""
     probe_hub(path, "dataset", token)
 
 

@@ -30,6 +30,7 @@ REMOTE_CODE_DIR = Path(importlib.util.find_spec("modeling_langsamp").origin).res
 # The model card template: beside them in a checkout; under <prefix>/share/langsamp/ once installed (pyproject.toml).
 MODEL_CARD_PLACES = (
     REMOTE_CODE_DIR,
+    REMOTE_CODE_DIR / "share" / "langsamp",  # pip install --target DIR
     Path(sysconfig.get_path("data")) / "share" / "langsamp",
     Path(sysconfig.get_path("data", f"{os.name}_user")) / "share" / "langsamp",
 )

