@@ -28,7 +28,6 @@ import json
 import logging
 import math
 import re
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
