@@ -58,7 +58,7 @@ def language_similarity(model, languages=None):
     `languages` takes any code the tokenizer accepts (`hi`, `hin_Deva`); default all of the model's."""
     model = _embedding_model(model)
     codes = _language_codes(model, languages)
-    vectors = F.normalize(model.language_embedding(codes).float(), dim=-1)
+    vectors = F.normalize(model.language_embedding(codes).double(), dim=-1)  # float64: rank ties survive rounding
     return codes, (vectors @ vectors.T).numpy()
 
 

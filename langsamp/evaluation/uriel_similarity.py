@@ -80,6 +80,9 @@ def uriel_similarity(codes, kind):
     return found, cosine_similarity_matrix(vectors)
 
 
+TIE_DECIMALS = 9  # similarities closer than this are ties (float32 tables carry ~7 significant digits)
+
+
 def _upper(matrix, pairs):
     return matrix[pairs[0], pairs[1]]
 
@@ -92,7 +95,9 @@ def permutation_rank_correlation(a, b, permutations=1000, seed=0, pair_mask=None
     `permutations` random ones, p = (1 + count) / (1 + permutations). Returns (rho, p, number of pairs)."""
     from scipy.stats import rankdata
 
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    # Rounded before ranking: similarities that are equal in exact arithmetic (URIEL's binary vectors give many) come
+    # out of another BLAS or summation order unequal in their last bits, and would then rank apart by machine.
+    a, b = (np.round(np.asarray(m, dtype=np.float64), TIE_DECIMALS) for m in (a, b))
     n = a.shape[0]
     if a.shape != (n, n) or b.shape != (n, n):
         raise ValueError(f"Both matrices must be square and of the same size, got {a.shape} and {b.shape}.")

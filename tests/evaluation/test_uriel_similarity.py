@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 pytest.importorskip("scipy")
 
@@ -125,3 +125,18 @@ def test_a_table_holding_uriels_vectors_correlates_perfectly():
         rows = [config.languages.index(code) for code in codes]
         table[rows] = table[rows[::-1]].clone()
     assert table_vs_uriel(model, pairs, kinds=("syntax",), permutations=99)["syntax"]["rho"] < 0.9
+
+
+def test_ties_that_differ_only_in_rounding_stay_ties():
+    """Similarities equal in exact arithmetic but computed by another BLAS differ in their last bits; ranked as they
+    come, the ties would break by machine and a perfect correlation would read 0.9999. Hand-made: 6 pairs, 3 of
+    them tied at 0.5 in `a`; `b` is `a` with last-bit noise on the tied ones, so rho must still be exactly 1."""
+    from langsamp.evaluation.uriel_similarity import permutation_rank_correlation
+
+    a = np.array([[1.0, 0.5, 0.5, 0.2], [0.5, 1.0, 0.5, 0.1], [0.5, 0.5, 1.0, 0.3], [0.2, 0.1, 0.3, 1.0]])
+    b = a.copy()
+    for (i, j), noise in zip([(0, 1), (0, 2), (1, 2)], [2e-16, -1e-16, 3e-16]):
+        b[i, j] = b[j, i] = a[i, j] + noise
+    assert b[0, 1] != b[0, 2]  # the noise is real in float64
+    rho, _, n_pairs = permutation_rank_correlation(a, b, permutations=10)
+    assert n_pairs == 6 and rho == pytest.approx(1.0, abs=1e-12)
