@@ -22,7 +22,7 @@ version or Liger Kernel (it reaches no package registry):
     # the same by hand: python3 -m pip install --no-index --no-deps --target /tmp/site .whl/*.whl
     #                   PYTHONPATH=/tmp/site python3 bench/gpu_train_step.py
 
-CPU dry run of the same code path (tiny encoder, seconds; what tests/test_bench_gpu.py runs):
+CPU dry run of the same code path (tiny encoder, seconds; what tests/bench/test_gpu_train_step.py runs):
 
     .venv/bin/python bench/gpu_train_step.py --tiny --device cpu
 """

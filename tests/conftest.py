@@ -1,14 +1,14 @@
-"""Shared fixtures: real offline resources (XLM-R tokenizer, UDHR text) and tiny random configs."""
+"""Shared pytest fixtures: the real offline resources (XLM-R tokenizer, UDHR text). Helpers to import (tiny configs,
+the local Hub server, Hub-layout corpora, the recording train script) are in tests/fixtures/."""
 
 import os
-from pathlib import Path
 
 import pytest
+from fixtures.models import TRAINED, tiny_config
+from modeling_langsamp import LangSAMPForMaskedLM
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the suite may reach the Hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"  # what users run: langsamp/training/train.py
 
 
 @pytest.fixture(scope="session")
@@ -46,19 +46,14 @@ def udhr_translations():
     return load_udhr()
 
 
-def tiny_config(**overrides):
-    """A small random LangSAMP config (the release's 610 x 30 inventory) for fast CPU tests."""
-    from configuration_langsamp import LangSAMPConfig
-
-    values = dict(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        vocab_size=250002,
-        max_position_embeddings=130,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
-    )
-    values.update(overrides)
-    return LangSAMPConfig(**values)
+@pytest.fixture(scope="module")
+def mlm_folder(tmp_path_factory, tokenizer):
+    """A saved tiny masked LM and its tokenizer, both recording that they were trained on TRAINED."""
+    folder = tmp_path_factory.mktemp("mlm")
+    LangSAMPForMaskedLM(tiny_config(trained_pairs=TRAINED)).save_pretrained(folder)
+    tokenizer.trained_pairs = TRAINED
+    try:
+        tokenizer.save_pretrained(folder)
+    finally:
+        tokenizer.trained_pairs = None
+    return folder

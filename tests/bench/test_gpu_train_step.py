@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import gpu_train_step  # noqa: E402

@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PAIRS = 300
 FD_LIMIT = 200  # soft RLIMIT_NOFILE of the run: below PAIRS
 

@@ -9,7 +9,6 @@ import json
 import math
 import weakref
 
-import numpy as np
 import pytest
 import torch
 from datasets import Dataset

@@ -1,5 +1,5 @@
 """Corpora as users have them: folders laid out file for file like HuggingFaceFW/fineweb-2 and cis-lmu/Glot500 on
-the Hub (tests/hub_layouts.py), read through `load_dataset(folder, "<pair>")` as a Hub id is, streaming and not;
+the Hub (tests/fixtures/hub_layouts.py), read through `load_dataset(folder, "<pair>")` as a Hub id is, streaming and not;
 the same folders as plain snapshots; configs named by a language alone; text in another script than its name says;
 corrupt compressed files. Expected chunks are recomputed here from the UDHR lines (tokenize each line, concatenate
 per pair, cut), never read back from the pipeline."""
@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from langsamp.data import corpus_sources
-from langsamp.data import pretraining_data
 from langsamp.data.corpus_sources import find_pairs
-from hub_layouts import write_fineweb2_layout, write_glot500_layout
+from fixtures.hub_layouts import write_fineweb2_layout, write_glot500_layout
 from langsamp.data.pretraining_data import build_pretraining_dataset
 
 LENGTH = 32
@@ -201,21 +200,21 @@ json.dump(result, open(out, "w"))
 
 
 def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2, expected):
-    """The fineweb-2 copy pushed to a local Hub server (tests/hub_server.py) and read back by its id: the same
+    """The fineweb-2 copy pushed to a local Hub server (tests/fixtures/hub_server.py) and read back by its id: the same
     chunks per pair as the files hold, cached and streaming, and train.py trains on it (streaming)."""
     import json
     import subprocess
     import sys
 
-    from conftest import tiny_config
-    from hub_server import LocalHub
+    from fixtures.models import tiny_config
+    from fixtures.hub_server import LocalHub
 
     tiny_config().save_pretrained(tmp_path / "config")
     out = tmp_path / "result.json"
     with LocalHub(root=tmp_path / "hub") as hub:
         proc = subprocess.run(
             [sys.executable, "-c", HUB_CLIENT, str(fineweb2), "local-user/fineweb-2", str(out), str(tmp_path / "config"),
-             str(tmp_path)], cwd=Path(__file__).resolve().parents[1], env=hub.subprocess_env(tmp_path / "hf_home"),
+             str(tmp_path)], cwd=Path(__file__).resolve().parents[2], env=hub.subprocess_env(tmp_path / "hf_home"),
             capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-6000:]
         asked = [path for method, path, status in hub.request_log if "/resolve/" in path and path.endswith(".parquet")]
@@ -236,7 +235,7 @@ def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2,
 
 def test_train_py_trains_on_a_glot500_layout_folder(tmp_path, glot500, tokenizer, monkeypatch):
     from langsamp.training import train
-    from conftest import tiny_config
+    from fixtures.models import tiny_config
 
     monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
     tiny_config().save_pretrained(tmp_path / "config")

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 from langsamp.evaluation import cli as ev
 from modeling_langsamp import LangSAMPForMaskedLM

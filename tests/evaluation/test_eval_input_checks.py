@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 from langsamp.evaluation import cli as ev
 from langsamp.hub import export
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Named evaluation tasks on local copies of the Hub repos (tests/hub_fixtures.py), loaded through the code path a
+"""Named evaluation tasks on local copies of the Hub repos (tests/fixtures/hub_fixtures.py), loaded through the code path a
 Hub id takes; language-code mapping and the head / tail split; the benchmark and sources commands; model-index.
 
 Per-language expectations come from how the test sets are built: a task model whose head always predicts one class
@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 from langsamp.evaluation import languages as eval_languages
-import hub_fixtures
+from fixtures import hub_fixtures
 from langsamp.evaluation import cli as ev
 from langsamp.evaluation.tasks import SIB200_CATEGORIES, TASKS, WIKIANN_TAGS
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification, LangSAMPForTokenClassification
 
 # Glot500-c's pairs with sizes and whether XLM-R saw them (the shared reference file, copied into bench/)
-STATS = Path(__file__).resolve().parents[1] / "bench" / "glot500_languages_stats.csv"
+STATS = Path(__file__).resolve().parents[2] / "bench" / "glot500_languages_stats.csv"
 
 
 # ---------------------------------------------------------------- defaults, codes, head / tail

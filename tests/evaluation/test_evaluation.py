@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 from langsamp.evaluation import cli as ev
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 from langsamp.evaluation import cli as ev
 from langsamp.evaluation.language_neutrality import check_neutrality_inputs, cross_language_cosine, language_identification_accuracy, language_neutrality

@@ -12,7 +12,7 @@ from scipy.stats import t as student_t
 
 from langsamp.evaluation import compare_baseline
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def seeds(values):
@@ -67,16 +67,16 @@ def test_bad_values_give_one_line_and_exit_2(argv, message, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- validation first, keeping what finished, resuming
-# tests/fake_train.py stands in for train.py (a tiny random model in a second), so these runs take seconds.
+# tests/fixtures/fake_train.py stands in for train.py (a tiny random model in a second), so these runs take seconds.
 
-FAKE_TRAIN = REPO / "tests" / "fake_train.py"
+FAKE_TRAIN = REPO / "tests" / "fixtures" / "fake_train.py"
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoints(tmp_path_factory, tokenizer):
     """Tiny random checkpoints: the start and the baseline without tables, LangSAMP with them."""
     import torch
-    from conftest import tiny_config
+    from fixtures.models import tiny_config
 
     from modeling_langsamp import LangSAMPForMaskedLM
 

@@ -1,4 +1,4 @@
-"""End-to-end tests of the local Hub server (`tests/hub_server.py`) with the real clients.
+"""End-to-end tests of the local Hub server (`tests/fixtures/hub_server.py`) with the real clients.
 
 Each client runs in a fresh subprocess: `huggingface_hub` reads `HF_ENDPOINT` when it is imported, so the
 endpoint of the server started here can only be picked up by a new interpreter.
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hub_server import LocalHub  # noqa: E402
+from fixtures.hub_server import LocalHub
 
 
 REPO = "local-user/tiny-folder"
@@ -217,11 +216,11 @@ def test_transformers_push_to_hub_and_from_pretrained(hub, run_client):
 
 
 def test_standalone_server(tmp_path):
-    """`python tests/hub_server.py --root DIR --port 0` prints its endpoint and serves the API."""
+    """`python tests/fixtures/hub_server.py --root DIR --port 0` prints its endpoint and serves the API."""
     import urllib.request
 
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve().parent / "hub_server.py"), "--root", str(tmp_path), "--port", "0"],
+        [sys.executable, str(Path(__file__).resolve().parents[1] / "fixtures" / "hub_server.py"), "--root", str(tmp_path), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 import torch
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 from langsamp_codes import detect_scripts, parse_language
 from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS

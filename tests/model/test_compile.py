@@ -9,7 +9,7 @@ without it there is a single break. The id range checks (`.item()`) are skipped 
 import pytest
 import torch
 
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

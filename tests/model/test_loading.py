@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import tiny_config
+from fixtures.models import tiny_config
 from safetensors.torch import load_file, save_file
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel, pipeline
 
@@ -21,7 +21,7 @@ from langsamp.hub.export import REMOTE_CODE_FILES, save_for_hub
 from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 from modeling_langsamp import LangSAMPForMaskedLM
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TEXTS = ["Paris is the <mask> of France.", "नमस्ते दुनिया", "Все люди рождаются <mask> и равными."]
 LANGS = ["eng", "hin_Deva", "rus"]
 HIDDEN = 32

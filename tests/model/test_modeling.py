@@ -1,6 +1,6 @@
 """LangSAMPForMaskedLM and the task heads against transformers' XLM-R and the published formula.
 
-All models are tiny random ones (tests/conftest.py `tiny_config`: hidden 32, 2 layers, XLM-R's vocabulary).
+All models are tiny random ones (tests/fixtures/models.py `tiny_config`: hidden 32, 2 layers, XLM-R's vocabulary).
 """
 
 import inspect
@@ -8,7 +8,7 @@ import inspect
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import tiny_config
+from fixtures.models import tiny_config
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
 from modeling_langsamp import (

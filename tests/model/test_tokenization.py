@@ -277,7 +277,7 @@ def test_pad_rows_with_scalar_ids(tokenizer):
 
 
 def test_data_collator_for_language_modeling(tokenizer, real):
-    from conftest import tiny_config
+    from fixtures.models import tiny_config
 
     from modeling_langsamp import LangSAMPForMaskedLM
 

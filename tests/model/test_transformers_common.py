@@ -24,7 +24,7 @@ from unittest import mock
 import pytest
 import torch
 
-TRANSFORMERS_TESTS = Path(__file__).resolve().parent.parent / ".transformers_tests"
+TRANSFORMERS_TESTS = Path(__file__).resolve().parents[2] / ".transformers_tests"
 if not (TRANSFORMERS_TESTS / "transformers_tests" / "test_modeling_common.py").is_file():
     pytest.fail(
         f"transformers' common tests are not in {TRANSFORMERS_TESTS}: run `bash setup.sh` (it unpacks them from the "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # What a clone's root holds besides the source (setup.sh's and the runs' folders).
 NOT_SOURCE = {".git", ".venv", ".transformers_tests", "data", "outputs", "build", "langsamp.egg-info", "mutants", ".whl"}
 REMOTE_CODE = ("configuration_langsamp.py", "modeling_langsamp.py", "tokenization_langsamp.py", "langsamp_codes.py",
@@ -96,7 +96,7 @@ def test_the_console_scripts_run(installed):
 
 
 def test_export_writes_the_installed_remote_code_and_model_card(installed, tokenizer):
-    from conftest import tiny_config
+    from fixtures.models import tiny_config
 
     from modeling_langsamp import LangSAMPForMaskedLM
 

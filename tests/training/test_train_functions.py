@@ -7,7 +7,6 @@ never from the function under test."""
 import gzip
 import json
 import random
-from pathlib import Path
 from types import SimpleNamespace
 
 import datasets
@@ -15,7 +14,7 @@ import pytest
 import torch
 
 from langsamp.training import train
-from conftest import tiny_config
+from fixtures.models import tiny_config
 from langsamp.data.masking import make_collator
 from langsamp.data.pretraining_data import estimate_tokens
 

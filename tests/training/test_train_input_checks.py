@@ -12,8 +12,7 @@ import sys
 
 import datasets
 import pytest
-from conftest import TRAIN_SCRIPT, tiny_config
-from test_bad_inputs import checked_train, small_corpus  # noqa: F401  (fixtures)
+from fixtures.models import TRAIN_SCRIPT, tiny_config
 from transformers import TrainerCallback
 
 from langsamp.training import train
@@ -422,3 +421,104 @@ def test_ctrl_c_in_the_final_save_names_the_last_checkpoint(tmp_path, small_corp
         f"interrupted after training (step 2), before the final save ended; the last complete checkpoint is "
         f"{out / 'checkpoint-2'}: run the same command with --resume_from_checkpoint auto to continue from it."
     )
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--output_dir", "{tmp}/file.txt"], r"--output_dir .*file.txt is a file, not a folder"),
+        (["--output_dir", "{tmp}/file.txt/run"], r"file.txt is a file, so no folder can be created there"),
+        (["--config_overrides", "hidden_sizee=64"], r"'hidden_sizee' is not a config field; closest: hidden_size"),
+        (["--config_overrides", "hidden_size=abc"], r"hidden_size=abc is not a valid int"),
+        (["--config_overrides", "hidden_size=64,num_hidden_layers"], r"'num_hidden_layers' is not `key=value`"),
+        (["--config_overrides", "num_attention_heads=5"], r"hidden_size 768 is not a multiple of num_attention_heads 5"),
+        (["--config_overrides", "hidden_act=gleu"], r"hidden_act 'gleu' is unknown"),
+        (["--config_overrides", "hidden_size=-64,num_attention_heads=1"], r"hidden_size must be positive, got -64"),
+        (["--languages", ",", ","], r"--languages ', ,' names no language"),
+        (["--model_name_or_path", "{tmp}/nowhere"], r"--model_name_or_path .*nowhere: no such folder"),
+        (["--tokenizer_name", "{tmp}/file.txt"], r"--tokenizer_name .*file.txt is a file"),
+    ],
+)
+def test_train_bad_arguments_fail_before_any_work(tmp_path, checked_train, small_corpus, flags, message):
+    (tmp_path / "file.txt").write_text("x")
+    argv = ["--corpus", str(small_corpus), "--output_dir", str(tmp_path / "out"), "--report_to", "none"]
+    argv += [flag.format(tmp=tmp_path) for flag in flags]
+    with pytest.raises(train.BadInput, match=message):
+        checked_train.main(argv)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("args.yaml", "max_steps: [1\n", r"args.yaml is not valid YAML: while parsing a flow sequence"),
+        ("args.json", '{"max_steps": 1,}', r"args.json is not valid JSON: .*line 1 column 17"),
+        ("args.yaml", "- max_steps\n- 1\n", r"args.yaml must hold a mapping of argument names to values .*got list"),
+        ("args.yaml", "--max_steps: 1\n", r"'--max_steps' is not an argument name"),
+    ],
+)
+def test_train_broken_argument_files(tmp_path, checked_train, name, text, message):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(train.BadInput, match=message):
+        checked_train.main([str(tmp_path / name)])
+
+
+def test_train_unknown_flags_and_bad_values_are_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    for flags, message in ((["--max_stepz", "3"], r"arguments are not used by the HfArgumentParser: \['--max_stepz', '3'\]"),
+                           (["--max_steps", "three"], "argument --max_steps/--max-steps: invalid int value: 'three'")):
+        with pytest.raises(train.BadInput, match=message):
+            train.main(["--corpus", str(tmp_path), *flags])
+    # the script itself: one line on stderr, exit 2 (argparse alone would print the whole usage first)
+    proc = subprocess.run([sys.executable, TRAIN_SCRIPT, "--max_steps", "three"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        "train.py: error: argument --max_steps/--max-steps: invalid int value: 'three' (python train.py --help lists the arguments)"
+    ], proc.stderr[-2000:]
+
+
+def test_train_languages_accept_spaces_commas_and_repeats():
+    _, data_args, _ = train.parse_arguments(["--languages", "eng_Latn deu_Latn,rus", "eng_Latn", "--output_dir", "x"])
+    assert data_args.languages == ["eng_Latn", "deu_Latn", "rus"]
+
+
+def test_train_refuses_a_model_folder_without_tokenizer_files(tmp_path, small_corpus, monkeypatch):
+    LangSAMPForMaskedLM(tiny_config()).save_pretrained(tmp_path / "weights-only")
+    monkeypatch.setattr(train, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked"))
+    with pytest.raises(train.BadInput, match=r"Could not load a tokenizer from .*weights-only.*No tokenizer files"):
+        train.main(["--corpus", str(small_corpus), "--model_name_or_path", str(tmp_path / "weights-only"),
+                    "--output_dir", str(tmp_path / "out"), "--report_to", "none"])
+
+
+def test_resuming_with_other_data_warns_and_the_record_covers_the_whole_run(tmp_path, small_corpus, tokenizer, monkeypatch, caplog):
+    import logging
+
+    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    monkeypatch.setattr(tokenizer, "init_kwargs", dict(tokenizer.init_kwargs))  # train.py records trained_pairs in it
+    out = tmp_path / "run"
+    common = ["--corpus", str(small_corpus), "--output_dir", str(out), "--config_overrides",
+              "hidden_size=32,num_hidden_layers=1,num_attention_heads=2,intermediate_size=64,max_position_embeddings=40",
+              "--max_seq_length", "32", "--per_device_train_batch_size", "2", "--max_eval_samples", "0",
+              "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0", "--dataloader_pin_memory", "false",
+              "--save_steps", "1",
+              "--cache_dir", str(tmp_path / "cache")]
+    train.main(common + ["--languages", "eng_Latn", "deu_Latn", "--max_steps", "1"])
+    assert json.loads((out / "config.json").read_text())["trained_pairs"] == ["deu_Latn", "eng_Latn"]
+    with caplog.at_level(logging.WARNING, logger="train"):
+        train.main(common + ["--languages", "eng_Latn", "rus_Cyrl", "--max_steps", "2", "--max_seq_length", "24",
+                             "--resume_from_checkpoint", "auto"])
+    warned = [r.getMessage() for r in caplog.records if "other data arguments" in r.getMessage()]
+    assert len(warned) == 1, caplog.text
+    for change in ("languages: +1 (rus_Cyrl); -1 (deu_Latn)", "max_seq_length: 32 -> 24", "pairs: +1 (rus_Cyrl); -1 (deu_Latn)"):
+        assert change in warned[0], warned[0]
+    parts = json.loads((out / train.RUN_RECORD_NAME).read_text())["parts"]
+    assert [(p["from_step"], p["data"]["pairs"], p["data"]["max_seq_length"]) for p in parts] == [
+        (0, ["deu_Latn", "eng_Latn"], 32), (1, ["eng_Latn", "rus_Cyrl"], 24)]
+    # the checkpoint records both parts: config, tokenizer and card
+    for folder in (out, out / "checkpoint-2"):
+        assert json.loads((folder / "config.json").read_text())["trained_pairs"] == ["deu_Latn", "eng_Latn", "rus_Cyrl"]
+        assert json.loads((folder / "tokenizer_config.json").read_text())["trained_pairs"] == ["deu_Latn", "eng_Latn", "rus_Cyrl"]
+    card = (out / "README.md").read_text()
+    assert "| languages in training | 3 (deu_Latn, eng_Latn, rus_Cyrl) |" in card
+    assert "| 0 | " in card and "| 1 | " in card and "2 (eng_Latn, rus_Cyrl) | 24 |" in card

@@ -1,5 +1,5 @@
 """train.py end to end, each run a real subprocess on a small real corpus (UDHR) with a tiny random model, most
-through tests/record_run.py, which records the mixture, the training rows, every collated batch and the weights:
+through tests/fixtures/record_run.py, which records the mixture, the training rows, every collated batch and the weights:
 the loss falls on held-out chunks that are never trained on (nor any copy), scored with identical masks, and the
 output loads with the Auto classes in a fresh process; the paper's recipe (a stock XLM-R checkpoint, a larger
 tokenizer) starts from the checkpoint's weights; a SIGKILLed run resumes with the same data order; every revision
@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TRAIN = str(REPO / "train.py")
-RECORDER = str(REPO / "tests" / "record_run.py")  # train.py, recording its rows, batches and weights
+RECORDER = str(REPO / "tests" / "fixtures" / "record_run.py")  # train.py, recording its rows, batches and weights
 PAIRS = ["eng_Latn", "deu_Latn", "rus_Cyrl", "hin_Deva", "arb_Arab", "cmn_Hani"]
 SENTENCE = "Everyone has the right to life, liberty and security of person."
 
@@ -256,7 +256,7 @@ def free_port():
 
 
 def test_every_pushed_revision_loads_from_the_hub(tmp_path, corpus, config_dir, datasets_cache):
-    from hub_server import LocalHub
+    from fixtures.hub_server import LocalHub
 
     repo = "local-user/langsamp-every-save"
     with LocalHub(root=tmp_path / "hub") as hub:

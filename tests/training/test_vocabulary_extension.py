@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
-from conftest import tiny_config
+from fixtures.models import tiny_config
 
 NEW_PIECES = [f"▁qzx{k}ǂ" for k in range(300)]  # strings no UDHR sentence contains
 SENTENCE = "All human beings are born free and equal in <mask> and rights."
