@@ -114,13 +114,20 @@ class LangSAMPConfig(XLMRobertaConfig):
                 raise ValueError(f"`{name}` lists a code twice: each code must name exactly one row.")
         if self.trained_pairs:
             known = (set(self.languages), set(self.scripts))
-            bad = [p for p in self.trained_pairs if len(p.split("_")) != 2 or not all(x in k for x, k in zip(p.split("_"), known))]
+            bad = [
+                p
+                for p in self.trained_pairs
+                if len(p.split("_")) != 2 or not all(x in k for x, k in zip(p.split("_"), known))
+            ]
             if bad:
                 raise ValueError(
                     f"`trained_pairs` holds {bad[:5]}: each entry must be `<lang>_<Script>` with a language of "
                     "`languages` and a script of `scripts` (e.g. 'hin_Deva')."
                 )
-        for name, code, inventory in (("default_language", self.default_language, self.languages), ("default_script", self.default_script, self.scripts)):
+        for name, code, inventory in (
+            ("default_language", self.default_language, self.languages),
+            ("default_script", self.default_script, self.scripts),
+        ):
             if code is not None and code not in inventory:
                 raise ValueError(
                     f"`{name}` is {code!r}, which is not among the model's {len(inventory)} {name.split('_')[1]} codes: "

@@ -80,8 +80,11 @@ def _misspelled_script(code, lang, subtag, sep):
     near = [k.title() for k in near]
     if sep == "-" and not any(_typo_distance(title.lower(), k.lower()) <= 1 or k == title[:4] for k in near):
         return None  # a BCP-47 variant such as `ca-valencia`, not a script
-    fix = f"closest: {', '.join(near)}). Write the label as `<lang>_<Script>`, e.g. '{lang}_{near[0]}'." if near else (
-        "e.g. Deva, Latn, Cyrl, Arab). Write the label as `<lang>_<Script>` with the script's 4-letter code.")
+    fix = (
+        f"closest: {', '.join(near)}). Write the label as `<lang>_<Script>`, e.g. '{lang}_{near[0]}'."
+        if near
+        else ("e.g. Deva, Latn, Cyrl, Arab). Write the label as `<lang>_<Script>` with the script's 4-letter code.")
+    )
     return ValueError(f"Language {code!r}: {subtag!r} is not a script code (ISO 15924 codes have 4 letters; {fix}")
 
 
@@ -103,7 +106,9 @@ def parse_language(code, languages, trained_pairs=None):
         )
     lang, script = match.group("lang").lower(), match.group("script")
     if script is None and match.group("rest"):
-        error = _misspelled_script(code, match.group("lang"), match.group("rest")[1:].split("-")[0].split("_")[0], match.group("rest")[0])
+        error = _misspelled_script(
+            code, match.group("lang"), match.group("rest")[1:].split("-")[0].split("_")[0], match.group("rest")[0]
+        )
         if error is not None:
             raise error
     if len(lang) == 2:

@@ -115,7 +115,9 @@ def _check_ids(ids, name, table, input_shape, device):
     """Validate `[batch]` or `[batch, seq]` ids against their table; return them broadcastable to `[batch, seq]`."""
     size = table.num_embeddings
     if ids is None:
-        raise ValueError(f"`{name}` is required: this model adds a {size}-row table before its LM head. {MISSING_IDS_HELP}")
+        raise ValueError(
+            f"`{name}` is required: this model adds a {size}-row table before its LM head. {MISSING_IDS_HELP}"
+        )
     try:
         ids = torch.as_tensor(ids, device=device)
     except (TypeError, ValueError, RuntimeError) as error:
@@ -218,11 +220,15 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             # X-MOD's convention: no ids at all -> the configured default language (one id for the whole batch).
             lang_ids, script_ids = self._default_ids(reference.device)
         # Ids for a disabled table (the paper's baseline) are accepted and ignored, so one collator serves both.
-        lang_ids = None if tables.language_embeddings is None else _check_ids(
-            lang_ids, "lang_ids", tables.language_embeddings, shape, reference.device
+        lang_ids = (
+            None
+            if tables.language_embeddings is None
+            else _check_ids(lang_ids, "lang_ids", tables.language_embeddings, shape, reference.device)
         )
-        script_ids = None if tables.script_embeddings is None else _check_ids(
-            script_ids, "script_ids", tables.script_embeddings, shape, reference.device
+        script_ids = (
+            None
+            if tables.script_embeddings is None
+            else _check_ids(script_ids, "script_ids", tables.script_embeddings, shape, reference.device)
         )
         if labels is not None and tuple(labels.shape) != shape:
             raise ValueError(f"`labels` has shape {tuple(labels.shape)}, `input_ids` {shape}: they must match.")
@@ -272,7 +278,9 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             else:
                 loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
 
-        return MaskedLMOutput(loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions)
+        return MaskedLMOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
 
     def _default_ids(self, device):
         """The rows of `config.default_language` and its script (`config.default_script`, else the language's
@@ -280,7 +288,10 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         config = self.config
         script = config.default_script or default_script(config.default_language)
         rows = []
-        for kind, code, inventory in (("default_language", config.default_language, config.languages), ("default_script", script, config.scripts)):
+        for kind, code, inventory in (
+            ("default_language", config.default_language, config.languages),
+            ("default_script", script, config.scripts),
+        ):
             if code not in inventory:
                 raise ValueError(
                     f"`config.{kind}` is {code!r}, which is not among the model's {len(inventory)} codes: "
@@ -291,10 +302,14 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
 
     def _table_rows(self, codes, table, inventory, kind):
         if table is None:
-            raise ValueError(f"This model has no {kind} table (config.use_{'lang' if kind == 'language' else 'script'}_embedding=False).")
+            raise ValueError(
+                f"This model has no {kind} table (config.use_{'lang' if kind == 'language' else 'script'}_embedding=False)."
+            )
         single = isinstance(codes, str)
         if not single and not (isinstance(codes, (list, tuple)) and codes):
-            raise TypeError(f"Pass a {kind} code (str) or a non-empty list of codes; got {type(codes).__name__} {codes!r}.")
+            raise TypeError(
+                f"Pass a {kind} code (str) or a non-empty list of codes; got {type(codes).__name__} {codes!r}."
+            )
         rows = []
         for code in [codes] if single else codes:
             if kind == "language":
@@ -330,7 +345,9 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
     def language_embedding(self, codes):
         """The learned language vector(s): `model.language_embedding("hin")` -> `[hidden]`; a list -> `[n, hidden]`.
         Any code the tokenizer accepts works (`hi`, `hin_Deva`)."""
-        return self._table_rows(codes, self.language_script_embeddings.language_embeddings, self.config.languages, "language")
+        return self._table_rows(
+            codes, self.language_script_embeddings.language_embeddings, self.config.languages, "language"
+        )
 
     def script_embedding(self, codes):
         """The learned script vector(s): `model.script_embedding("Deva")` -> `[hidden]`; a list -> `[n, hidden]`."""

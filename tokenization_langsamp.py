@@ -55,7 +55,9 @@ def _per_example(value, n, name, single=False):
     value = list(value)
     if len(value) != n:
         if single:
-            raise ValueError(f"`{name}` has {len(value)} entries for a single text: give one code. {PIPELINE_HINT.format(name=name)}")
+            raise ValueError(
+                f"`{name}` has {len(value)} entries for a single text: give one code. {PIPELINE_HINT.format(name=name)}"
+            )
         raise ValueError(f"`{name}` has {len(value)} entries for a batch of {n} texts: give one code, or one per text.")
     return value
 
@@ -116,8 +118,14 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         if code not in self._script_row:
             # 'Latin' -> 'Latn': a script's name begins with its code as often as not; else typo-distance neighbours.
             near = [k for k in self.scripts if isinstance(code, str) and len(code) > 4 and k == code[:4]]
-            near += [k.title() for k in closest(str(code), [k.lower() for k in self.scripts], n=3) if k.title() not in near]
-            hint = f"did you mean {', '.join(repr(k) for k in near)}?" if near else f"the model's scripts are {', '.join(self.scripts)}."
+            near += [
+                k.title() for k in closest(str(code), [k.lower() for k in self.scripts], n=3) if k.title() not in near
+            ]
+            hint = (
+                f"did you mean {', '.join(repr(k) for k in near)}?"
+                if near
+                else f"the model's scripts are {', '.join(self.scripts)}."
+            )
             raise ValueError(f"Unknown script {code!r} (give an ISO 15924 4-letter code); {hint}")
         return self._script_row[code]
 
@@ -162,10 +170,16 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         scripts = _per_example(script, len(texts), "script", single)
         for i, t in enumerate(texts):
             if not isinstance(t, str):
-                raise TypeError(f"Text {i} is {type(t).__name__} {t!r}: pass a str, or a list of str (one per example).")
+                raise TypeError(
+                    f"Text {i} is {type(t).__name__} {t!r}: pass a str, or a list of str (one per example)."
+                )
             if not t.strip():
                 raise ValueError(f"Text {i} is empty: there is nothing to encode or to detect a script from.")
-        parsed = {code: parse_language(code, self._language_row, self.trained_pairs) for code in set(langs) if code is not None}
+        parsed = {
+            code: parse_language(code, self._language_row, self.trained_pairs)
+            for code in set(langs)
+            if code is not None
+        }
         lang_rows, chosen = [], []
         for code, given in zip(langs, scripts):
             language, named = parsed[code] if code is not None else (None, None)
@@ -213,7 +227,15 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
                     )
         return super().pad(encoded_inputs, *args, **kwargs)
 
-    def _pad(self, encoded_inputs, max_length=None, padding_strategy=None, pad_to_multiple_of=None, padding_side=None, return_attention_mask=None):
+    def _pad(
+        self,
+        encoded_inputs,
+        max_length=None,
+        padding_strategy=None,
+        pad_to_multiple_of=None,
+        padding_side=None,
+        return_attention_mask=None,
+    ):
         # The stock _pad knows only the stock keys; the id keys are padded with their sequence's own id.
         # A per-sequence scalar id (one per example, as train.py's chunks carry) needs no padding.
         encoded_inputs = dict(encoded_inputs)
@@ -222,7 +244,9 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
             for key in ID_KEYS
             if key in encoded_inputs and isinstance(encoded_inputs[key], (list, tuple))
         }
-        padded = super()._pad(encoded_inputs, max_length, padding_strategy, pad_to_multiple_of, padding_side, return_attention_mask)
+        padded = super()._pad(
+            encoded_inputs, max_length, padding_strategy, pad_to_multiple_of, padding_side, return_attention_mask
+        )
         length = len(padded[self.model_input_names[0]])
         left = (padding_side or self.padding_side) == "left"
         for key, ids in extra.items():

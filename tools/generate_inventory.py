@@ -54,7 +54,9 @@ iso639_1 = {two: three for two, three in iso639_1.items() if langcodes.Language.
 registry = Path(language_data.__file__).parent / "data" / "language-subtag-registry.txt"
 macrolanguage_members = defaultdict(list)
 for record in registry.read_text(encoding="utf-8").split("%%"):
-    fields = dict(line.split(": ", 1) for line in record.strip().splitlines() if ": " in line and not line.startswith(" "))
+    fields = dict(
+        line.split(": ", 1) for line in record.strip().splitlines() if ": " in line and not line.startswith(" ")
+    )
     macro = iso639_1.get(fields.get("Macrolanguage"))
     if fields.get("Type") == "language" and macro and fields["Subtag"] in languages:
         macrolanguage_members[macro].append(fields["Subtag"])
