@@ -130,7 +130,8 @@ class LangSAMPConfig(XLMRobertaConfig):
         ):
             if code is not None and code not in inventory:
                 raise ValueError(
-                    f"`{name}` is {code!r}, which is not among the model's {len(inventory)} {name.split('_')[1]} codes: "
+                    f"`{name}` is {code!r}, which is not among the model's {len(inventory)} {name.split('_')[1]} "
+                    "codes: "
                     "use one of them (`model.set_default_language(code)` accepts any code the tokenizer does)."
                 )
         # A stock XLM-R or release config.json says "xlm-roberta": as an instance attribute it would shadow this

@@ -303,7 +303,8 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
     def _table_rows(self, codes, table, inventory, kind):
         if table is None:
             raise ValueError(
-                f"This model has no {kind} table (config.use_{'lang' if kind == 'language' else 'script'}_embedding=False)."
+                f"This model has no {kind} table "
+                f"(config.use_{'lang' if kind == 'language' else 'script'}_embedding=False)."
             )
         single = isinstance(codes, str)
         if not single and not (isinstance(codes, (list, tuple)) and codes):
@@ -336,7 +337,8 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             shown = ", ".join(untrained[:8]) + (f" (and {len(untrained) - 8} more)" if len(untrained) > 8 else "")
             verb, rows = ("is", "its row is") if len(untrained) == 1 else ("are", "their rows are")
             warnings.warn(
-                f"{kind.capitalize()}{'' if len(untrained) == 1 else 's'} {shown} {verb} not among the pairs this model was trained on (config.trained_pairs: "
+                f"{kind.capitalize()}{'' if len(untrained) == 1 else 's'} {shown} {verb} not among the pairs this "
+                "model was trained on (config.trained_pairs: "
                 f"{len(pairs)} pairs{', e.g. ' + ', '.join(pairs[:5]) if pairs else ''}): {rows} still the random "
                 f"initialisation N(0, {self.config.initializer_range}), not learned.",
                 stacklevel=4,  # the caller of language_embedding / script_embedding

@@ -24,7 +24,6 @@ resolves to the trained individual language (`arb`).
 
 from collections.abc import Mapping
 
-
 import numpy as np
 from transformers import XLMRobertaTokenizer
 
@@ -39,8 +38,9 @@ ID_KEYS = ("lang_ids", "script_ids")
 
 
 PIPELINE_HINT = (
-    "A pipeline (fill-mask) tokenizes one text at a time: pass `tokenizer_kwargs={{'{name}': dict(zip(texts, codes))}}` "
-    "(each text mapped to its code) to give every text its own."
+    "A pipeline (fill-mask) tokenizes one text at a time: pass "
+    "`tokenizer_kwargs={{'{name}': dict(zip(texts, codes))}}` (each text mapped to its code) to give every text "
+    "its own."
 )
 
 
@@ -63,15 +63,16 @@ def _per_example(value, n, name, single=False):
 
 
 def _from_mapping(value, text, name):
-    """A `{text: code}` mapping (what a pipeline can pass for texts it tokenizes one by one) as the code(s) of `text`."""
+    """A `{text: code}` mapping (what a pipeline can pass for texts it tokenizes one by one) as the code(s) of
+    `text`."""
     if not isinstance(value, Mapping):
         return value
     texts = text if isinstance(text, (list, tuple)) else [text]
     for i, t in enumerate(texts):
         if not isinstance(t, str) or t not in value:
             raise ValueError(
-                f"`{name}` is a mapping of texts to codes, but text {i} ({str(t)[:40]!r}) is not one of its {len(value)} "
-                "keys: map every text given to the tokenizer (or the pipeline) to its code."
+                f"`{name}` is a mapping of texts to codes, but text {i} ({str(t)[:40]!r}) is not one of its "
+                f"{len(value)} keys: map every text given to the tokenizer (or the pipeline) to its code."
             )
     codes = [value[t] for t in texts]
     return codes if isinstance(text, (list, tuple)) else codes[0]
@@ -86,8 +87,8 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
             where = kwargs.get("name_or_path") or "the arguments"
             raise ValueError(  # not OSError: from_pretrained would replace the message by a vague one
                 f"No tokenizer files in {where} (tokenizer.json, or sentencepiece.bpe.model): without them the "
-                "vocabulary would be only the 5 special tokens and every text <unk>. Load the tokenizer from a folder or "
-                "Hub repo that has them (e.g. the one the model was trained with)."
+                "vocabulary would be only the 5 special tokens and every text <unk>. Load the tokenizer from a folder "
+                "or Hub repo that has them (e.g. the one the model was trained with)."
             )
         # Passed on so that tokenizer_config.json records the inventories the ids refer to.
         languages = list(languages) if languages is not None else list(RELEASE_LANGUAGES)
