@@ -1,4 +1,10 @@
-"""Configuration of LangSAMP: XLM-RoBERTa plus the language and script inventories of its two tables."""
+"""Configuration of LangSAMP: XLM-RoBERTa plus the language and script inventories of its two tables.
+
+No `from __future__ import annotations` here: `@strict` validates each field against its annotation, and skips the
+check when the annotation is a string.
+"""
+
+from typing import Any
 
 from huggingface_hub.dataclasses import strict
 from transformers import AutoTokenizer, XLMRobertaConfig
@@ -75,7 +81,9 @@ class LangSAMPConfig(XLMRobertaConfig):
     sparse_pred_ignore_index: int = -100
 
     @classmethod
-    def from_dict(cls, config_dict, **kwargs):
+    def from_dict(
+        cls, config_dict: dict[str, Any], **kwargs: Any
+    ) -> "LangSAMPConfig | tuple[LangSAMPConfig, dict[str, Any]]":
         # transformers applies `from_pretrained(..., languages=[...])` only AFTER construction, too late for the
         # check of the release's `lang_size` / `script_size` below: hand the codes to the constructor instead.
         config_dict = dict(config_dict)
@@ -84,7 +92,7 @@ class LangSAMPConfig(XLMRobertaConfig):
                 config_dict[key] = kwargs.pop(key)
         return super().from_dict(config_dict, **kwargs)
 
-    def __post_init__(self, **kwargs):
+    def __post_init__(self, **kwargs: Any) -> None:
         # The authors' release names the table sizes instead of listing codes.
         lang_size = kwargs.pop("lang_size", None)
         script_size = kwargs.pop("script_size", None)

@@ -5,9 +5,12 @@ Used by the tokenizer (to emit `lang_ids` / `script_ids`), the model (to read a 
 code) and train.py (to validate corpus file names). Pure Python + numpy; no file I/O.
 """
 
+from __future__ import annotations
+
 import difflib
 import re
 import warnings
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -39,7 +42,7 @@ _REGION = re.compile(r"^(?:[A-Za-z]{2}|[0-9]{3})$")
 _EXTLANG = re.compile(r"^[a-z]{3}$")
 
 
-def _typo_distance(a, b):
+def _typo_distance(a: str, b: str) -> int:
     """Edits (insert, delete, substitute, swap two neighbours) between two short codes."""
     d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
     for i in range(1, len(a) + 1):
@@ -50,7 +53,7 @@ def _typo_distance(a, b):
     return d[-1][-1]
 
 
-def closest(code, known, n=5):
+def closest(code: str, known: Iterable[str], n: int = 5) -> list[str]:
     """The known codes that look most like `code`, for error messages.
 
     Ranked by typo distance first (difflib alone ranks the transposition `hni` below `shn`, `nzi`, ... and
@@ -60,7 +63,7 @@ def closest(code, known, n=5):
     return [k for k in ranked[:n] if _typo_distance(code, k) <= max(1, len(code) // 2)]
 
 
-def closest_hint(code, known, listing):
+def closest_hint(code: str, known: Collection[str], listing: str) -> str:
     """'Closest known codes: ...' for a message, or, when none is close, where the full list is (`listing`)."""
     near = closest(code, known)
     if near:
@@ -68,7 +71,7 @@ def closest_hint(code, known, listing):
     return f"No known code is close to it; {listing} lists all {len(known)}."
 
 
-def _misspelled_script(code, lang, subtag, sep):
+def _misspelled_script(code: str, lang: str, subtag: str, sep: str) -> ValueError | None:
     """The error for a subtag in the script's place that is not a 4-letter script code (`hin_Dev`, `hin_Latin`),
     which BCP-47 parsing would otherwise drop as a variant, so that the text's detected script is used instead."""
     if _REGION.match(subtag) or (sep == "-" and _EXTLANG.match(subtag)):
@@ -88,7 +91,9 @@ def _misspelled_script(code, lang, subtag, sep):
     return ValueError(f"Language {code!r}: {subtag!r} is not a script code (ISO 15924 codes have 4 letters; {fix}")
 
 
-def parse_language(code, languages, trained_pairs=None):
+def parse_language(
+    code: str, languages: Collection[str], trained_pairs: Sequence[str] | None = None
+) -> tuple[str, str | None]:
     """Resolve a user's language code to `(iso639_3, script_or_None)`.
 
     Accepts an ISO 639-3 code of the inventory (`hin`), a Glot500 label (`hin_Deva`, which also fixes the
@@ -126,7 +131,9 @@ def parse_language(code, languages, trained_pairs=None):
     return lang, script
 
 
-def individual_language(code, macro, languages, trained_pairs=None):
+def individual_language(
+    code: str, macro: str, languages: Collection[str], trained_pairs: Sequence[str] | None = None
+) -> str:
     """The row a two-letter macrolanguage code (`ar` -> `ara`) stands for: the macrolanguage itself if the
     checkpoint was trained on it, else its one trained member (`arb`); warns when that cannot be decided."""
     members = [m for m in MACROLANGUAGE_MEMBERS[macro] if m in languages]
@@ -155,7 +162,7 @@ def individual_language(code, macro, languages, trained_pairs=None):
     return macro
 
 
-def default_script(lang):
+def default_script(lang: str) -> str | None:
     """The script a language is most often written in (Glot500-c), or None if unknown."""
     return DEFAULT_SCRIPT.get(lang)
 
@@ -169,7 +176,7 @@ _KANA_IDS = [_NAMES.index(name) for name in KANA]
 _OUTPUT_NAMES = _NAMES + ["Jpan"]
 
 
-def script_counts(texts):
+def script_counts(texts: Sequence[str]) -> np.ndarray:
     """Letters per Unicode script, `[len(texts), n_scripts]`, ignoring Common/Inherited characters."""
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     code_points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
@@ -180,7 +187,7 @@ def script_counts(texts):
     return flat.reshape(len(texts), len(_OUTPUT_NAMES))
 
 
-def detect_scripts(texts):
+def detect_scripts(texts: Sequence[str]) -> list[str | None]:
     """The majority script of each text's letters as an ISO 15924 code, or None for a text without letters.
 
     Only letters count (digits, punctuation, spaces and combining marks are Unicode's Common / Inherited and are

@@ -9,11 +9,17 @@ head, and nowhere else:
 
 The head can read language and script identity from those vectors, so the encoder's own states are
 pushed to be language-neutral. Task heads never use the tables.
+
+No `from __future__ import annotations` here: transformers' common tests read the
+`**kwargs: Unpack[TransformersKwargs]` annotation of `forward` to learn whether a model can output attentions,
+which a string annotation would hide.
 """
 
 import functools
 import inspect
 import warnings
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -43,6 +49,8 @@ except ImportError:  # imported from a checkout as a top-level module rather tha
 
 logger = logging.get_logger(__name__)
 
+_Model = TypeVar("_Model", bound=XLMRobertaPreTrainedModel)
+
 # The authors' release (yihongLiu/LangSAMP) keeps the two tables inside the embeddings module although
 # only the LM head uses them; from_pretrained renames them to where they act here.
 RELEASE_KEY_MAPPING = {
@@ -63,13 +71,15 @@ class LanguageScriptEmbeddings(nn.Module):
     No padding row, dropout, scaling or projection: the release adds the raw rows.
     """
 
-    def __init__(self, config):
+    def __init__(self, config: LangSAMPConfig) -> None:
         super().__init__()
         hidden = config.hidden_size
         self.language_embeddings = nn.Embedding(len(config.languages), hidden) if config.use_lang_embedding else None
         self.script_embeddings = nn.Embedding(len(config.scripts), hidden) if config.use_script_embedding else None
 
-    def forward(self, lang_ids=None, script_ids=None):
+    def forward(
+        self, lang_ids: torch.Tensor | None = None, script_ids: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
         offset = None
         for table, ids in ((self.language_embeddings, lang_ids), (self.script_embeddings, script_ids)):
             if table is not None:
@@ -85,12 +95,12 @@ class LangSAMPPreTrainedModel(XLMRobertaPreTrainedModel):
     # Task heads and the bare encoder drop the pretraining tables without a warning: they never use them.
     _keys_to_ignore_on_load_unexpected = [r"language_script_embeddings\.", r"_type_embeddings\.weight$"]
 
-    def _init_weights(self, module):
+    def _init_weights(self, module: nn.Module) -> None:
         super()._init_weights(module)  # the tables are nn.Embedding: N(0, initializer_range), as in the paper
         if isinstance(module, XLMRobertaEmbeddings):
             init.zeros_(module.token_type_embeddings.weight)
 
-    def set_default_language(self, language, script=None):
+    def set_default_language(self, language: str, script: str | None = None) -> None:
         """The language (and script) whose table rows are used when a call passes neither `lang_ids` nor
         `script_ids`, as X-MOD's `set_default_language`: generic tools (pipelines, evaluation harnesses) then
         need no ids. Any code the tokenizer accepts (`hin`, `hi`, `hin_Deva`); the script defaults to the one the
@@ -111,7 +121,9 @@ class LangSAMPModel(LangSAMPPreTrainedModel, XLMRobertaModel):
     """Exactly the XLM-R encoder: language and script ids are neither needed nor used."""
 
 
-def _check_ids(ids, name, table, input_shape, device):
+def _check_ids(
+    ids: Any, name: str, table: nn.Embedding, input_shape: tuple[int, int], device: torch.device
+) -> torch.Tensor:
     """Validate `[batch]` or `[batch, seq]` ids against their table; return them broadcastable to `[batch, seq]`."""
     size = table.num_embeddings
     if ids is None:
@@ -154,7 +166,7 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
     `[n_masked, vocab]` in row-major order of those positions, and `loss` the same mean cross-entropy.
     """
 
-    def __init__(self, config):
+    def __init__(self, config: LangSAMPConfig) -> None:
         LangSAMPPreTrainedModel.__init__(self, config)
         self.roberta = LangSAMPModel(config, add_pooling_layer=False)
         self.lm_head = XLMRobertaLMHead(config)
@@ -162,7 +174,9 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         self.post_init()
 
     @classmethod
-    def from_pretrained(cls, *args, **kwargs):
+    def from_pretrained(
+        cls, *args: Any, **kwargs: Any
+    ) -> "LangSAMPForMaskedLM | tuple[LangSAMPForMaskedLM, dict[str, Any]]":
         """Our checkpoints, stock XLM-R masked-LM checkpoints (the tables start N(0, initializer_range), as in
         the paper's continual pretraining) and the authors' release format all load here."""
         kwargs["key_mapping"] = {**RELEASE_KEY_MAPPING, **(kwargs.get("key_mapping") or {})}
@@ -282,7 +296,7 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
         )
 
-    def _default_ids(self, device):
+    def _default_ids(self, device: torch.device) -> list[torch.Tensor]:
         """The rows of `config.default_language` and its script (`config.default_script`, else the language's
         most frequent script), as 0-dim tensors."""
         config = self.config
@@ -300,7 +314,9 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             rows.append(torch.tensor(inventory.index(code), device=device))
         return rows
 
-    def _table_rows(self, codes, table, inventory, kind):
+    def _table_rows(
+        self, codes: str | Sequence[str], table: nn.Embedding | None, inventory: list[str], kind: str
+    ) -> torch.Tensor:
         if table is None:
             raise ValueError(
                 f"This model has no {kind} table "
@@ -324,7 +340,7 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         vectors = table.weight.detach()[rows]
         return vectors[0] if single else vectors
 
-    def _warn_untrained(self, kind, codes):
+    def _warn_untrained(self, kind: str, codes: list[str]) -> None:
         """A row the checkpoint was never trained on is its random initialisation, not a learned vector: say so
         (when config.trained_pairs records what was trained; None = not recorded, nothing to compare with)."""
         pairs = self.config.trained_pairs
@@ -344,26 +360,26 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
                 stacklevel=4,  # the caller of language_embedding / script_embedding
             )
 
-    def language_embedding(self, codes):
+    def language_embedding(self, codes: str | Sequence[str]) -> torch.Tensor:
         """The learned language vector(s): `model.language_embedding("hin")` -> `[hidden]`; a list -> `[n, hidden]`.
         Any code the tokenizer accepts works (`hi`, `hin_Deva`)."""
         return self._table_rows(
             codes, self.language_script_embeddings.language_embeddings, self.config.languages, "language"
         )
 
-    def script_embedding(self, codes):
+    def script_embedding(self, codes: str | Sequence[str]) -> torch.Tensor:
         """The learned script vector(s): `model.script_embedding("Deva")` -> `[hidden]`; a list -> `[n, hidden]`."""
         return self._table_rows(codes, self.language_script_embeddings.script_embeddings, self.config.scripts, "script")
 
 
-def ignores_language_script_ids(cls):
+def ignores_language_script_ids(cls: type[_Model]) -> type[_Model]:
     """Let a task head take the `lang_ids` / `script_ids` our tokenizer emits, and drop them (LangSAMP uses the
     tables only in pretraining). The signature lists them explicitly: the Trainer keeps only the columns
     that `forward` names, so a bare `**kwargs` would make it drop `input_ids`."""
     parent_forward = cls.forward
 
     @functools.wraps(parent_forward)
-    def forward(self, *args, lang_ids=None, script_ids=None, **kwargs):
+    def forward(self: _Model, *args: Any, lang_ids: Any = None, script_ids: Any = None, **kwargs: Any) -> Any:
         return parent_forward(self, *args, **kwargs)
 
     signature = inspect.signature(parent_forward)

@@ -22,10 +22,14 @@ is the stock one (task fine-tuning needs no ids).
 resolves to the trained individual language (`arb`).
 """
 
-from collections.abc import Mapping
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
-from transformers import XLMRobertaTokenizer
+from transformers import BatchEncoding, XLMRobertaTokenizer
+from transformers.utils import PaddingStrategy
 
 try:
     from .langsamp_codes import SCRIPT_ALIASES, closest, default_script, detect_scripts, parse_language
@@ -44,7 +48,7 @@ PIPELINE_HINT = (
 )
 
 
-def _per_example(value, n, name, single=False):
+def _per_example(value: str | Sequence[str | None] | None, n: int, name: str, single: bool = False) -> list[str | None]:
     if value is None or isinstance(value, str):
         return [value] * n
     if not isinstance(value, (list, tuple)):
@@ -62,7 +66,9 @@ def _per_example(value, n, name, single=False):
     return value
 
 
-def _from_mapping(value, text, name):
+def _from_mapping(
+    value: str | Sequence[str | None] | Mapping[str, str] | None, text: str | Sequence[str], name: str
+) -> str | Sequence[str | None] | None:
     """A `{text: code}` mapping (what a pipeline can pass for texts it tokenizes one by one) as the code(s) of
     `text`."""
     if not isinstance(value, Mapping):
@@ -81,7 +87,14 @@ def _from_mapping(value, text, name):
 class LangSAMPTokenizer(XLMRobertaTokenizer):
     model_input_names = ["input_ids", "attention_mask", "lang_ids", "script_ids"]
 
-    def __init__(self, *args, languages=None, scripts=None, trained_pairs=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        languages: Iterable[str] | None = None,
+        scripts: Iterable[str] | None = None,
+        trained_pairs: Iterable[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if (args[0] if args else kwargs.get("vocab")) is None and kwargs.get("vocab_file") is None:
             # The parent would build a 5-token vocabulary (the special tokens): every text would become <unk>.
             where = kwargs.get("name_or_path") or "the arguments"
@@ -100,19 +113,19 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         self._script_row = {code: i for i, code in enumerate(scripts)}
 
     @property
-    def trained_pairs(self):
+    def trained_pairs(self) -> list[str] | None:
         """The `<lang>_<Script>` pairs the checkpoint was trained on, or None (not recorded)."""
         return self.init_kwargs.get("trained_pairs")
 
     @trained_pairs.setter
-    def trained_pairs(self, pairs):
+    def trained_pairs(self, pairs: Iterable[str] | None) -> None:
         self.init_kwargs["trained_pairs"] = list(pairs) if pairs else None  # what save_pretrained writes
 
-    def language_id(self, code):
+    def language_id(self, code: str) -> int:
         """Row of a language (any accepted code) in the model's language table."""
         return self._language_row[parse_language(code, self._language_row, self.trained_pairs)[0]]
 
-    def script_id(self, code):
+    def script_id(self, code: str) -> int:
         """Row of an ISO 15924 script code in the model's script table."""
         code = code.title() if isinstance(code, str) else code  # ISO 15924 spelling: 'deva' -> 'Deva'
         code = SCRIPT_ALIASES.get(code, code)
@@ -130,7 +143,15 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
             raise ValueError(f"Unknown script {code!r} (give an ISO 15924 4-letter code); {hint}")
         return self._script_row[code]
 
-    def __call__(self, text=None, text_pair=None, *args, lang=None, script=None, **kwargs):
+    def __call__(
+        self,
+        text: str | list[str] | list[list[str]] | None = None,
+        text_pair: str | list[str] | list[list[str]] | None = None,
+        *args: Any,
+        lang: str | Sequence[str] | Mapping[str, str] | None = None,
+        script: str | Sequence[str | None] | Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> BatchEncoding:
         if (lang is None and script is None) or text is None:
             return super().__call__(text, text_pair, *args, **kwargs)
         if not kwargs.get("is_split_into_words"):
@@ -161,7 +182,13 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
                 encoding[key] = self._aligned(encoding["input_ids"], rows)
         return encoding
 
-    def _rows(self, texts, lang, script, single=False):
+    def _rows(
+        self,
+        texts: list[str],
+        lang: str | Sequence[str] | None,
+        script: str | Sequence[str | None] | None,
+        single: bool = False,
+    ) -> tuple[list[int | None] | None, list[int]]:
         langs = _per_example(lang, len(texts), "lang", single)
         if isinstance(lang, (list, tuple)) and None in langs:
             raise TypeError(
@@ -205,7 +232,7 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         return (None if lang is None else lang_rows), script_rows
 
     @staticmethod
-    def _aligned(input_ids, rows):
+    def _aligned(input_ids: Any, rows: Sequence[int]) -> Any:
         """`rows` (one id per encoded sequence) repeated to the shape and type of `input_ids`."""
         if hasattr(input_ids, "shape") and len(input_ids.shape) == 2:  # torch tensor or numpy array
             if isinstance(input_ids, np.ndarray):
@@ -215,7 +242,9 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
             return [[int(r)] * len(seq) for r, seq in zip(rows, input_ids)]
         return [int(rows[0])] * len(input_ids)
 
-    def pad(self, encoded_inputs, *args, **kwargs):
+    def pad(
+        self, encoded_inputs: Mapping[str, Any] | Sequence[Mapping[str, Any]], *args: Any, **kwargs: Any
+    ) -> BatchEncoding:
         # The parent takes its keys from the FIRST feature: ids that only some features carry would be dropped
         # silently (missing in the first) or end in a KeyError (missing in a later one).
         if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], Mapping):
@@ -230,13 +259,13 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
 
     def _pad(
         self,
-        encoded_inputs,
-        max_length=None,
-        padding_strategy=None,
-        pad_to_multiple_of=None,
-        padding_side=None,
-        return_attention_mask=None,
-    ):
+        encoded_inputs: Mapping[str, Any],
+        max_length: int | None = None,
+        padding_strategy: PaddingStrategy | None = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_attention_mask: bool | None = None,
+    ) -> dict[str, Any]:
         # The stock _pad knows only the stock keys; the id keys are padded with their sequence's own id.
         # A per-sequence scalar id (one per example, as train.py's chunks carry) needs no padding.
         encoded_inputs = dict(encoded_inputs)
