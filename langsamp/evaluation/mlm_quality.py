@@ -75,8 +75,8 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     if empty:  # the figures would be NaN and spoil the average
         logger.warning("Skipping %d language(s) with no text in the corpus: %s", len(empty), ", ".join(empty))
         corpus = {code: texts for code, texts in corpus.items() if code not in empty}
+    tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
     model = _as_model(model, "masked-lm")
-    tokenizer = _as_tokenizer(tokenizer, model)
     max_length = max_tokens(model, max_length)
     needs_ids = _needs_ids(model)
     if needs_ids:

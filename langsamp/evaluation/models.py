@@ -137,7 +137,7 @@ def max_tokens(model, max_length):
 def load_tokenizer(path):
     """The checkpoint's tokenizer: LangSAMPTokenizer for XLM-R-family checkpoints (same ids as the stock one; it
     also emits language / script ids), else AutoTokenizer. A checkpoint folder without tokenizer files falls back
-    to the offline XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer)."""
+    to the built-in XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer), said in one warning."""
     from transformers import AutoTokenizer
 
     from tokenization_langsamp import LangSAMPTokenizer
@@ -149,14 +149,19 @@ def load_tokenizer(path):
         (folder / name).exists() for name in ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model")
     )
     if xlmr_family and not has_files:
-        from langsamp.resources.xlmr_tokenizer import default_tokenizer
-
-        logger.warning("%s has no tokenizer files: using the offline XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer).", path)
-        extra = {key: config[key] for key in ("languages", "scripts") if config.get(key)}
-        return default_tokenizer(**extra)
+        return _builtin_tokenizer(config, f"{path} has no tokenizer files")
     if xlmr_family:
         return LangSAMPTokenizer.from_pretrained(str(path))
     return AutoTokenizer.from_pretrained(str(path))
+
+
+def _builtin_tokenizer(config, why):
+    """The built-in XLM-R tokenizer with the model's language / script inventories, and one warning line saying so."""
+    from langsamp.resources.xlmr_tokenizer import default_tokenizer
+
+    logger.warning("%s: using the built-in XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer).", why)
+    extra = {key: config[key] for key in ("languages", "scripts") if config.get(key)}
+    return default_tokenizer(**extra)
 
 
 def _as_model(model, kind):
@@ -164,12 +169,20 @@ def _as_model(model, kind):
 
 
 def _as_tokenizer(tokenizer, model):
-    if tokenizer is None:
-        if isinstance(model, (str, Path)):
-            return load_tokenizer(model)
-        from langsamp.resources.xlmr_tokenizer import default_tokenizer
-
-        config = model.config
-        extra = {key: getattr(config, key) for key in ("languages", "scripts") if getattr(config, key, None)}
-        return default_tokenizer(**extra)
-    return load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer
+    """The tokenizer to evaluate `model` with: `tokenizer` when given (a folder or Hub id loads), else the checkpoint's
+    own. For a path that is the path's; for a loaded model the checkpoint it was loaded from (`name_or_path`). Without
+    one (a model built in memory, a checkpoint that cannot give a tokenizer) the built-in XLM-R tokenizer, said in one
+    warning. Callers resolve it before they load the model from a path."""
+    if tokenizer is not None:
+        return load_tokenizer(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer
+    if isinstance(model, (str, Path)):
+        return load_tokenizer(model)
+    source = str(getattr(model, "name_or_path", "") or "")
+    if source:
+        try:
+            return load_tokenizer(source)
+        except (OSError, ValueError) as error:  # a folder since removed, a Hub id not in the cache offline
+            why = f"the model's checkpoint {source!r} gives no tokenizer ({type(error).__name__})"
+    else:
+        why = "the model was not loaded from a checkpoint, so it names no tokenizer"
+    return _builtin_tokenizer(model.config.to_dict(), why)

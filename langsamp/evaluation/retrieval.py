@@ -139,8 +139,8 @@ def sentence_retrieval(model, tokenizer=None, corpus=None, source=DEFAULT_SOURCE
     if max(top_k) >= n:
         logger.warning("top-%d over %d candidates is 100%% whatever the model: only k < %d tells anything.", max(top_k), n, n)
     _announce(targets, n, model)
+    tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
     model = _as_model(model, "encoder")
-    tokenizer = _as_tokenizer(tokenizer, model)
     model.eval()
     embed = lambda texts: sentence_embeddings(model, tokenizer, texts, layers, batch_size, max_length)  # noqa: E731
     queries = embed(corpus[source])

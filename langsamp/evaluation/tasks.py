@@ -291,8 +291,8 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
         pairs = {code: data.split(code, "test") for code in targets}
         texts = {code: _sample(ds["sentence1"]) for code, ds in pairs.items()}
         mapping, missing = map_languages(targets, task.convention, inventory, texts)
+        tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
         model = _as_model(model, "encoder")  # the data first: a dataset that cannot load fails before the weights do
-        tokenizer = _as_tokenizer(tokenizer, model)
         for code, label in mapping.items():
             corpus = {"eng": pairs[code]["sentence2"], label: pairs[code]["sentence1"]}
             per_language[label] = sentence_retrieval(model, tokenizer, corpus, source="eng", **options)["per_language"][label]
@@ -305,8 +305,8 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
         mapping, missing = map_languages(targets, task.convention, inventory, {c: corpus[c][:20] for c in targets})
         relabelled = {task.source: corpus[task.source], **{label: corpus[code] for code, label in mapping.items()}}
         if mapping:
+            tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
             model = _as_model(model, "encoder")
-            tokenizer = _as_tokenizer(tokenizer, model)
             per_language = sentence_retrieval(model, tokenizer, relabelled, source=task.source, languages=list(mapping.values()), **options)["per_language"]
     # The task's figure is the release's top-k (10); top-1 is shown beside it, the informative one on small pools (UDHR: 31).
     metrics = [f"top{k}" for k in sorted({min(settings["top_k"]), max(settings["top_k"])})]
