@@ -1,0 +1,1 @@
+"""Experiments built on the package: studies that train and evaluate several runs and report on them."""

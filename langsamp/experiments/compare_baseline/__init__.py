@@ -1,0 +1,1 @@
+"""LangSAMP against the paper's baseline over seeds (`langsamp-compare-baseline`, `python compare_baseline.py`)."""
