@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import t as student_t
 
-from langsamp.evaluation import compare_baseline
+from langsamp.experiments.compare_baseline import cli as compare_baseline
 
 REPO = Path(__file__).resolve().parents[2]
 

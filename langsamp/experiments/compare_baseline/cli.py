@@ -44,13 +44,14 @@ from pathlib import Path
 
 import numpy as np
 
+import langsamp
 from langsamp.checkout import CHECKOUT
 from langsamp.command_name import command_line, command_name
 from langsamp.evaluation import cli as ev
 from langsamp.hub.export import check_source
 from langsamp.resources.demo import DEMO_ENCODER, DEMO_LANGUAGES
 
-TRAIN_MODULE = "langsamp.training.train"  # what train.py and langsamp-train run
+TRAIN_MODULE = "langsamp.training.cli"  # what train.py and langsamp-train run
 LANGUAGES = list(DEMO_LANGUAGES)
 
 # The two-stage recipe of train.py's demo (issue 16): e5 has no trained LM head, and a fresh head's gradients distort
@@ -117,15 +118,15 @@ def write_corpus(folder, languages, heldout_articles=ev.UDHR_HELDOUT_ARTICLES):
 
 def child_environment():
     """This environment, with the folder that holds the `langsamp` package (and, in a clone, the remote-code modules)
-    first on PYTHONPATH: `python -m langsamp.training.train` then runs in the user's folder, so relative paths keep
+    first on PYTHONPATH: `python -m langsamp.training.cli` then runs in the user's folder, so relative paths keep
     their meaning, whether the package is installed or run from a clone without installing."""
-    package_parent = str(Path(__file__).resolve().parents[2])
+    package_parent = str(Path(langsamp.__file__).resolve().parents[1])
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])))
 
 
 def pretrain(variant, seed, model, corpus, output_dir, max_steps, extra_args, log_file, train_script=None):
     """One train.py run in a subprocess (its own log); returns the checkpoint folder. `train_script` None: the
-    package's own (`python -m langsamp.training.train`)."""
+    package's own (`python -m langsamp.training.cli`)."""
     command = [
         sys.executable, *([str(train_script)] if train_script else ["-m", TRAIN_MODULE]),
         "--model_name_or_path", str(model),
@@ -436,7 +437,7 @@ def check_args(args):
 
 def _check_train_args(args):
     """train.py parses every run's flags (extras after --train_args included) without training: a bad flag is found now."""
-    from langsamp.training.train import check_arguments, parse_arguments
+    from langsamp.training.arguments import check_arguments, parse_arguments
 
     argv = ["--model_name_or_path", str(args.model), "--corpus", "corpus", "--output_dir", str(Path(args.output_dir) / "check"),
             "--max_steps", str(args.max_steps), *train_arguments(args)]
