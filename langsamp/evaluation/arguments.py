@@ -9,7 +9,7 @@ import numbers
 import os
 from pathlib import Path
 
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 MIN_LENGTH = 3  # <s>, one token, </s>: anything shorter leaves no text to encode
 

@@ -31,16 +31,14 @@ from pathlib import Path
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from langsamp.command_name import command_name  # noqa: E402
-from langsamp.evaluation.embedding_analysis import (  # noqa: E402  (the public API, re-exported for `from langsamp.evaluation import cli as ev`)
-    ANALYSIS_LANGUAGES,
-    language_similarity,
-    nearest_languages,
-    plot_language_embeddings,
-    recommend_source_languages,
-    script_similarity,
-    _embedding_model,
+from langsamp.evaluation.arguments import (  # noqa: E402
+    MIN_LENGTH,
+    check_float,
+    check_int,
+    check_output_file,
+    check_output_folder,
+    cli_type,
 )
-from langsamp.evaluation.arguments import MIN_LENGTH, check_float, check_int, check_output_file, check_output_folder, cli_type  # noqa: E402
 from langsamp.evaluation.corpora import (  # noqa: E402
     DEFAULT_SOURCE,
     UDHR_HELDOUT_ARTICLES,
@@ -53,12 +51,42 @@ from langsamp.evaluation.corpora import (  # noqa: E402
     udhr_topic_classification,
     udhr_translations,
 )
+from langsamp.evaluation.embedding_analysis import (  # noqa: E402  (the public API, re-exported for `from langsamp.evaluation import cli as ev`)
+    ANALYSIS_LANGUAGES,
+    embedding_model,
+    language_similarity,
+    nearest_languages,
+    plot_language_embeddings,
+    recommend_source_languages,
+    script_similarity,
+)
 from langsamp.evaluation.language_neutrality import check_neutrality_inputs, language_neutrality, neutrality_table  # noqa: E402
 from langsamp.evaluation.languages import XLMR_LANGUAGES, group_averages, is_head, map_languages, model_languages  # noqa: E402
 from langsamp.evaluation.mlm_quality import masked_lm_quality  # noqa: E402
-from langsamp.evaluation.models import checkpoint_config, is_langsamp_checkpoint, load_model, load_tokenizer, max_tokens, probe_hub  # noqa: E402
-from langsamp.evaluation.report import markdown_table, result_table, side_by_side_table, write_json, write_model_index, write_result  # noqa: E402
-from langsamp.evaluation.retrieval import DEFAULT_LAYER, RETRIEVAL_TOP_K, check_layer, retrieval_accuracy, sentence_embeddings, sentence_retrieval  # noqa: E402
+from langsamp.evaluation.models import (  # noqa: E402
+    checkpoint_config,
+    is_langsamp_checkpoint,
+    load_model,
+    load_tokenizer,
+    max_tokens,
+    probe_hub,
+)
+from langsamp.evaluation.report import (  # noqa: E402
+    markdown_table,
+    result_table,
+    side_by_side_table,
+    write_json,
+    write_model_index,
+    write_result,
+)
+from langsamp.evaluation.retrieval import (  # noqa: E402
+    DEFAULT_LAYER,
+    RETRIEVAL_TOP_K,
+    check_layer,
+    retrieval_accuracy,
+    sentence_embeddings,
+    sentence_retrieval,
+)
 from langsamp.evaluation.source_selection import compare_source_languages, source_table  # noqa: E402
 from langsamp.evaluation.tasks import TASKS, get_task, run_task, task_settings  # noqa: E402
 from langsamp.evaluation.transfer import load_metric, zero_shot_transfer  # noqa: E402
@@ -75,7 +103,7 @@ __all__ = [
     "sentence_retrieval", "language_neutrality", "neutrality_table", "compare_source_languages", "source_table", "load_metric", "zero_shot_transfer", "main",
 ]
 
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -459,7 +487,7 @@ def run(args):
             parse_language(code, inventory)  # a bad code is named before the weights load
         if args.plot_dir and args.languages and len(set(args.languages)) < 3:
             raise ValueError(f"--plot-dir needs at least 3 --languages for its pictures, got {' '.join(args.languages)}.")
-        model = _embedding_model(args.model)
+        model = embedding_model(args.model)
         result = {"task": "embeddings", "nearest": {}, "recommend": {}}
         for lang in args.nearest:
             result["nearest"][lang] = nearest_languages(model, lang, args.k, args.candidates, all_languages=args.all_languages)

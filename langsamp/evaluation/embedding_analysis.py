@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from langsamp.evaluation.languages import trained_languages
 from langsamp.evaluation.models import checkpoint_config, is_langsamp_checkpoint, load_model
 
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 # Languages the analysis pictures show when none are named: widely known languages across families and scripts.
 ANALYSIS_LANGUAGES = tuple(
@@ -28,7 +28,7 @@ NO_LANGUAGE_TABLE = (
 )
 
 
-def _embedding_model(model):
+def embedding_model(model):
     """A loaded model that has a language table, or a clear ValueError (checked before loading a path)."""
     if isinstance(model, (str, Path)):
         config = checkpoint_config(model)
@@ -56,7 +56,7 @@ def _language_codes(model, languages):
 def language_similarity(model, languages=None):
     """Cosine similarities between learned language embeddings: (codes, `[n, n]` numpy array).
     `languages` takes any code the tokenizer accepts (`hi`, `hin_Deva`); default all of the model's."""
-    model = _embedding_model(model)
+    model = embedding_model(model)
     codes = _language_codes(model, languages)
     vectors = F.normalize(model.language_embedding(codes).double(), dim=-1)  # float64: rank ties survive rounding
     return codes, (vectors @ vectors.T).numpy()
@@ -64,7 +64,7 @@ def language_similarity(model, languages=None):
 
 def script_similarity(model, scripts=None):
     """Cosine similarities between learned script embeddings: (codes, `[n, n]` numpy array)."""
-    model = _embedding_model(model)
+    model = embedding_model(model)
     if model.language_script_embeddings.script_embeddings is None:
         raise ValueError("This model has no script embeddings (use_script_embedding=False).")
     codes = list(model.config.scripts) if scripts is None else list(scripts)
@@ -83,7 +83,7 @@ def nearest_languages(model, lang, k=5, candidates=None, all_languages=False):
 
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:  # before the checkpoint loads
         raise ValueError(f"k={k!r} must be a positive integer.")
-    model = _embedding_model(model)
+    model = embedding_model(model)
     target = parse_language(lang, list(model.config.languages))[0]
     pool = [code for code in _language_codes(model, candidates) if code != target]
     trained = None if all_languages else trained_languages(model)
@@ -174,7 +174,7 @@ def plot_language_embeddings(model, plot_dir, languages=None, max_languages=60, 
 
     check_int("max_languages", max_languages, minimum=3, why=" (a picture needs at least 3 languages)")
     check_output_folder(plot_dir, "plot_dir")
-    model = _embedding_model(model)
+    model = embedding_model(model)
     inventory = list(model.config.languages)
     if languages is None:
         languages = [label for label in ANALYSIS_LANGUAGES if label.split("_")[0] in inventory] or inventory

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from langsamp.evaluation.corpora import resolve_language, udhr_parallel_corpus
-from langsamp.evaluation.models import _as_model, _as_tokenizer, checkpoint_config
+from langsamp.evaluation.models import checkpoint_config, resolve_model, resolve_tokenizer
 from langsamp.evaluation.retrieval import check_layer, sentence_embeddings
 
 PROBE_FOLDS = 5
@@ -136,8 +136,8 @@ def language_neutrality(model, tokenizer=None, corpus=None, languages=None, laye
     default_corpus = corpus is None
     corpus = udhr_parallel_corpus() if default_corpus else corpus
     chosen, n, layers = check_neutrality_inputs(corpus, languages, model, layers, probe_folds, batch_size, max_length, seed)
-    tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
-    model = _as_model(model, "encoder")
+    tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
+    model = resolve_model(model, "encoder")
     model.eval()
     pooled = {code: sentence_embeddings(model, tokenizer, corpus[code], layers, batch_size, max_length) for code in chosen}
     per_layer = neutrality_from_states({layer: {code: pooled[code][layer] for code in chosen} for layer in layers}, probe_folds, seed, probe_layers)

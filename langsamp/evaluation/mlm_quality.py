@@ -10,9 +10,9 @@ from tqdm.auto import tqdm
 
 from langsamp.evaluation.arguments import MIN_LENGTH, check_int
 from langsamp.evaluation.corpora import resolve_language, udhr_heldout_texts
-from langsamp.evaluation.models import _as_model, _as_tokenizer, is_langsamp_model, max_tokens
+from langsamp.evaluation.models import is_langsamp_model, max_tokens, resolve_model, resolve_tokenizer
 
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 
 def _needs_ids(model):
@@ -75,8 +75,8 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     if empty:  # the figures would be NaN and spoil the average
         logger.warning("Skipping %d language(s) with no text in the corpus: %s", len(empty), ", ".join(empty))
         corpus = {code: texts for code, texts in corpus.items() if code not in empty}
-    tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
-    model = _as_model(model, "masked-lm")
+    tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
+    model = resolve_model(model, "masked-lm")
     max_length = max_tokens(model, max_length)
     needs_ids = _needs_ids(model)
     if needs_ids:

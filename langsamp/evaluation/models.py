@@ -5,7 +5,7 @@ import logging
 import re
 from pathlib import Path
 
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 
 def checkpoint_config(path):
@@ -164,11 +164,12 @@ def _builtin_tokenizer(config, why):
     return default_tokenizer(**extra)
 
 
-def _as_model(model, kind):
+def resolve_model(model, kind):
+    """`model` itself when it is a loaded model, else the checkpoint at that path loaded for `kind` (load_model)."""
     return load_model(model, kind) if isinstance(model, (str, Path)) else model
 
 
-def _as_tokenizer(tokenizer, model):
+def resolve_tokenizer(tokenizer, model):
     """The tokenizer to evaluate `model` with: `tokenizer` when given (a folder or Hub id loads), else the checkpoint's
     own. For a path that is the path's; for a loaded model the checkpoint it was loaded from (`name_or_path`). Without
     one (a model built in memory, a checkpoint that cannot give a tokenizer) the built-in XLM-R tokenizer, said in one

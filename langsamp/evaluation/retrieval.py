@@ -11,12 +11,12 @@ from tqdm.auto import tqdm
 
 from langsamp.evaluation.arguments import MIN_LENGTH, check_int, check_top_k
 from langsamp.evaluation.corpora import DEFAULT_SOURCE, resolve_language, udhr_parallel_corpus
-from langsamp.evaluation.models import _as_model, _as_tokenizer, checkpoint_config, max_tokens
+from langsamp.evaluation.models import checkpoint_config, max_tokens, resolve_model, resolve_tokenizer
 
 DEFAULT_LAYER = 8  # the paper pools the 8th layer's output for retrieval (hidden_states[8]; [0] is the embeddings)
 RETRIEVAL_TOP_K = (1, 10)
 MANY_LANGUAGES = 50  # more target languages than this are announced up front, with a rough duration
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 
 def check_layer(model, layer):
@@ -68,7 +68,7 @@ def _check_lengths(batch_size, max_length):
     check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
 
 
-def _announce(targets, n, model):
+def announce_duration(targets, n, model):
     """Say how long a run over many languages will take before it starts (the bar then counts them down)."""
     if len(targets) <= MANY_LANGUAGES:
         return
@@ -138,9 +138,9 @@ def sentence_retrieval(model, tokenizer=None, corpus=None, source=DEFAULT_SOURCE
     source, targets, n = _check_parallel(corpus, source, languages)
     if max(top_k) >= n:
         logger.warning("top-%d over %d candidates is 100%% whatever the model: only k < %d tells anything.", max(top_k), n, n)
-    _announce(targets, n, model)
-    tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
-    model = _as_model(model, "encoder")
+    announce_duration(targets, n, model)
+    tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
+    model = resolve_model(model, "encoder")
     model.eval()
     embed = lambda texts: sentence_embeddings(model, tokenizer, texts, layers, batch_size, max_length)  # noqa: E731
     queries = embed(corpus[source])

@@ -11,7 +11,7 @@ import random
 import numpy as np
 
 from langsamp.evaluation.corpora import udhr_topic_classification
-from langsamp.evaluation.embedding_analysis import _embedding_model, recommend_source_languages
+from langsamp.evaluation.embedding_analysis import embedding_model, recommend_source_languages
 from langsamp.evaluation.languages import map_languages
 from langsamp.evaluation.report import markdown_table
 from langsamp.evaluation.tasks import TaskData, get_task, task_settings
@@ -46,7 +46,7 @@ def compare_source_languages(model, targets, candidates, task="udhr-topics", eng
     unknown = [c for c in list(targets) + list(candidates) + [english] if c not in codes]
     if unknown:
         raise ValueError(f"{task.name}: language(s) {', '.join(unknown)} not in the dataset; it has e.g. {', '.join(sorted(codes)[:8])}.")
-    embedder = _embedding_model(model)
+    embedder = embedding_model(model)
     labels, unreadable = map_languages(list(dict.fromkeys(list(targets) + list(candidates))), task.convention, list(embedder.config.languages))
     if unreadable:
         raise ValueError(f"Language(s) {', '.join(unreadable)} are not in the model's inventory: the embeddings cannot rank them.")

@@ -13,12 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from langsamp.evaluation.arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps, check_seeds, check_top_k
+from langsamp.evaluation.arguments import (
+    MIN_LENGTH,
+    check_float,
+    check_int,
+    check_learning_rate,
+    check_max_steps,
+    check_seeds,
+    check_top_k,
+)
 from langsamp.evaluation.corpora import udhr_parallel_corpus, udhr_topic_classification, udhr_translations
 from langsamp.evaluation.languages import group_averages, map_languages, model_languages
-from langsamp.evaluation.models import _as_model, _as_tokenizer, checkpoint_config, probe_hub
+from langsamp.evaluation.models import checkpoint_config, probe_hub, resolve_model, resolve_tokenizer
 
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 SIB200_CATEGORIES = ("science/technology", "travel", "politics", "sports", "health", "entertainment", "geography")
 TAXI1500_LABELS = ("Recommendation", "Faith", "Violence", "Grace", "Sin", "Description")
@@ -291,8 +299,8 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
         pairs = {code: data.split(code, "test") for code in targets}
         texts = {code: _sample(ds["sentence1"]) for code, ds in pairs.items()}
         mapping, missing = map_languages(targets, task.convention, inventory, texts)
-        tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
-        model = _as_model(model, "encoder")  # the data first: a dataset that cannot load fails before the weights do
+        tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
+        model = resolve_model(model, "encoder")  # the data first: a dataset that cannot load fails before the weights do
         for code, label in mapping.items():
             corpus = {"eng": pairs[code]["sentence2"], label: pairs[code]["sentence1"]}
             per_language[label] = sentence_retrieval(model, tokenizer, corpus, source="eng", **options)["per_language"][label]
@@ -305,8 +313,8 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
         mapping, missing = map_languages(targets, task.convention, inventory, {c: corpus[c][:20] for c in targets})
         relabelled = {task.source: corpus[task.source], **{label: corpus[code] for code, label in mapping.items()}}
         if mapping:
-            tokenizer = _as_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
-            model = _as_model(model, "encoder")
+            tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
+            model = resolve_model(model, "encoder")
             per_language = sentence_retrieval(model, tokenizer, relabelled, source=task.source, languages=list(mapping.values()), **options)["per_language"]
     # The task's figure is the release's top-k (10); top-1 is shown beside it, the informative one on small pools (UDHR: 31).
     metrics = [f"top{k}" for k in sorted({min(settings["top_k"]), max(settings["top_k"])})]

@@ -11,10 +11,10 @@ import torch
 
 from langsamp.evaluation.arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps
 from langsamp.evaluation.corpora import DEFAULT_SOURCE, udhr_topic_classification
-from langsamp.evaluation.models import _as_tokenizer, load_model, max_tokens
+from langsamp.evaluation.models import load_model, max_tokens, resolve_tokenizer
 
 METRICS_DIR = Path(__file__).resolve().parent / "metrics"
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 
 def load_metric(name):
@@ -148,7 +148,13 @@ def zero_shot_transfer(
     `average` over the test languages other than the source, and `source_metrics` (the source's own test set).
     """
     import datasets
-    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+    from transformers import (
+        DataCollatorForTokenClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     if task not in ("sequence", "token"):
         raise ValueError(f"Unknown task {task!r}: use 'sequence' (text classification) or 'token' (tagging).")
@@ -186,7 +192,7 @@ def zero_shot_transfer(
     if source not in test_datasets:
         source = next((code for code in test_datasets if code.split("_")[0] == source), source)
 
-    tokenizer = _as_tokenizer(tokenizer, model)
+    tokenizer = resolve_tokenizer(tokenizer, model)
     set_seed(seed)  # the fresh head's initialisation is part of what a seed varies
     model = _task_model(model, task, label_names)
     max_length = max_tokens(model, max_length)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-logger = logging.getLogger("langsamp_eval")
+logger = logging.getLogger(__name__)
 
 KINDS = {
     # kind: (file in lang2vec/data, feature-name prefix)
@@ -151,9 +151,9 @@ def table_vs_uriel(model, languages, kinds=("syntax", "genetic"), permutations=1
     Mantel permutation p-value (`permutation_rank_correlation`), and the same over the pairs whose languages share no
     script (the control for languages that merely share one).
     """
-    from langsamp.evaluation.embedding_analysis import _embedding_model, language_similarity
+    from langsamp.evaluation.embedding_analysis import embedding_model, language_similarity
 
-    model = _embedding_model(model)
+    model = embedding_model(model)
     codes, scripts = _languages_and_scripts(model, languages)
     results = {}
     for kind in kinds:

@@ -190,12 +190,12 @@ def test_top_k_at_least_the_pool_warns_and_many_languages_are_announced(caplog):
 
     from transformers import BertConfig
 
-    from langsamp.evaluation.retrieval import _announce
+    from langsamp.evaluation.retrieval import announce_duration
 
     model = SimpleNamespace(config=BertConfig(hidden_size=8, num_hidden_layers=1, num_attention_heads=1))  # only its config is read
-    caplog.set_level("WARNING", logger="langsamp_eval")
-    _announce([f"l{i}" for i in range(427)], 31, model)
-    _announce([f"l{i}" for i in range(10)], 31, model)  # few: no announcement
+    caplog.set_level("WARNING", logger="langsamp.evaluation")
+    announce_duration([f"l{i}" for i in range(427)], 31, model)
+    announce_duration([f"l{i}" for i in range(10)], 31, model)  # few: no announcement
     announced = [r.getMessage() for r in caplog.records]
     assert len(announced) == 1 and announced[0].startswith("Retrieval over 427 target languages x 31 sentences"), announced
     assert "pass --languages" in announced[0]
@@ -204,7 +204,7 @@ def test_top_k_at_least_the_pool_warns_and_many_languages_are_announced(caplog):
         assert ", roughly 1 min on this CPU" in announced[0]
     caplog.clear()
     base = SimpleNamespace(config=BertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12))
-    _announce([f"l{i}" for i in range(428)], 31, base)  # the case: ~1 h 40 min measured for XLM-R base, all UDHR
+    announce_duration([f"l{i}" for i in range(428)], 31, base)  # the case: ~1 h 40 min measured for XLM-R base, all UDHR
     if not torch.cuda.is_available():
         assert ", roughly 1 h 40 min on this CPU" in caplog.records[0].getMessage()  # 428 x 14 s = 99.9 min
 
@@ -355,7 +355,7 @@ def test_loading_a_masked_lm_for_classification_mutes_only_the_expected_load_rep
     try:
         torch.manual_seed(0)
         LangSAMPForMaskedLM(tiny_config()).save_pretrained(tmp_path / "mlm")
-        with caplog.at_level(logging.INFO, logger="langsamp_eval"):
+        with caplog.at_level(logging.INFO, logger="langsamp.evaluation"):
             eval_models.load_model(tmp_path / "mlm", "sequence-classification", num_labels=3)
         assert collect.reports == []
         assert any("a new sequence-classification head" in r.getMessage() for r in caplog.records)

@@ -8,9 +8,9 @@ changes nothing else): every expected value below follows by hand from the label
 import pytest
 import torch
 import transformers
+from fixtures import hub_fixtures
 from fixtures.models import tiny_config
 
-from fixtures import hub_fixtures
 from langsamp.evaluation import cli as ev
 from langsamp.evaluation.tasks import SIB200_CATEGORIES
 from modeling_langsamp import LangSAMPForSequenceClassification

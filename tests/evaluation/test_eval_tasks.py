@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from fixtures import hub_fixtures
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import languages as eval_languages
-from fixtures import hub_fixtures
 from langsamp.evaluation import cli as ev
+from langsamp.evaluation import languages as eval_languages
 from langsamp.evaluation.tasks import SIB200_CATEGORIES, TASKS, WIKIANN_TAGS
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification, LangSAMPForTokenClassification
 

@@ -11,7 +11,12 @@ import torch
 from fixtures.models import tiny_config
 
 from langsamp.evaluation import cli as ev
-from langsamp.evaluation.language_neutrality import check_neutrality_inputs, cross_language_cosine, language_identification_accuracy, language_neutrality
+from langsamp.evaluation.language_neutrality import (
+    check_neutrality_inputs,
+    cross_language_cosine,
+    language_identification_accuracy,
+    language_neutrality,
+)
 from modeling_langsamp import LangSAMPForMaskedLM
 
 R = 1 / math.sqrt(2)

@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from fixtures.models import tiny_config
 
 pytest.importorskip("scipy")
