@@ -224,6 +224,44 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             same default.
         """
         reference = input_ids if input_ids is not None else inputs_embeds
+        shape, lang_ids, script_ids = self._checked_ids(reference, lang_ids, script_ids)
+        if labels is not None and tuple(labels.shape) != shape:
+            raise ValueError(f"`labels` has shape {tuple(labels.shape)}, `input_ids` {shape}: they must match.")
+
+        outputs = self.roberta(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            inputs_embeds=inputs_embeds,
+            encoder_hidden_states=encoder_hidden_states,
+            encoder_attention_mask=encoder_attention_mask,
+            return_dict=True,
+            **kwargs,
+        )
+        hidden = outputs[0]
+
+        sparse = labels is not None and self.config.sparse_prediction
+        selected = None
+        if labels is not None:
+            labels = labels.to(hidden.device)
+        if sparse:
+            hidden, labels, lang_ids, script_ids, selected = self._masked_positions(
+                hidden, labels, lang_ids, script_ids, shape
+            )
+        offset = self.language_script_embeddings(lang_ids, script_ids)
+        logits = self.lm_head(hidden if offset is None else hidden + offset)
+        loss = None if labels is None else self._loss(logits, labels, selected, **kwargs)
+
+        return MaskedLMOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+    def _checked_ids(
+        self, reference: torch.Tensor | None, lang_ids: torch.Tensor | None, script_ids: torch.Tensor | None
+    ) -> tuple[tuple[int, int], torch.Tensor | None, torch.Tensor | None]:
+        """(batch, seq) and the ids checked against the tables: the default language's when neither is given and
+        `config.default_language` is set; None for a disabled table."""
         if reference is None:
             raise ValueError("Pass `input_ids` (or `inputs_embeds`).")
         shape = tuple(reference.shape[:2])
@@ -244,57 +282,44 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
             if tables.script_embeddings is None
             else _check_ids(script_ids, "script_ids", tables.script_embeddings, shape, reference.device)
         )
-        if labels is not None and tuple(labels.shape) != shape:
-            raise ValueError(f"`labels` has shape {tuple(labels.shape)}, `input_ids` {shape}: they must match.")
+        return shape, lang_ids, script_ids
 
-        outputs = self.roberta(
-            input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=token_type_ids,
-            position_ids=position_ids,
-            inputs_embeds=inputs_embeds,
-            encoder_hidden_states=encoder_hidden_states,
-            encoder_attention_mask=encoder_attention_mask,
-            return_dict=True,
-            **kwargs,
-        )
-        hidden = outputs[0]
+    def _masked_positions(
+        self,
+        hidden: torch.Tensor,
+        labels: torch.Tensor,
+        lang_ids: torch.Tensor | None,
+        script_ids: torch.Tensor | None,
+        shape: tuple[int, int],
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
+        """ModernBERT's sparse_prediction: the head and its vocabulary-sized logits run only at the positions whose
+        label is not `sparse_pred_ignore_index` (~15% of tokens in MLM training). One data-dependent index (no graph
+        break under torch.compile with dynamo's capture_dynamic_output_shape_ops), then plain gathers; a boolean
+        mask per tensor broke the graph at each. Returns hidden, labels and ids at those positions, and the index."""
+        labels = labels.flatten()
+        selected = (labels != self.config.sparse_pred_ignore_index).nonzero().squeeze(1)
+        hidden = hidden.flatten(0, 1).index_select(0, selected)
+        labels = labels.index_select(0, selected)
+        if lang_ids is not None:
+            lang_ids = lang_ids.expand(shape).flatten().index_select(0, selected)
+        if script_ids is not None:
+            script_ids = script_ids.expand(shape).flatten().index_select(0, selected)
+        return hidden, labels, lang_ids, script_ids, selected
 
-        sparse = labels is not None and self.config.sparse_prediction
-        if labels is not None:
-            labels = labels.to(hidden.device)
-        if sparse:
-            # ModernBERT's sparse_prediction: the head and its vocabulary-sized logits run only at the positions
-            # whose label is not `sparse_pred_ignore_index` (~15% of tokens in MLM training). One data-dependent
-            # index (no graph break under torch.compile with dynamo's capture_dynamic_output_shape_ops), then
-            # plain gathers; a boolean mask per tensor broke the graph at each.
-            labels = labels.flatten()
-            selected = (labels != self.config.sparse_pred_ignore_index).nonzero().squeeze(1)
-            hidden = hidden.flatten(0, 1).index_select(0, selected)
-            labels = labels.index_select(0, selected)
-            if lang_ids is not None:
-                lang_ids = lang_ids.expand(shape).flatten().index_select(0, selected)
-            if script_ids is not None:
-                script_ids = script_ids.expand(shape).flatten().index_select(0, selected)
-        offset = tables(lang_ids, script_ids)
-        logits = self.lm_head(hidden if offset is None else hidden + offset)
-
-        loss = None
-        if labels is not None:
-            if sparse and torch.compiler.is_compiling():  # no Python branch on a data-dependent size in a graph
-                loss = torch.where(
-                    selected.numel() > torch.zeros((), dtype=torch.long, device=logits.device),
-                    self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs),
-                    logits.sum() * 0.0,
-                )
-            elif sparse and not labels.numel():  # nothing masked in this batch: a zero that keeps the graph (and DDP)
-                loss = logits.sum() * 0.0
-            else:
-                loss = self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
-
-        return MaskedLMOutput(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
-        )
+    def _loss(
+        self, logits: torch.Tensor, labels: torch.Tensor, selected: torch.Tensor | None, **kwargs: Any
+    ) -> torch.Tensor:
+        """The masked-LM loss; with the masked-only head (`selected`), a zero that keeps the graph when nothing is
+        masked."""
+        if selected is not None and torch.compiler.is_compiling():  # no Python branch on a data-dependent size
+            return torch.where(
+                selected.numel() > torch.zeros((), dtype=torch.long, device=logits.device),
+                self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs),
+                logits.sum() * 0.0,
+            )
+        if selected is not None and not labels.numel():  # nothing masked in this batch: a zero that keeps DDP's graph
+            return logits.sum() * 0.0
+        return self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
 
     def _default_ids(self, device: torch.device) -> list[torch.Tensor]:
         """The rows of `config.default_language` and its script (`config.default_script`, else the language's
