@@ -1,32 +1,45 @@
-"""The continual-pretraining data API in one import, for code written against it. Each part lives in the file
-named after its concern:
+"""The continual-pretraining data API in one import. The pipeline runs one way, each step in its own module:
 
-* corpus_sources.py - where a corpus comes from: Glot500-c text folders, per-pair snapshots (Parquet / Arrow /
-  JSON Lines / save_to_disk), datasets with one config per pair (Hub ids or local folders laid out like them),
-  datasets with a `lang` column; the checks of names, inventory, readability and script;
-* pretraining_data.py - what is done to it: tokenising, chunking per pair, mixing (cached and streaming);
+    corpus = open_corpus(path_or_dataset, tokenizer, languages=..., split=..., streaming=..., cache_dir=...)
+    dataset, mixture = build(corpus, tokenizer, max_seq_length=..., sampling_alpha=..., streaming=..., seed=...)
+    collator = make_collator(tokenizer, mlm_probability=p)
+    mixture.summary(); mixture.table()
+
+`build_pretraining_dataset(corpus, tokenizer, ...)` is `open_corpus` and `build` in one call.
+
+* labels.py - pair labels (`hin_Deva`), the `languages` filter, the model's inventory and script checks;
+* reading.py - the raw source: what a path is, text files (compression, lines, probes);
+* rows.py - datasets with `text` and `lang` columns: loading, checking, each row's pair;
+* sources.py - the pairs of a corpus (Glot500-c text folders, per-pair snapshots of Parquet / Arrow / JSON Lines
+  shards or save_to_disk folders, datasets with one config per pair) and the Corpus `open_corpus` returns;
+* opening.py - pair sources opened as datasets of their text;
+* cache.py - the fingerprints that let a second build load the first one's files;
+* chunking.py - tokenising and chunking per pair, cached and streaming;
+* estimates.py - the sizes of streamed pairs;
 * sampling.py - how many rows each pair gets (p_l ~ n_l^alpha, or Glot500-c's own rule);
-* masking.py - the MLM collator (transformers' stock one).
+* mixture.py - the pairs' chunks mixed into training rows, and the PairMixture that records it;
+* pipeline.py - `build` (chunks, then mixture) and `build_pretraining_dataset`;
+* collator.py - the MLM collator (transformers' stock one).
 """
 
-from langsamp.data.corpus_sources import (
-    SAVED_DATASET_MARKERS,
-    PairSource,
-    discover_corpus,
-    find_pairs,
-    load_text_dataset,
-    open_pairs,
-    select_pairs,
-)
-from langsamp.data.masking import LangSAMPDataCollator, make_collator
-from langsamp.data.pretraining_data import PairMixture, build_pretraining_dataset, estimate_dataset_tokens, estimate_tokens
+from langsamp.data.collator import LangSAMPDataCollator, make_collator
+from langsamp.data.estimates import estimate_dataset_tokens, estimate_tokens
+from langsamp.data.labels import select_pairs
+from langsamp.data.mixture import PairMixture
+from langsamp.data.opening import open_pairs
+from langsamp.data.pipeline import build, build_pretraining_dataset
+from langsamp.data.reading import SAVED_DATASET_MARKERS
+from langsamp.data.rows import load_text_dataset
 from langsamp.data.sampling import glot500_counts, mixture_probabilities, sample_counts, sampling_probabilities
+from langsamp.data.sources import Corpus, PairSource, discover_corpus, find_pairs, open_corpus
 
 __all__ = [
     "SAVED_DATASET_MARKERS",
+    "Corpus",
     "LangSAMPDataCollator",
     "PairMixture",
     "PairSource",
+    "build",
     "build_pretraining_dataset",
     "discover_corpus",
     "estimate_dataset_tokens",
@@ -36,6 +49,7 @@ __all__ = [
     "load_text_dataset",
     "make_collator",
     "mixture_probabilities",
+    "open_corpus",
     "open_pairs",
     "sample_counts",
     "sampling_probabilities",

@@ -50,7 +50,9 @@ def check_sampling(method, alpha):
     if method not in SAMPLING_METHODS:
         raise ValueError(f"sampling must be one of {', '.join(SAMPLING_METHODS)}, not {method!r}.")
     if alpha is None or not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"sampling_alpha must be a number >= 0 (Glot500 uses 0.3; 1.0 = corpus proportions), not {alpha!r}.")
+        raise ValueError(
+            f"sampling_alpha must be a number >= 0 (Glot500 uses 0.3; 1.0 = corpus proportions), not {alpha!r}."
+        )
 
 
 def sampling_probabilities(sizes, alpha):

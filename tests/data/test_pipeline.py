@@ -1,6 +1,6 @@
-"""The continual-pretraining data pipeline (corpus_sources, pretraining_data, sampling, masking) on real text: UDHR translations in eight scripts,
-tokenized with the real XLM-R vocabulary. Every expectation is recomputed here independently (tokenize each
-line, concatenate per pair, cut) rather than read back from the pipeline."""
+"""The continual-pretraining data pipeline (sources, chunking, sampling, mixture, collator) on real text: UDHR
+translations in eight scripts, tokenized with the real XLM-R vocabulary. Every expectation is recomputed here
+independently (tokenize each line, concatenate per pair, cut) rather than read back from the pipeline."""
 
 import bz2
 import dataclasses
@@ -13,11 +13,13 @@ import pytest
 import torch
 from datasets import Dataset
 
-from langsamp.data import pretraining_data
-from langsamp.data.corpus_sources import discover_corpus, load_text_dataset
-from langsamp.data.masking import make_collator
-from langsamp.data.pretraining_data import build_pretraining_dataset
+from langsamp.data import chunking
+from langsamp.data.collator import make_collator
+from langsamp.data.mixture import interleave_shards
+from langsamp.data.pipeline import build_pretraining_dataset
+from langsamp.data.rows import load_text_dataset
 from langsamp.data.sampling import glot500_counts, sample_counts, sampling_probabilities
+from langsamp.data.sources import discover_corpus
 from langsamp.resources.udhr import write_glot500_corpus
 
 LENGTH = 32
@@ -78,7 +80,7 @@ def epoch(corpus, tokenizer, cache_dir):
     """alpha = 1 and the default epoch size: every chunk of the corpus exactly once. Chunked 7 lines at a time,
     so pairs span many batches and batches span pairs (the chunks must not depend on it)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pretraining_data, "CHUNK_BATCH_ROWS", 7)
+        patch.setattr(chunking, "CHUNK_BATCH_ROWS", 7)
         return build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
                                          cache_dir=cache_dir, return_mixture=True)
 
@@ -105,7 +107,8 @@ def test_chunks_are_full_single_pair_and_exact(epoch, expected):
     assert all(len(row["input_ids"]) == LENGTH for row in rows)
     grouped = rows_by_pair(rows, expected)  # KeyError if a row carried ids of no pair
     for label, (chunks, tokens, _, _) in expected.items():
-        assert len(chunks) == tokens // LENGTH and mixture.sizes[label] == len(chunks) and mixture.tokens[label] == tokens
+        assert len(chunks) == tokens // LENGTH
+        assert mixture.sizes[label] == len(chunks) and mixture.tokens[label] == tokens
         # Same chunks as concatenating this pair's lines alone: a chunk never mixes pairs and carries its ids.
         assert sorted(grouped[label]) == sorted(chunks), label
     assert len(dataset) == sum(len(c) for c, *_ in expected.values())
@@ -116,7 +119,7 @@ def test_chunks_are_full_single_pair_and_exact(epoch, expected):
 
 
 def test_streaming_gives_the_same_chunks(corpus, tokenizer, expected, epoch, monkeypatch):
-    monkeypatch.setattr(pretraining_data, "STREAM_BATCH_LINES", 7)  # a pair's lines come in many batches
+    monkeypatch.setattr(chunking, "STREAM_BATCH_LINES", 7)  # a pair's lines come in many batches
     stream, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
                                                 streaming=True, shuffle_buffer_size=0, return_mixture=True)
     # The probe read every (small) file: the streaming sizes are exact, equal to the cached path's.
@@ -209,7 +212,8 @@ def test_glot500_sampling_draws_the_release_counts(corpus, tokenizer, cache_dir,
 
 def test_same_seed_same_order_and_other_seed_other_order(corpus, tokenizer, cache_dir):
     def cached(seed):
-        return build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, seed=seed, cache_dir=cache_dir)[:]["input_ids"]
+        rows = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, seed=seed, cache_dir=cache_dir)
+        return rows[:]["input_ids"]
 
     def streamed(seed):
         stream = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, seed=seed, streaming=True)
@@ -233,9 +237,9 @@ def test_second_build_loads_the_cache(corpus, tokenizer, tmp_path, monkeypatch):
     def no_tokenizing(*args, **kwargs):
         raise AssertionError("the second build tokenized again instead of loading the cache")
 
-    monkeypatch.setattr(pretraining_data, "_tokenize_texts", no_tokenizing)
+    monkeypatch.setattr(chunking, "tokenize_texts", no_tokenizing)
     # As in a new process with the same tokenizer loaded from elsewhere: no memory of it, another name_or_path.
-    monkeypatch.setattr(pretraining_data, "_TOKENIZER_FINGERPRINTS", weakref.WeakKeyDictionary())
+    monkeypatch.setattr("langsamp.data.cache.TOKENIZER_FINGERPRINTS", weakref.WeakKeyDictionary())
     monkeypatch.setattr(tokenizer, "name_or_path", str(tmp_path / "elsewhere"))
     second = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, cache_dir=cache)
     assert snapshot() == before  # nothing written, nothing rewritten
@@ -292,7 +296,8 @@ def test_collator_masks_15_percent_80_10_10_and_keeps_ids(epoch, tokenizer):
 
 def test_collator_never_masks_padding_and_honours_seed(epoch, tokenizer):
     dataset, _ = epoch
-    rows = [dict(row, input_ids=row["input_ids"][:n]) for row, n in zip(dataset.select(range(4)).to_list(), [32, 20, 9, 31])]
+    first = dataset.select(range(4)).to_list()
+    rows = [dict(row, input_ids=row["input_ids"][:n]) for row, n in zip(first, [32, 20, 9, 31])]
     pad = tokenizer.pad_token_id
     collator = make_collator(tokenizer, seed=3)
     for _ in range(100):
@@ -306,7 +311,7 @@ def test_collator_never_masks_padding_and_honours_seed(epoch, tokenizer):
 
 
 def test_text_lang_dataset_is_grouped_by_detected_pair(tmp_path, tokenizer, paragraphs, expected, epoch, monkeypatch):
-    monkeypatch.setattr(pretraining_data, "CHUNK_BATCH_ROWS", 5)
+    monkeypatch.setattr(chunking, "CHUNK_BATCH_ROWS", 5)
     # lang as ISO 639-3, as a Glot500 label and as ISO 639-1; no script column (detected from the text).
     codes = {"hin_Deva": "hin_Deva", "rus_Cyrl": "ru"}
     rows = [{"text": line, "lang": codes.get(label, label.split("_")[0])}
@@ -406,7 +411,7 @@ def test_pair_shorter_than_one_chunk(tmp_path, tokenizer):
 
 
 def test_pairs_are_mixed_in_the_order_interleave_datasets_draws():
-    """`_interleave_shards` builds the mixture without an IterableDataset per pair (each holds an open shared-memory
+    """`interleave_shards` builds the mixture without an IterableDataset per pair (each holds an open shared-memory
     file); it must draw exactly what `interleave_datasets` over the per-pair shards draws, row for row."""
     from datasets import IterableDataset, interleave_datasets
 
@@ -417,9 +422,10 @@ def test_pairs_are_mixed_in_the_order_interleave_datasets_draws():
 
     stream = IterableDataset.from_generator(rows, gen_kwargs={"shards": list(range(5))})
     probabilities = [0.1, 0.15, 0.2, 0.25, 0.3]
-    reference = interleave_datasets([stream.shard(num_shards=5, index=k) for k in range(5)], probabilities=probabilities,
+    reference = interleave_datasets([stream.shard(num_shards=5, index=k) for k in range(5)],
+                                    probabilities=probabilities,
                                     seed=3, stopping_strategy="all_exhausted")
-    ours = pretraining_data._interleave_shards(stream, probabilities, seed=3)
+    ours = interleave_shards(stream, probabilities, seed=3)
     expected = list(reference)
     assert len(expected) > 15 and {row["shard"] for row in expected} == set(range(5))
     assert list(ours) == expected

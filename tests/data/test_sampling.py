@@ -63,7 +63,8 @@ def test_sample_counts_largest_remainder(probabilities, n, expected):
     assert all(isinstance(value, int) for value in counts.values())
 
 
-SIZES, COUNTS = [3, 5, 2], [7, 2, 0]  # pair 0: 3 chunks drawn 7 times (passes 3 + 3 + 1); pair 1: 2 of its 5; pair 2: none
+# Pair 0: 3 chunks drawn 7 times (passes 3 + 3 + 1); pair 1: 2 of its 5; pair 2: none.
+SIZES, COUNTS = [3, 5, 2], [7, 2, 0]
 
 
 def test_epoch_indices_draw_each_pair_in_fresh_permutations():

@@ -1,6 +1,6 @@
 """Corpora as users have them: folders laid out file for file like HuggingFaceFW/fineweb-2 and cis-lmu/Glot500 on
-the Hub (tests/fixtures/hub_layouts.py), read through `load_dataset(folder, "<pair>")` as a Hub id is, streaming and not;
-the same folders as plain snapshots; configs named by a language alone; text in another script than its name says;
+the Hub (tests/fixtures/hub_layouts.py), read through `load_dataset(folder, "<pair>")` as a Hub id is, streaming and
+not; the same folders as plain snapshots; configs named by a language alone; text in another script than its name says;
 corrupt compressed files. Expected chunks are recomputed here from the UDHR lines (tokenize each line, concatenate
 per pair, cut), never read back from the pipeline."""
 
@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from langsamp.data import corpus_sources
-from langsamp.data.corpus_sources import find_pairs
 from fixtures.hub_layouts import write_fineweb2_layout, write_glot500_layout
-from langsamp.data.pretraining_data import build_pretraining_dataset
+
+from langsamp.data import opening
+from langsamp.data.pipeline import build_pretraining_dataset
+from langsamp.data.sources import find_pairs
 
 LENGTH = 32
 # Five scripts; lines kept per pair (4 + 3 x this) so the pairs differ in size.
@@ -66,13 +66,13 @@ def by_pair(rows, expected):
 
 def count_load_dataset_calls(monkeypatch):
     calls = []
-    real = corpus_sources.load_dataset
+    real = opening.load_dataset
 
     def counting(*args, **kwargs):
         calls.append(args[:2])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(corpus_sources, "load_dataset", counting)
+    monkeypatch.setattr(opening, "load_dataset", counting)
     return calls
 
 
@@ -110,7 +110,8 @@ def test_snapshot_without_readme_is_read_in_one_call_per_format(fineweb2, glot50
 
 def test_glot500_layout_streams_each_pair_in_file_order_sized_by_its_metadata(glot500, tokenizer, expected, lines):
     stream, mixture = build_pretraining_dataset(glot500, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                                streaming=True, shuffle_buffer_size=0, probe_rows=5, return_mixture=True)
+                                                streaming=True, shuffle_buffer_size=0, probe_rows=5,
+                                                return_mixture=True)
     assert mixture.estimated
     for label, rows in lines.items():
         # README dataset_info rows x tokens per row of the first 5 rows.
@@ -128,7 +129,8 @@ def test_text_folder_pairs_load_in_one_call(tmp_path, tokenizer, lines, expected
     for label, rows in lines.items():
         (root / f"{label}.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
     calls = count_load_dataset_calls(monkeypatch)
-    grouped = by_pair(build_pretraining_dataset(root, tokenizer, max_seq_length=LENGTH, cache_dir=tmp_path / "c"), expected)
+    rows = build_pretraining_dataset(root, tokenizer, max_seq_length=LENGTH, cache_dir=tmp_path / "c")
+    grouped = by_pair(rows, expected)
     assert calls == [("text",)]
     assert all(grouped[label] for label in expected)
 
@@ -176,21 +178,21 @@ import json, sys
 sys.path[:0] = ["tests", "."]
 from huggingface_hub import HfApi
 from langsamp.resources.xlmr_tokenizer import default_tokenizer
-from langsamp.data.pretraining_data import build_pretraining_dataset
-from langsamp.training import train
+from langsamp.data import build_pretraining_dataset
+from langsamp.training import cli
 
 folder, repo, out, config, work = sys.argv[1:6]
 HfApi().create_repo(repo, repo_type="dataset")
 HfApi().upload_folder(repo_id=repo, repo_type="dataset", folder_path=folder)
 tokenizer, result = default_tokenizer(), {}
-train.load_tokenizer = lambda model_args: tokenizer  # the same XLM-R tokenizer train.py would load: once is enough
+cli.load_tokenizer = lambda model_args: tokenizer  # the XLM-R tokenizer training would load: once is enough
 for streaming in (False, True):
     rows = build_pretraining_dataset(repo, tokenizer, max_seq_length=32, sampling_alpha=1.0, streaming=streaming,
                                      shuffle_buffer_size=0, cache_dir=work + "/cache")
     if streaming:
         rows = rows.take(400)
     result[str(streaming)] = [[row["lang_ids"], row["script_ids"], row["input_ids"]] for row in rows]
-summary = train.main(["--corpus", repo, "--languages", "hin_Deva,rus_Cyrl", "--streaming", "true", "--max_steps", "2",
+summary = cli.main(["--corpus", repo, "--languages", "hin_Deva,rus_Cyrl", "--streaming", "true", "--max_steps", "2",
                       "--config_name", config, "--output_dir", work + "/run", "--cache_dir", work + "/cache",
                       "--max_seq_length", "32", "--per_device_train_batch_size", "4", "--max_eval_samples", "8",
                       "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"])
@@ -201,20 +203,21 @@ json.dump(result, open(out, "w"))
 
 def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2, expected):
     """The fineweb-2 copy pushed to a local Hub server (tests/fixtures/hub_server.py) and read back by its id: the same
-    chunks per pair as the files hold, cached and streaming, and train.py trains on it (streaming)."""
+    chunks per pair as the files hold, cached and streaming, and the training script trains on it (streaming)."""
     import json
     import subprocess
     import sys
 
-    from fixtures.models import tiny_config
     from fixtures.hub_server import LocalHub
+    from fixtures.models import tiny_config
 
     tiny_config().save_pretrained(tmp_path / "config")
     out = tmp_path / "result.json"
     with LocalHub(root=tmp_path / "hub") as hub:
         proc = subprocess.run(
-            [sys.executable, "-c", HUB_CLIENT, str(fineweb2), "local-user/fineweb-2", str(out), str(tmp_path / "config"),
-             str(tmp_path)], cwd=Path(__file__).resolve().parents[2], env=hub.subprocess_env(tmp_path / "hf_home"),
+            [sys.executable, "-c", HUB_CLIENT, str(fineweb2), "local-user/fineweb-2", str(out),
+             str(tmp_path / "config"), str(tmp_path)],
+            cwd=Path(__file__).resolve().parents[2], env=hub.subprocess_env(tmp_path / "hf_home"),
             capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-6000:]
         asked = [path for method, path, status in hub.request_log if "/resolve/" in path and path.endswith(".parquet")]
@@ -233,13 +236,14 @@ def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2,
     assert asked and not any("_removed" in path for path in asked)
 
 
-def test_train_py_trains_on_a_glot500_layout_folder(tmp_path, glot500, tokenizer, monkeypatch):
-    from langsamp.training import train
+def test_training_runs_on_a_glot500_layout_folder(tmp_path, glot500, tokenizer, monkeypatch):
     from fixtures.models import tiny_config
 
-    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
+    from langsamp.training import cli
+
+    monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
     tiny_config().save_pretrained(tmp_path / "config")
-    summary = train.main(["--corpus", str(glot500), "--config_name", str(tmp_path / "config"), "--output_dir",
+    summary = cli.main(["--corpus", str(glot500), "--config_name", str(tmp_path / "config"), "--output_dir",
                           str(tmp_path / "run"), "--cache_dir", str(tmp_path / "cache"), "--max_seq_length", "32",
                           "--per_device_train_batch_size", "4", "--max_steps", "2", "--max_eval_samples", "8",
                           "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"])
@@ -256,10 +260,10 @@ def test_streamed_text_lines_are_datasets_lines_and_no_file_stays_open(tmp_path)
 
     from datasets import load_dataset
 
-    from langsamp.data.corpus_sources import read_text_lines
+    from langsamp.data.reading import read_text_lines
 
     plain = tmp_path / "eng_Latn.txt"
-    plain.write_bytes("one\r\ntwo\rthree\n\nfünf ünd\nsix\nseven".encode("utf-8"))
+    plain.write_bytes("one\r\ntwo\rthree\n\nfünf ünd\nsix\nseven".encode())
     packed = tmp_path / "eng_Latn.2.txt.gz"
     packed.write_bytes(gzip.compress(b"eight\r\nnine\n"))
     files = [plain, packed]

@@ -1,0 +1,108 @@
+"""The build: a checked Corpus (sources.py) turned into MLM pretraining rows `{"input_ids": [max_seq_length ints],
+"lang_ids": int, "script_ids": int}` and the PairMixture they follow, cached or streaming, by the steps in order:
+chunks per pair (chunking.py; the streamed pairs' sizes from estimates.py), then the mixture (mixture.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from datasets import Dataset, IterableDataset
+
+from langsamp.data.chunking import chunk_rows, chunk_sources, pair_streams, row_streams
+from langsamp.data.estimates import row_stream_sizes, source_sizes
+from langsamp.data.mixture import PairMixture, draw_epoch, mix_streams
+from langsamp.data.sampling import check_sampling
+from langsamp.data.sources import Corpus, check_tokenizer, open_corpus
+
+
+def check_build_arguments(tokenizer, max_seq_length: int, sampling: str, sampling_alpha: float,
+                          num_samples: int | None) -> None:
+    """ValueError for a build that cannot work, before any work."""
+    check_tokenizer(tokenizer)
+    if not isinstance(max_seq_length, (int, np.integer)) or max_seq_length < 2:
+        raise ValueError(f"max_seq_length must be an integer >= 2, not {max_seq_length!r}.")
+    limit = getattr(tokenizer, "model_max_length", None)
+    if limit is not None and limit < 1e9 and max_seq_length > limit:
+        raise ValueError(
+            f"max_seq_length={max_seq_length} exceeds the tokenizer's model_max_length={limit} (XLM-R's position "
+            "table holds 512 tokens): lower it."
+        )
+    check_sampling(sampling, sampling_alpha)
+    if num_samples is not None and (not isinstance(num_samples, (int, np.integer)) or num_samples < 1):
+        raise ValueError(f"num_samples must be a positive integer (rows per epoch), not {num_samples!r}.")
+
+
+def build(corpus: Corpus, tokenizer, *, max_seq_length: int = 512, sampling_alpha: float = 0.3, sampling: str = "alpha",
+          streaming: bool = False, seed: int = 42, num_proc: int | None = None, cache_dir=None,
+          num_samples: int | None = None, pair_sizes: dict | None = None, shuffle_buffer_size: int = 1000,
+          probe_bytes: int = 1 << 18, probe_rows: int = 10_000) -> tuple[Dataset | IterableDataset, PairMixture]:
+    """MLM pretraining rows of a Corpus (`open_corpus`) and the mixture they follow: (Dataset, PairMixture), or
+    (IterableDataset, PairMixture) when `streaming` (lazy, no preprocessing pass).
+
+    tokenizer: a LangSAMPTokenizer (its `language_id`/`script_id` give the table rows). sampling: 'alpha' (p_l ~
+    n_l^alpha) or 'glot500' (sampling.py). num_proc: processes for tokenization. cache_dir: where datasets caches
+    (default HF_DATASETS_CACHE). num_samples: rows per epoch (cached). pair_sizes: {label: size} overriding the
+    streaming chunk-count estimates. shuffle_buffer_size: streaming shuffle buffer in chunks (0: none).
+    probe_bytes / probe_rows: how much of each streamed pair is tokenized to estimate its size."""
+    if not isinstance(corpus, Corpus):
+        raise TypeError(f"build() takes the Corpus that open_corpus() returns, not {type(corpus).__name__}.")
+    check_build_arguments(tokenizer, max_seq_length, sampling, sampling_alpha, num_samples)
+    mixing = {"sampling": sampling, "alpha": sampling_alpha, "seed": seed}
+    if corpus.sources is not None and not streaming:
+        chunks = chunk_sources(corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
+        return draw_epoch(chunks, num_samples=num_samples, **mixing)
+    if corpus.sources is not None:
+        sizes = source_sizes(corpus.sources, tokenizer, max_seq_length, pair_sizes=pair_sizes, cache_dir=cache_dir,
+                             probe_bytes=probe_bytes, probe_rows=probe_rows)
+        streams = pair_streams(corpus.sources, tokenizer, cache_dir)
+        return mix_streams(streams, sizes, tokenizer, max_seq_length, shuffle_buffer_size=shuffle_buffer_size, **mixing)
+    rows = corpus.rows
+    if isinstance(rows, Dataset) and not streaming:
+        chunks = chunk_rows(rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
+        return draw_epoch(chunks, num_samples=num_samples, **mixing)
+    if not streaming:
+        raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
+    rows = rows.to_iterable_dataset() if isinstance(rows, Dataset) else rows
+    sizes = row_stream_sizes(rows, tokenizer, max_seq_length, corpus.languages, pair_sizes=pair_sizes,
+                             probe_rows=probe_rows)
+    streams = row_streams(rows, sizes.labels, tokenizer)
+    return mix_streams(streams, sizes, tokenizer, max_seq_length, shuffle_buffer_size=shuffle_buffer_size, **mixing)
+
+
+def build_pretraining_dataset(
+    corpus,
+    tokenizer,
+    max_seq_length: int = 512,
+    sampling_alpha: float = 0.3,
+    languages=None,
+    streaming: bool = False,
+    seed: int = 42,
+    num_proc: int | None = None,
+    cache_dir=None,
+    *,
+    sampling: str = "alpha",
+    split: str = "train",
+    num_samples: int | None = None,
+    pair_sizes: dict | None = None,
+    shuffle_buffer_size: int = 1000,
+    probe_bytes: int = 1 << 18,
+    probe_rows: int = 10_000,
+    return_mixture: bool = False,
+) -> Dataset | IterableDataset | tuple[Dataset | IterableDataset, PairMixture]:
+    """`open_corpus` and `build` in one call: MLM pretraining rows `{"input_ids": [max_seq_length], "lang_ids":
+    int, "script_ids": int}`, and the PairMixture too with `return_mixture`.
+
+    corpus: anything `open_corpus` takes (a Glot500-c directory, a per-pair snapshot, a dataset id or folder with
+        one config per pair, or the `{label: PairSource}` `find_pairs` returns; a Dataset/IterableDataset with
+        text/lang(/script) columns, or a name/path that load_text_dataset() reads), or a Corpus. languages: keep
+        only these codes/labels. split: the split of per-pair datasets. The other arguments: `build`.
+    """
+    check_build_arguments(tokenizer, max_seq_length, sampling, sampling_alpha, num_samples)  # before any work
+    if not isinstance(corpus, Corpus):
+        corpus = open_corpus(corpus, tokenizer, languages=languages, split=split, streaming=streaming,
+                             cache_dir=cache_dir)
+    dataset, mixture = build(corpus, tokenizer, max_seq_length=max_seq_length, sampling_alpha=sampling_alpha,
+                             sampling=sampling, streaming=streaming, seed=seed, num_proc=num_proc, cache_dir=cache_dir,
+                             num_samples=num_samples, pair_sizes=pair_sizes, shuffle_buffer_size=shuffle_buffer_size,
+                             probe_bytes=probe_bytes, probe_rows=probe_rows)
+    return (dataset, mixture) if return_mixture else dataset
+
