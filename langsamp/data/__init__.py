@@ -2,7 +2,9 @@
 
     corpus = open_corpus(path_or_dataset, tokenizer, languages=..., split=..., streaming=..., cache_dir=...)
     dataset, mixture = build(corpus, tokenizer, max_seq_length=..., sampling_alpha=..., streaming=..., seed=...)
-    collator = make_collator(tokenizer, mlm_probability=p)
+    train, held_out_chunks = split_held_out(dataset, max_eval_samples, distinct_chunks=...)
+    eval_dataset = mask_once(held_out_chunks, tokenizer, mlm_probability, seed)
+    collator = ResumableMasking(make_collator(tokenizer, mlm_probability=p), seed)
     mixture.summary(); mixture.table()
 
 `build_pretraining_dataset(corpus, tokenizer, ...)` is `open_corpus` and `build` in one call.
@@ -19,11 +21,13 @@
 * sampling.py - how many rows each pair gets (p_l ~ n_l^alpha, or Glot500-c's own rule);
 * mixture.py - the pairs' chunks mixed into training rows, and the PairMixture that records it;
 * pipeline.py - `build` (chunks, then mixture) and `build_pretraining_dataset`;
-* collator.py - the MLM collator (transformers' stock one).
+* held_out.py - the held-out chunks, kept out of training and masked once;
+* collator.py - the MLM collator (transformers' stock one) and ResumableMasking.
 """
 
-from langsamp.data.collator import LangSAMPDataCollator, make_collator
+from langsamp.data.collator import LangSAMPDataCollator, ResumableMasking, make_collator
 from langsamp.data.estimates import estimate_dataset_tokens, estimate_tokens
+from langsamp.data.held_out import mask_once, split_held_out
 from langsamp.data.labels import select_pairs
 from langsamp.data.mixture import PairMixture
 from langsamp.data.opening import open_pairs
@@ -39,6 +43,7 @@ __all__ = [
     "LangSAMPDataCollator",
     "PairMixture",
     "PairSource",
+    "ResumableMasking",
     "build",
     "build_pretraining_dataset",
     "discover_corpus",
@@ -48,10 +53,12 @@ __all__ = [
     "glot500_counts",
     "load_text_dataset",
     "make_collator",
+    "mask_once",
     "mixture_probabilities",
     "open_corpus",
     "open_pairs",
     "sample_counts",
     "sampling_probabilities",
     "select_pairs",
+    "split_held_out",
 ]
