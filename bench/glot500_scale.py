@@ -115,8 +115,7 @@ def measure(spec):
     import torch
     from transformers.utils import logging
 
-    from langsamp.data.masking import make_collator
-    from langsamp.data.pretraining_data import build_pretraining_dataset
+    from langsamp.data import build_pretraining_dataset, make_collator
     from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
     datasets.disable_progress_bars()
