@@ -9,6 +9,8 @@ import numbers
 import os
 from pathlib import Path
 
+from langsamp.evaluation.models import checkpoint_config, probe_hub
+
 logger = logging.getLogger(__name__)
 
 MIN_LENGTH = 3  # <s>, one token, </s>: anything shorter leaves no text to encode
@@ -117,3 +119,77 @@ def cli_type(check, **options):
 
     parse.__name__ = check.__name__.removeprefix("check_")
     return parse
+
+
+# ---------------------------------------------------------------- the command line's paths, before anything loads
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model")
+
+
+def check_model(path, what="Checkpoint"):
+    """A checkpoint argument: an existing folder with a config.json, or a Hub id whose config.json can be fetched (a
+    small file: an unreachable Hub or a missing repo is named here, before any weights load)."""
+    folder = Path(path)
+    if folder.is_file():
+        raise ValueError(f"{what} {path!r} is a file: pass the folder that holds config.json and the weights.")
+    if folder.exists():
+        if not (folder / "config.json").is_file():
+            raise ValueError(f"{what} {path!r} has no config.json: pass a checkpoint folder (or a Hub model id).")
+        return path
+    if path.count("/") == 1 and all(part and not part.startswith(".") for part in path.split("/")):
+        try:
+            probe_hub(path)  # one quick request: an unreachable Hub is named at once, without the download's retries
+            checkpoint_config(path)
+        except OSError as error:  # offline and not cached, unreachable (ConnectionError is an OSError), no such repo
+            reason = " ".join(str(error).split())
+            raise ValueError(
+                f"{what} {path!r} is neither a local folder nor a readable Hub repo ({reason[:300]}). Pass a local "
+                "checkpoint folder, or reach the Hub: check the network or HF_ENDPOINT; with HF_HUB_OFFLINE set only "
+                "cached repos load; a private repo needs HF_TOKEN."
+            ) from error
+        return path
+    raise ValueError(f"{what} {path!r} does not exist: pass a checkpoint folder or a Hub model id (owner/name).")
+
+
+def check_tokenizer(path):
+    """--tokenizer: a folder with tokenizer files, or a Hub id (checked like a checkpoint)."""
+    if path is None:
+        return None
+    folder = Path(path)
+    if folder.is_file():
+        raise ValueError(
+            f"--tokenizer {path!r} is a file: pass the folder that holds it (tokenizer.json / sentencepiece.bpe.model)."
+        )
+    if folder.is_dir():
+        if not any((folder / name).exists() for name in TOKENIZER_FILES):
+            raise ValueError(f"--tokenizer {path!r} holds no tokenizer files ({', '.join(TOKENIZER_FILES)}).")
+        return path
+    return check_model(path, "--tokenizer")
+
+
+def check_model_specs(specs):
+    """['start=PATH', 'PATH', ...] -> {name: path}; a bare path is named after its last component."""
+    models = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            name, path = Path(spec.rstrip("/")).name or spec, spec
+        if not name or not path:
+            raise ValueError(f"--models {spec!r}: write NAME=PATH or PATH.")
+        if name in models:
+            raise ValueError(f"--models: the name {name!r} is given twice; name them NAME=PATH.")
+        models[name] = check_model(path)
+    return models
+
+
+def check_paths(output=None, markdown=None, plot_dir=None, tokenizer=None):
+    """Every path flag of a command, before anything loads: outputs are files (not folders) or folders (not files)
+    that can be created; a tokenizer is a tokenizer folder or Hub id."""
+    outputs = {"--output": output, "--markdown": markdown}
+    for flag, path in outputs.items():
+        check_output_file(path, flag)
+    given = [path for path in outputs.values() if path]
+    if len(given) == 2 and Path(given[0]).expanduser().resolve() == Path(given[1]).expanduser().resolve():
+        raise ValueError(f"--output and --markdown are the same file {given[0]}: the table would overwrite the JSON.")
+    check_output_folder(plot_dir, "--plot-dir")
+    check_tokenizer(tokenizer)

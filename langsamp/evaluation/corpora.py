@@ -156,3 +156,11 @@ def read_parallel_corpus(path):
     if not corpus:
         raise ValueError(f"Corpus {str(path)!r} holds no languages.")
     return corpus
+
+
+def read_corpus(value, heldout=False):
+    """A --corpus value: "udhr" (or None) for the UDHR (its held-out articles when `heldout`, for the masked LM;
+    else the parallel corpus), anything else a path for read_parallel_corpus."""
+    if value in (None, "udhr"):
+        return udhr_heldout_texts() if heldout else udhr_parallel_corpus()
+    return read_parallel_corpus(value)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch.nn.functional as F
 
-from langsamp.evaluation.languages import trained_languages
+from langsamp.evaluation.languages import model_languages, trained_languages
 from langsamp.evaluation.models import checkpoint_config, is_langsamp_checkpoint, load_model
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,20 @@ def embedding_model(model):
         why = "use_lang_embedding=False" if tables is not None else f"{type(model).__name__} carries no LangSAMP tables"
         raise ValueError(NO_LANGUAGE_TABLE.format(what="This model", why=why))
     return model
+
+
+def check_analysis_inputs(checkpoint, codes, plot_languages=None, plot_dir=None):
+    """Before the weights load: each of `codes` names a language of the checkpoint's inventory (a bad code is named),
+    and pictures (`plot_dir`) of `plot_languages` show at least 3 languages. `checkpoint`: a path or Hub id."""
+    from langsamp_codes import parse_language
+
+    inventory = model_languages(checkpoint_config(checkpoint))
+    for code in codes if inventory else []:
+        parse_language(code, inventory)
+    if plot_dir and plot_languages and len(set(plot_languages)) < 3:
+        raise ValueError(
+            f"--plot-dir needs at least 3 --languages for its pictures, got {' '.join(plot_languages)}."
+        )
 
 
 def _language_codes(model, languages):

@@ -82,6 +82,19 @@ TASKS = {
 }
 
 
+def tasks_table():
+    """The named tasks as a markdown table: name, dataset, what it measures, the release's defaults."""
+    from langsamp.evaluation.report import markdown_table
+
+    rows = []
+    for task in TASKS.values():
+        settings = ", ".join(
+            f"{k} {'/'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in task.defaults.items()
+        )
+        rows.append([task.name, task.dataset, task.summary, settings])
+    return markdown_table(["task", "dataset (Hub id)", "what", "defaults (the release's)"], rows)
+
+
 def get_task(name):
     if name not in TASKS:
         raise ValueError(f"Unknown task {name!r}: use one of {', '.join(TASKS)}.")

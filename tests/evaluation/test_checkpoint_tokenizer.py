@@ -12,7 +12,8 @@ import pytest
 import torch
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import cli as ev
+from langsamp import evaluation as ev
+from langsamp.evaluation.cli import main
 from modeling_langsamp import LangSAMPForMaskedLM
 from tokenization_langsamp import LangSAMPTokenizer
 
@@ -92,7 +93,7 @@ def fallback_lines(caplog):
 
 
 def run_cli(argv, output):
-    assert ev.main(argv + ["--output", str(output)]) == 0
+    assert main(argv + ["--output", str(output)]) == 0
     return json.loads(output.read_text(encoding="utf-8"))
 
 

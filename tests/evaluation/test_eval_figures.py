@@ -11,7 +11,8 @@ import pytest
 import torch
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import cli as ev
+from langsamp import evaluation as ev
+from langsamp.evaluation.cli import main
 from modeling_langsamp import LangSAMPForMaskedLM
 
 VOCAB = 250002
@@ -138,13 +139,13 @@ def test_classify_subcommand_trains_and_scores_each_test_file(checkpoint, tmp_pa
     tests = {"deu": write(tmp_path / "de.jsonl", "deu_Latn", 5), "hin": write(tmp_path / "hi.jsonl", "hin_Deva", 3)}
     output = tmp_path / "classify.json"
     argv = ["classify", "--model", str(checkpoint), "--train", str(train), "--test"] + [f"{k}={v}" for k, v in tests.items()]
-    assert ev.main(argv + ["--max-steps", "1", "--batch-size", "4", "--output", str(output)]) == 0
+    assert main(argv + ["--max-steps", "1", "--batch-size", "4", "--output", str(output)]) == 0
     result = json.loads(output.read_text())
     assert result["steps"] == 1 and result["train_examples"] == 6 and result["labels"] == ["a", "b"]
     assert result["test_examples"] == {"deu": 5, "hin": 3}
     assert set(result["per_language"]) == {"deu", "hin"}
     assert "| deu |" in capsys.readouterr().out
-    assert ev.main(["classify", "--model", str(checkpoint), "--train", str(train)]) == 2
+    assert main(["classify", "--model", str(checkpoint), "--train", str(train)]) == 2
     assert "--train needs --test" in capsys.readouterr().err
 
 
@@ -153,13 +154,13 @@ def test_mlm_subcommand_scores_every_token_of_the_chosen_sentences(checkpoint, t
     corpus = tmp_path / "corpus.json"
     corpus.write_text(json.dumps({"deu_Latn": texts, "rus_Cyrl": udhr_translations["rus_Cyrl"].paragraphs()[:3]}), encoding="utf-8")
     output = tmp_path / "mlm.json"
-    assert ev.main(["mlm", "--model", str(checkpoint), "--corpus", str(corpus), "--languages", "deu", "--max-sentences", "2",
+    assert main(["mlm", "--model", str(checkpoint), "--corpus", str(corpus), "--languages", "deu", "--max-sentences", "2",
                     "--max-length", "20", "--output", str(output)]) == 0
     result = json.loads(output.read_text())
     assert list(result["per_language"]) == ["deu_Latn"]
     expected = sum(len(ids) - 2 for ids in tokenizer(texts[:2], truncation=True, max_length=20)["input_ids"])  # minus <s>, </s>
     assert result["per_language"]["deu_Latn"]["scored_tokens"] == expected
     capsys.readouterr()
-    assert ev.main(["mlm", "--model", str(checkpoint), "--corpus", str(corpus), "--languages", "xho"]) == 2
+    assert main(["mlm", "--model", str(checkpoint), "--corpus", str(corpus), "--languages", "xho"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "'xho' is not in the corpus" in error  # one line, before any weights load

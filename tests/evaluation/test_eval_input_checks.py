@@ -13,7 +13,8 @@ import pytest
 import torch
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import cli as ev
+from langsamp import evaluation as ev
+from langsamp.evaluation.cli import main
 from langsamp.hub import export
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def files(tmp_path_factory):
 
 def run_cli(argv, capsys):
     try:
-        status = ev.main([str(a) for a in argv])
+        status = main([str(a) for a in argv])
     except SystemExit as exit_:  # argparse's own errors
         status = exit_.code
     captured = capsys.readouterr()
@@ -323,7 +324,7 @@ def test_export_push_failing_after_the_folder_is_written_says_so(tmp_path, token
 @pytest.mark.parametrize("command", ["", "tasks", "benchmark", "sources", "retrieval", "classify", "mlm", "embeddings", "neutrality"])
 def test_every_help_prints(command, capsys):
     with pytest.raises(SystemExit) as exit_:
-        ev.main(([command] if command else []) + ["--help"])
+        main(([command] if command else []) + ["--help"])
     assert exit_.value.code == 0 and "usage: langsamp_eval.py" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:
         export.main(["--help"])

@@ -11,7 +11,7 @@ import transformers
 from fixtures import hub_fixtures
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import cli as ev
+from langsamp import evaluation as ev
 from langsamp.evaluation.tasks import SIB200_CATEGORIES
 from modeling_langsamp import LangSAMPForSequenceClassification
 

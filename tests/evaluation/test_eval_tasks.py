@@ -16,8 +16,9 @@ import torch
 from fixtures import hub_fixtures
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import cli as ev
+from langsamp import evaluation as ev
 from langsamp.evaluation import languages as eval_languages
+from langsamp.evaluation.cli import main
 from langsamp.evaluation.tasks import SIB200_CATEGORIES, TASKS, WIKIANN_TAGS
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification, LangSAMPForTokenClassification
 
@@ -211,7 +212,7 @@ def test_benchmark_puts_checkpoints_side_by_side_and_writes_model_index(checkpoi
     output, markdown = tmp_path / "bench.json", tmp_path / "bench.md"
     argv = ["benchmark", "--task", "udhr-retrieval", "--models"] + [f"{n}={p}" for n, p in checkpoints.items()]
     argv += ["--languages", "deu_Latn", "yor_Latn", "hin_Deva", "--layer", "2", "--output", str(output), "--markdown", str(markdown), "--model-index", "langsamp"]
-    assert ev.main(argv) == 0
+    assert main(argv) == 0
     results = json.loads(output.read_text())["results"]
     assert set(results) == {"start", "langsamp"} and results["langsamp"]["counts"] == {"all": 3, "head": 2, "tail": 1}
     table = markdown.read_text()
@@ -244,7 +245,7 @@ def test_benchmark_puts_checkpoints_side_by_side_and_writes_model_index(checkpoi
 def test_bad_input_gives_one_line_and_exit_2(argv, message, checkpoints, capsys):
     argv = [str(checkpoints["start"]) if a == "CKPT" else a for a in argv]
     try:
-        status = ev.main(argv)
+        status = main(argv)
     except SystemExit as exit:  # argparse's own errors
         status = exit.code
     error = capsys.readouterr().err
@@ -265,7 +266,7 @@ def test_recommended_english_and_random_sources_side_by_side(checkpoints, tmp_pa
     folder = tmp_path / "planted"
     model.save_pretrained(folder)
     output = tmp_path / "sources.json"
-    assert ev.main(["sources", "--model", str(folder), "--targets", "urd_Arab", "--candidates", "eng_Latn", "hin_Deva", "deu_Latn",
+    assert main(["sources", "--model", str(folder), "--targets", "urd_Arab", "--candidates", "eng_Latn", "hin_Deva", "deu_Latn",
                     "--max-steps", "1", "--batch-size", "8", "--output", str(output)]) == 0
     result = json.loads(output.read_text())
     row = result["rows"][0]

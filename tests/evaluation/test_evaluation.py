@@ -7,7 +7,8 @@ import pytest
 import torch
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import cli as ev
+from langsamp import evaluation as ev
+from langsamp.evaluation.cli import main
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification
 
 LAYERS = 2  # tiny_config's depth
@@ -279,14 +280,14 @@ def test_analysis_without_language_embeddings_is_refused(tmp_path, tokenizer):
 
 def test_cli_writes_json_and_reports_bad_layer(checkpoint, tmp_path, capsys):
     output = tmp_path / "retrieval.json"
-    assert ev.main(["retrieval", "--model", str(checkpoint), "--layer", "2", "--languages", "deu", "rus", "--output", str(output)]) == 0
+    assert main(["retrieval", "--model", str(checkpoint), "--layer", "2", "--languages", "deu", "rus", "--output", str(output)]) == 0
     result = json.loads(output.read_text())
     assert set(result["per_language"]) == {"deu_Latn", "rus_Cyrl"} and result["candidates"] == 31
     assert "| deu_Latn |" in capsys.readouterr().out
-    assert ev.main(["retrieval", "--model", str(checkpoint), "--languages", "deu"]) == 2  # the paper's layer 8 > 2 layers
+    assert main(["retrieval", "--model", str(checkpoint), "--languages", "deu"]) == 2  # the paper's layer 8 > 2 layers
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "Layer 8 is out of range" in error and "Traceback" not in error
-    ev.main(["embeddings", "--model", str(checkpoint), "--recommend", "urd", "--candidates", "hin", "eng", "-k", "1"])
+    main(["embeddings", "--model", str(checkpoint), "--recommend", "urd", "--candidates", "hin", "eng", "-k", "1"])
     assert "source languages for urd:" in capsys.readouterr().out
 
 

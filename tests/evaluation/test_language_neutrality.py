@@ -10,7 +10,8 @@ import pytest
 import torch
 from fixtures.models import tiny_config
 
-from langsamp.evaluation import cli as ev
+from langsamp import evaluation as ev
+from langsamp.evaluation.cli import main
 from langsamp.evaluation.language_neutrality import (
     check_neutrality_inputs,
     cross_language_cosine,
@@ -105,11 +106,11 @@ def test_cli_writes_every_layer_and_refuses_bad_input_in_one_line(model, tokeniz
     (tmp_path / "corpus.json").write_text(json.dumps(corpus), encoding="utf-8")
     output = tmp_path / "neutrality.json"
     argv = ["neutrality", "--model", str(folder), "--corpus", str(tmp_path / "corpus.json"), "--probe-folds", "2", "--max-length", "32"]
-    assert ev.main(argv + ["--output", str(output)]) == 0
+    assert main(argv + ["--output", str(output)]) == 0
     result = json.loads(output.read_text())
     assert sorted(result["per_layer"], key=int) == ["0", "1", "2"] and len(result["per_layer"]["2"]["matrix"]) == 3
     assert "| 2 |" in capsys.readouterr().out
-    assert ev.main(argv + ["--layers", "7", "--languages", "deu", "zzz"]) == 2
+    assert main(argv + ["--layers", "7", "--languages", "deu", "zzz"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and error.startswith("langsamp_eval.py neutrality: error: ")
     assert "layer 7 is out of range" in error and "'zzz'" in error and "Traceback" not in error

@@ -45,9 +45,10 @@ from pathlib import Path
 import numpy as np
 
 import langsamp
+from langsamp import evaluation as ev
 from langsamp.checkout import CHECKOUT
 from langsamp.command_name import command_line, command_name
-from langsamp.evaluation import cli as ev
+from langsamp.evaluation.cli import ArgumentParser
 from langsamp.hub.export import check_source
 from langsamp.resources.demo import DEMO_ENCODER, DEMO_LANGUAGES
 
@@ -328,7 +329,7 @@ def best_layer(rows, column):
 
 
 def build_parser():
-    parser = ev.ArgumentParser(prog=command_name("compare_baseline.py"), description=__doc__.split("\n\n")[0])  # errors on one line, exit 2
+    parser = ArgumentParser(prog=command_name("compare_baseline.py"), description=__doc__.split("\n\n")[0])  # errors on one line, exit 2
     parser.add_argument("--output_dir", default="outputs/compare", help="runs, logs, results.json, comparison.md, plots")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier comparison with other settings in --output_dir")
     parser.add_argument("--model", default=str(DEMO_ENCODER), help="the starting encoder (default: the imported e5 encoder)")
