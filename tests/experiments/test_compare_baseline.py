@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from scipy.stats import t as student_t
 
-from langsamp.experiments.compare_baseline import cli as compare_baseline
+from langsamp.experiments.compare_baseline import checks, cli, evaluations, report, runs, settings, statistics
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def seeds(values):
 
 def test_summary_statistics_by_hand():
     per_seed = {"start": seeds([50.0, 52.0, 54.0]), "baseline": seeds([60.0, 61.0, 65.0]), "langsamp": seeds([63.0, 64.5, 67.0])}
-    (row,) = compare_baseline.summarise(per_seed)
+    (row,) = statistics.summarise(per_seed)
     assert row["baseline"]["mean"] == pytest.approx(62.0)
     # sample sd (n - 1): deviations -2, -1, 3 -> sqrt(14 / 2)
     assert row["baseline"]["sd"] == pytest.approx(math.sqrt(7.0))
@@ -39,10 +39,10 @@ def test_summary_statistics_by_hand():
 
 def test_a_difference_within_the_spread_is_not_claimed():
     per_seed = {"start": seeds([1.0, 1.0, 1.0]), "baseline": seeds([60.0, 70.0, 80.0]), "langsamp": seeds([61.0, 71.2, 80.9])}
-    (row,) = compare_baseline.summarise(per_seed)
+    (row,) = statistics.summarise(per_seed)
     assert row["p"] < 0.05 and abs(row["difference"]["mean"]) < row["baseline"]["sd"]
     assert not row["exceeds_spread"]  # consistent sign, but far smaller than the seed spread
-    equal = compare_baseline.summarise({"start": seeds([1.0, 1.0]), "baseline": seeds([5.0, 6.0]), "langsamp": seeds([5.0, 6.0])})[0]
+    equal = statistics.summarise({"start": seeds([1.0, 1.0]), "baseline": seeds([5.0, 6.0]), "langsamp": seeds([5.0, 6.0])})[0]
     assert math.isnan(equal["p"]) and not equal["exceeds_spread"]
 
 
@@ -59,7 +59,7 @@ def test_a_difference_within_the_spread_is_not_claimed():
 )
 def test_bad_values_give_one_line_and_exit_2(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_code:  # in this process: train.py's parser is imported once for all cases
-        compare_baseline.main(["--output_dir", str(tmp_path / "c"), *argv])
+        cli.main(["--output_dir", str(tmp_path / "c"), *argv])
     error = capsys.readouterr().err
     assert exit_code.value.code == 2 and error.count("\n") == 1, error
     assert error.startswith("compare_baseline.py: error: ") and message in error
@@ -103,8 +103,8 @@ def tiny_argv(start, output, *extra):
 
 
 def stand_in_evaluation(log):
-    """compare_baseline.evaluate_run without the models (each evaluation has its own tests: test_eval.py,
-    test_language_neutrality.py): figures laid out like the real ones, different per checkpoint; every call logged."""
+    """evaluations.evaluate_run without the models (each evaluation has its own tests, in tests/evaluation/): figures
+    laid out like the real ones, different per checkpoint; every call logged."""
 
     def evaluate(checkpoint, languages, translations, args, classify_seed, reuse=None, uriel=False):
         log.append((str(checkpoint), classify_seed, sorted(reuse or {})))
@@ -123,19 +123,19 @@ def stand_in_evaluation(log):
 def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, monkeypatch, capsys):
     calls = tmp_path / "calls.txt"
     monkeypatch.setenv("FAKE_TRAIN_CALLS", str(calls))
-    evaluations = []
-    monkeypatch.setattr(compare_baseline, "evaluate_run", stand_in_evaluation(evaluations))
+    evaluated = []
+    monkeypatch.setattr(evaluations, "evaluate_run", stand_in_evaluation(evaluated))
     output = tmp_path / "compare"
     # 1. Seed 2's first pretraining run fails: seed 1's two finished runs are kept.
     monkeypatch.setenv("FAKE_TRAIN_FAIL_SEED", "2")
     with pytest.raises(SystemExit, match="train.py failed"):
-        compare_baseline.main(tiny_argv(tiny_start, output))
+        cli.main(tiny_argv(tiny_start, output))
     assert calls.read_text().split("\n")[:3] == ["1 False", "1 True", "2 False"]
     assert (output / "seed1" / "baseline.done").is_file() and (output / "seed1" / "langsamp.done").is_file()
     # 2. The same command resumes: only seed 2 is trained; a 2-language comparison is written (the deu in --languages
     #    resolved to the UDHR's deu_Latn), without the URIEL figures and pictures that need 3 languages.
     monkeypatch.delenv("FAKE_TRAIN_FAIL_SEED")
-    compare_baseline.main(tiny_argv(tiny_start, output))
+    cli.main(tiny_argv(tiny_start, output))
     assert calls.read_text().split() == "1 False 1 True 2 False 2 False 2 True".split()
     out = capsys.readouterr().out
     assert "2 of 4 pretraining runs are finished and kept" in out and "need at least 3" in out and "URIEL correlation is left out" in out
@@ -145,22 +145,22 @@ def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, m
     assert "Cross-language cosine of parallel sentences (layer 2)" in metrics and "UDHR retrieval top-1 (layer 1), %" in metrics
     assert (output / "comparison.md").read_text().count("| UDHR retrieval top-1 (layer") == 2  # layers 1 and 2
     # start, baseline, LangSAMP per seed; the start's seed-independent figures are computed once and reused
-    assert len(evaluations) == 6 and evaluations[3] == (str(tiny_start), 1, ["mlm", "neutrality", "retrieval"])
+    assert len(evaluated) == 6 and evaluated[3] == (str(tiny_start), 1, ["mlm", "neutrality", "retrieval"])
     # 3. Again: nothing is trained or evaluated again, and the tables come out the same.
-    compare_baseline.main(tiny_argv(tiny_start, output))
-    assert len(calls.read_text().split("\n")) == 6 and len(evaluations) == 6  # 5 calls and the last newline
+    cli.main(tiny_argv(tiny_start, output))
+    assert len(calls.read_text().split("\n")) == 6 and len(evaluated) == 6  # 5 calls and the last newline
     assert capsys.readouterr().out.count("evaluated before") == 6
     assert json.loads((output / "results.json").read_text())["rows"] == results["rows"]
     # 4. Other pretraining settings in the same folder are refused, naming the difference and the way out.
     with pytest.raises(SystemExit) as exit_code:
-        compare_baseline.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4"))
+        cli.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4"))
     error = capsys.readouterr().err
     assert exit_code.value.code == 2 and error.count("\n") == 1
     assert "--learning_rate 5e-05 -> 0.0001" in error and "--overwrite" in error
     assert len(calls.read_text().split("\n")) == 6 and (output / "results.json").is_file()
     # 5. --overwrite replaces it: all four runs are trained again, under the new setting.
-    compare_baseline.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4", "--overwrite"))
-    assert len(calls.read_text().split("\n")) == 10 and len(evaluations) == 12
+    cli.main(tiny_argv(tiny_start, output, "--learning_rate", "1e-4", "--overwrite"))
+    assert len(calls.read_text().split("\n")) == 10 and len(evaluated) == 12
     assert json.loads((output / "results.json").read_text())["settings"]["learning_rate"] == 1e-4
 
 
@@ -188,14 +188,14 @@ def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
     ],
 )
 def test_what_train_py_would_refuse_is_found_before_any_run(tiny_start, tmp_path, flags, message):
-    args = compare_baseline.build_parser().parse_args(["--output_dir", str(tmp_path / "c"), "--model", str(tiny_start), *flags])
-    assert any(problem.startswith(message) for problem in compare_baseline.check_args(args)), compare_baseline.check_args(args)
+    args = cli.build_parser().parse_args(["--output_dir", str(tmp_path / "c"), "--model", str(tiny_start), *flags])
+    assert any(problem.startswith(message) for problem in checks.check_args(args)), checks.check_args(args)
 
 
 def test_no_warmup_is_passed_to_train_py_explicitly(tiny_start, tmp_path):
     # Left out, train.py's auto rule turns a warm-up on for an encoder without a trained head (e5): 0 must say 0.
-    args = compare_baseline.build_parser().parse_args(["--output_dir", str(tmp_path / "c"), "--head_warmup_steps", "0"])
-    flags = compare_baseline.train_arguments(args)
+    args = cli.build_parser().parse_args(["--output_dir", str(tmp_path / "c"), "--head_warmup_steps", "0"])
+    flags = settings.train_arguments(args)
     assert flags[flags.index("--head_warmup_steps") + 1] == "0"
 
 
@@ -203,7 +203,7 @@ def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_pa
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit) as exit_code:
-        compare_baseline.main(tiny_argv(tiny_start, tmp_path / "c"))
+        cli.main(tiny_argv(tiny_start, tmp_path / "c"))
     error = capsys.readouterr().err
     assert exit_code.value.code == 2 and "is not empty and holds no settings.json" in error and "--overwrite" in error
     assert (tmp_path / "c" / "notes.txt").read_text() == "mine" and sorted(p.name for p in (tmp_path / "c").iterdir()) == ["notes.txt"]
@@ -217,14 +217,14 @@ def test_uriel_rows_are_mean_and_sd_over_seeds_beside_the_random_table():
     per_seed = [{"table": one(0.25, 0.001), "random_table": one(0.01, 0.4)},
                 {"table": one(0.35, 0.003), "random_table": one(-0.03, 0.6)},
                 {"table": one(0.30, 0.002), "random_table": one(0.02, 0.5)}]
-    rows = compare_baseline.uriel_rows(per_seed)
+    rows = statistics.uriel_rows(per_seed)
     assert [row["measure"] for row in rows] == [
         "URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs)", "URIEL syntax: permutation p, all pairs",
         "URIEL syntax: Spearman rho, different-script pairs", "URIEL syntax: permutation p, different-script pairs"]
     assert rows[0]["table"]["mean"] == pytest.approx(0.30) and rows[0]["table"]["sd"] == pytest.approx(0.05)  # 0.25, 0.35, 0.30
     assert rows[0]["random_table"]["mean"] == pytest.approx(0.0, abs=1e-12) and rows[0]["random_table"]["sd"] == pytest.approx(math.sqrt(0.0007))
     assert rows[2]["table"]["mean"] == pytest.approx(0.15) and rows[3]["random_table"]["mean"] == pytest.approx(1.0)
-    table = compare_baseline.uriel_markdown(rows)
+    table = report.uriel_markdown(rows)
     assert "| URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs) | 0.300 ± 0.050 | 0.000 ± 0.026 |" in table
 
 
@@ -234,7 +234,7 @@ def test_the_default_pretraining_command_is_this_packages_train_py(tiny_checkpoi
     # so its own one-line error comes back through compare_baseline's log.
     log = tmp_path / "langsamp.log"
     with pytest.raises(SystemExit) as stop:
-        compare_baseline.pretrain("langsamp", 1, tiny_checkpoints["start"], tmp_path / "no-corpus", tmp_path / "run",
+        runs.pretrain("langsamp", 1, tiny_checkpoints["start"], tmp_path / "no-corpus", tmp_path / "run",
                                   2, [], log)
     assert "train.py failed (exit 2)" in str(stop.value)
     assert log.read_text().splitlines()[-1] == (
@@ -248,8 +248,8 @@ def test_pretraining_runs_in_the_users_folder_and_the_command_exits_0(tiny_start
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FAKE_TRAIN_CALLS", str(tmp_path / "calls.txt"))
     (tmp_path / "corpus").mkdir()
-    folder = compare_baseline.pretrain("langsamp", 1, tiny_start, Path("corpus"), Path("run"), 2, [], Path("run.log"),
+    folder = runs.pretrain("langsamp", 1, tiny_start, Path("corpus"), Path("run"), 2, [], Path("run.log"),
                                        train_script=FAKE_TRAIN)
     assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run.log").is_file(), folder
-    monkeypatch.setattr(compare_baseline, "main", lambda argv=None: [{"metric": "rows for code that calls main"}])
-    assert compare_baseline.cli([]) is None
+    monkeypatch.setattr(cli, "main", lambda argv=None: [{"metric": "rows for code that calls main"}])
+    assert cli.cli([]) is None
