@@ -10,8 +10,8 @@ gains are larger in the tail (the others).
 from langsamp_codes import detect_scripts, parse_language
 from langsamp_inventory import DEFAULT_SCRIPT, ISO639_1_TO_3, RELEASE_LANGUAGES
 
-# The languages XLM-R saw (ISO 639-3): the `XLM-R` column of the release's glot500_languages_stats.csv
-# (../shared/reference/), copied here; tests/evaluation/test_eval_tasks.py checks it against the file where it is present.
+# The languages XLM-R saw (ISO 639-3): the `XLM-R` column of the release's glot500_languages_stats.csv, copied here;
+# tests/evaluation/test_eval_tasks.py checks it against bench/glot500_languages_stats.csv.
 XLMR_LANGUAGES = frozenset(
     """afr amh ara arb azb bel ben bre bul cat ces cmn cym dan deu ell eng epo est eus fas fin fra fry gla gle glg
     hau heb hin hrv hun hye ind isl ita jav jpn kan kat kaz khm kir kor kur lao lat lav lit mal mar mkd mlg mon

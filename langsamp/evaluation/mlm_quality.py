@@ -35,7 +35,8 @@ def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None,
         logits = model.lm_head(hidden[selected])
     else:
         logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[selected]
-    # float64: over a 250k vocabulary a float32 log-sum-exp is off by ~4e-5 (seen in tests/evaluation/test_eval_figures.py).
+    # float64: over a 250k vocabulary a float32 log-sum-exp loses digits the figures keep
+    # (tests/evaluation/test_eval_figures.py checks them against a float64 computation by hand).
     return torch.log_softmax(logits.double(), dim=-1)
 
 

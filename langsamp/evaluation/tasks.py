@@ -34,7 +34,7 @@ WIKIANN_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
 UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
              "SCONJ", "SYM", "VERB", "X")  # google/xtreme udpos.* ClassLabel order
 
-# The release's protocols (../shared/notes/original-release.md, "More facts").
+# The release's protocols: its fine-tuning and retrieval settings.
 SEQUENCE_DEFAULTS = dict(learning_rate=1e-5, batch_size=8, gradient_accumulation_steps=2, epochs=40, max_length=160, seeds=(1, 2, 3, 4, 5))
 TAGGING_DEFAULTS = dict(learning_rate=2e-5, batch_size=8, gradient_accumulation_steps=4, epochs=10, max_length=256, seeds=(1,))
 RETRIEVAL_DEFAULTS = dict(layer=8, max_length=512, top_k=(1, 5, 10), batch_size=32)
@@ -75,8 +75,8 @@ TASKS = {
         Task("udhr-retrieval", "retrieval", "udhr", "label", "eng_Latn", "offline: UDHR retrieval (31 units a language), Acc@1/5/10",
              dict(RETRIEVAL_DEFAULTS)),
         Task("udhr-topics", "sequence", "udhr", "label", "eng_Latn", "offline: UDHR paragraph topics (6 classes, a Taxi1500-like task), macro-F1",
-             # Not a release task: 3e-4 is what learns here (45 English paragraphs, 30 steps: at 2e-5 every run predicted
-             # one class, 7.5% macro-F1; at 1e-4 English accuracy 56%; at 3e-4 100% and zero-shot macro-F1 59% on e5).
+             # Not a release task: 3e-4 is what learns here in 30 steps over 45 English paragraphs; lower rates leave
+             # the head predicting few classes (bench/results/evaluation-examples.md).
              dict(learning_rate=3e-4, batch_size=16, gradient_accumulation_steps=1, epochs=10, max_length=256, seeds=(42,))),
     )
 }

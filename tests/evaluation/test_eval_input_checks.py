@@ -56,7 +56,7 @@ E = ["embeddings", "--model", "CKPT"]
 N = ["neutrality", "--model", "CKPT", "--languages", "eng", "deu"]
 
 CASES = [
-    # retrieval: the four, then the other flags
+    # retrieval: --max-length and --batch-size at and below their bounds, then the other flags
     (R + ["--max-length", "0"], "argument --max-length: 0 must be an integer of at least 3 (room for <s>, a token and </s>)"),
     (R + ["--max-length", "-5"], "argument --max-length: -5 must be an integer of at least 3"),
     (R + ["--batch-size", "0"], "argument --batch-size: 0 must be a positive integer"),
@@ -205,7 +205,7 @@ def test_top_k_at_least_the_pool_warns_and_many_languages_are_announced(caplog):
         assert ", roughly 1 min on this CPU" in announced[0]
     caplog.clear()
     base = SimpleNamespace(config=BertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12))
-    announce_duration([f"l{i}" for i in range(428)], 31, base)  # the case: ~1 h 40 min measured for XLM-R base, all UDHR
+    announce_duration([f"l{i}" for i in range(428)], 31, base)  # XLM-R base on every UDHR language
     if not torch.cuda.is_available():
         assert ", roughly 1 h 40 min on this CPU" in caplog.records[0].getMessage()  # 428 x 14 s = 99.9 min
 

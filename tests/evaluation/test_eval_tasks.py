@@ -30,7 +30,7 @@ STATS = Path(__file__).resolve().parents[2] / "bench" / "glot500_languages_stats
 
 
 def test_defaults_are_the_releases():
-    # ../shared/notes/original-release.md, "More facts": SIB-200 lr 1e-5, 8 x 2, 40 epochs, 160, 5 seeds; Taxi1500
+    # The release's settings: SIB-200 lr 1e-5, 8 x 2, 40 epochs, 160, 5 seeds; Taxi1500
     # the same with 100 and 4 seeds; NER / POS lr 2e-5, 8 x 4, 10 epochs, 256, seed 1; retrieval layer 8, 512, Acc@1/5/10.
     sib, taxi = TASKS["sib200"].defaults, TASKS["taxi1500"].defaults
     assert (sib["learning_rate"], sib["batch_size"], sib["gradient_accumulation_steps"], sib["epochs"], sib["max_length"], len(sib["seeds"])) == (1e-5, 8, 2, 40, 160, 5)
