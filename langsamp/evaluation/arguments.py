@@ -27,7 +27,12 @@ def check_int(name, value, minimum=1, why=""):
 def check_float(name, value, minimum=0.0, inclusive=False, maximum=None, why=""):
     """`value` must be a finite number > `minimum` (>= when `inclusive`) and, when given, < `maximum`."""
     number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not number or value < minimum or (value == minimum and not inclusive) or (maximum is not None and value >= maximum):
+    if (
+        not number
+        or value < minimum
+        or (value == minimum and not inclusive)
+        or (maximum is not None and value >= maximum)
+    ):
         bound = f"{'>=' if inclusive else '>'} {minimum:g}" + (f" and < {maximum:g}" if maximum is not None else "")
         raise ValueError(f"{name}={value!r}: must be a number {bound}{why}.")
     return value
@@ -45,7 +50,10 @@ def check_learning_rate(name, value):
     """A learning rate must be >= 0; 0 is allowed (a frozen model, used to score a head as it is) with a warning."""
     check_float(name, value, inclusive=True)
     if value == 0:
-        logger.warning("%s=0: the model is not fine-tuned; the scores are those of its head as it is (random for a fresh head).", name)
+        logger.warning(
+            "%s=0: the model is not fine-tuned; the scores are those of its head as it is (random for a fresh head).",
+            name,
+        )
     return value
 
 
@@ -58,7 +66,9 @@ def check_seeds(name, seeds):
     seeds = [check_int(name, seed, minimum=0) for seed in seeds]
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
-        raise ValueError(f"{name}: seed(s) {', '.join(map(str, repeated))} given twice; a repeated seed repeats the same run and understates the sd.")
+        raise ValueError(
+            f"{name}: seed(s) {', '.join(map(str, repeated))} given twice; a repeated seed repeats the same run and understates the sd."
+        )
     return seeds
 
 
@@ -98,7 +108,9 @@ def _check_creatable(folder, flag, shown):
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise ValueError(f"{flag} {shown}: {existing} is a file, so nothing can be written under it; choose another path.")
+        raise ValueError(
+            f"{flag} {shown}: {existing} is a file, so nothing can be written under it; choose another path."
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{flag} {shown}: {existing} is not writable; choose another path.")
 
@@ -111,7 +123,9 @@ def cli_type(check, **options):
         try:
             value = number(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'a number' if number is float else 'an integer'}") from None
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'a number' if number is float else 'an integer'}"
+            ) from None
         try:
             return check("value", value, **options)
         except ValueError as error:

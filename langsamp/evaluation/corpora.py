@@ -21,6 +21,7 @@ UDHR_TOPIC_CLASSES = {
 # Held-out text for the masked-LM evaluation: compare_baseline.py pretrains on the UDHR without these articles.
 UDHR_HELDOUT_ARTICLES = (26, 27, 28, 29, 30)
 
+
 def resolve_language(code, available, what="the corpus"):
     """Find `code` among `available` keys: exact (`deu_Latn`), or the only key of that language (`deu`)."""
     available = list(available)
@@ -65,7 +66,9 @@ def udhr_parallel_corpus(translations=None, include_preamble=True):
         articles = t.article_texts()
         if any(n not in articles for n in range(1, 31)):
             continue
-        units = ([" ".join(t.preamble)] if include_preamble and t.preamble else []) + [articles[n] for n in range(1, 31)]
+        units = ([" ".join(t.preamble)] if include_preamble and t.preamble else []) + [
+            articles[n] for n in range(1, 31)
+        ]
         corpus[label] = units
     if include_preamble:  # keep the corpus aligned: drop translations without a preamble
         length = max(len(units) for units in corpus.values())
@@ -90,7 +93,9 @@ def udhr_pretraining_paragraphs(translation, heldout_articles=UDHR_HELDOUT_ARTIC
     ]
 
 
-def udhr_topic_classification(translations=None, source=DEFAULT_SOURCE, languages=None, classes=None, heldout_articles=None):
+def udhr_topic_classification(
+    translations=None, source=DEFAULT_SOURCE, languages=None, classes=None, heldout_articles=None
+):
     """A Taxi1500-like task from the UDHR: classify a paragraph by the theme of its article.
 
     Returns (train, tests, label_names): `train` holds the source language's paragraphs, `tests` maps every
@@ -107,7 +112,9 @@ def udhr_topic_classification(translations=None, source=DEFAULT_SOURCE, language
     classes = dict(classes or UDHR_TOPIC_CLASSES)
     translations = udhr_translations() if translations is None else translations
     source = resolve_language(source, translations, "the UDHR")
-    chosen = list(translations) if languages is None else [resolve_language(c, translations, "the UDHR") for c in languages]
+    chosen = (
+        list(translations) if languages is None else [resolve_language(c, translations, "the UDHR") for c in languages]
+    )
     if source not in chosen:
         chosen.insert(0, source)
     names = list(classes)
@@ -121,7 +128,9 @@ def udhr_topic_classification(translations=None, source=DEFAULT_SOURCE, language
     if heldout:
         unknown = heldout - set(article_class)
         if unknown:
-            raise ValueError(f"Held-out articles {sorted(unknown)} belong to no class; classes cover {sorted(article_class)}.")
+            raise ValueError(
+                f"Held-out articles {sorted(unknown)} belong to no class; classes cover {sorted(article_class)}."
+            )
         empty = [name for name in names if set(classes[name]) <= heldout]
         if empty:
             raise ValueError(f"Holding out {sorted(heldout)} leaves no training article for {', '.join(empty)}.")
@@ -152,7 +161,9 @@ def read_parallel_corpus(path):
     elif path.is_file():
         corpus = json.loads(path.read_text(encoding="utf-8"))
     else:
-        raise ValueError(f"Corpus {str(path)!r} does not exist: give a JSON file {{language: [sentences]}} or a folder of per-language files.")
+        raise ValueError(
+            f"Corpus {str(path)!r} does not exist: give a JSON file {{language: [sentences]}} or a folder of per-language files."
+        )
     if not corpus:
         raise ValueError(f"Corpus {str(path)!r} holds no languages.")
     return corpus

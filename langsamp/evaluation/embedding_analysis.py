@@ -33,9 +33,15 @@ def embedding_model(model):
     if isinstance(model, (str, Path)):
         config = checkpoint_config(model)
         if not is_langsamp_checkpoint(model):
-            raise ValueError(NO_LANGUAGE_TABLE.format(what=f"Checkpoint {str(model)!r}", why=f"model_type {config.get('model_type')!r} is not LangSAMP"))
+            raise ValueError(
+                NO_LANGUAGE_TABLE.format(
+                    what=f"Checkpoint {str(model)!r}", why=f"model_type {config.get('model_type')!r} is not LangSAMP"
+                )
+            )
         if config.get("use_lang_embedding", True) is False:
-            raise ValueError(NO_LANGUAGE_TABLE.format(what=f"Checkpoint {str(model)!r}", why="use_lang_embedding=False"))
+            raise ValueError(
+                NO_LANGUAGE_TABLE.format(what=f"Checkpoint {str(model)!r}", why="use_lang_embedding=False")
+            )
         model = load_model(model, "masked-lm")
     tables = getattr(model, "language_script_embeddings", None)
     if tables is None or tables.language_embeddings is None:
@@ -53,9 +59,7 @@ def check_analysis_inputs(checkpoint, codes, plot_languages=None, plot_dir=None)
     for code in codes if inventory else []:
         parse_language(code, inventory)
     if plot_dir and plot_languages and len(set(plot_languages)) < 3:
-        raise ValueError(
-            f"--plot-dir needs at least 3 --languages for its pictures, got {' '.join(plot_languages)}."
-        )
+        raise ValueError(f"--plot-dir needs at least 3 --languages for its pictures, got {' '.join(plot_languages)}.")
 
 
 def _language_codes(model, languages):
@@ -104,13 +108,21 @@ def nearest_languages(model, lang, k=5, candidates=None, all_languages=False):
     if trained:
         untrained = [code for code in pool if code not in trained]
         if untrained and candidates is not None:
-            logger.warning("Ranking only the languages this checkpoint was trained on (config.trained_pairs); left out: %s. "
-                           "Pass all_languages=True (--all-languages) to rank them too.", ", ".join(untrained))
+            logger.warning(
+                "Ranking only the languages this checkpoint was trained on (config.trained_pairs); left out: %s. "
+                "Pass all_languages=True (--all-languages) to rank them too.",
+                ", ".join(untrained),
+            )
         pool = [code for code in pool if code in trained]
         if target not in trained:
-            logger.warning("%s was not among the trained languages: its embedding is its random initialisation.", target)
+            logger.warning(
+                "%s was not among the trained languages: its embedding is its random initialisation.", target
+            )
     if not pool:
-        raise ValueError(f"No candidate language besides {target!r}" + (" among the trained languages (pass --all-languages to rank the others)." if trained else "."))
+        raise ValueError(
+            f"No candidate language besides {target!r}"
+            + (" among the trained languages (pass --all-languages to rank the others)." if trained else ".")
+        )
     vectors = F.normalize(model.language_embedding([target] + pool).float(), dim=-1)
     scores = (vectors[1:] @ vectors[0]).tolist()
     ranked = sorted(zip(pool, scores), key=lambda item: -item[1])
@@ -129,9 +141,36 @@ def recommend_source_languages(model, target, k=5, candidates=None, all_language
 
 # Colours dark enough to read as label text on white, the most distinct first (tab10, then the darker tab20b/c).
 SCRIPT_PALETTE = (
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22",
-    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#111111", "#e6550d", "#31a354", "#756bb1", "#636363",
-    "#5254a3", "#8ca252", "#bd9e39", "#ad494a", "#a55194", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#969696",
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#7f7f7f",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+    "#7b4173",
+    "#111111",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+    "#5254a3",
+    "#8ca252",
+    "#bd9e39",
+    "#ad494a",
+    "#a55194",
+    "#6baed6",
+    "#fd8d3c",
+    "#74c476",
+    "#9e9ac8",
+    "#969696",
 )
 
 
@@ -229,8 +268,15 @@ def plot_language_embeddings(model, plot_dir, languages=None, max_languages=60, 
         for i in range(n):
             for j in range(n):
                 if i != j:
-                    ax.text(j, i, f"{shown[i, j]:.2f}", ha="center", va="center", fontsize=8,
-                            color="white" if abs(shown[i, j]) > 0.6 * limit else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{shown[i, j]:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if abs(shown[i, j]) > 0.6 * limit else "black",
+                    )
     ax.set_xticks(range(n), [codes[i] for i in order], rotation=90, fontsize=9)
     ax.set_yticks(range(n), [labels[i] for i in order], fontsize=9)
     for ticks in (ax.get_xticklabels(), ax.get_yticklabels()):
@@ -251,7 +297,16 @@ def plot_language_embeddings(model, plot_dir, languages=None, max_languages=60, 
     fig, ax = plt.subplots(figsize=(10, 8))
     for script in legend_order:
         members = [i for i in range(n) if scripts[i] == script]
-        ax.scatter(points[members, 0], points[members, 1], s=60, color=colour[script], label=script, edgecolor="white", linewidth=0.6, zorder=3)
+        ax.scatter(
+            points[members, 0],
+            points[members, 1],
+            s=60,
+            color=colour[script],
+            label=script,
+            edgecolor="white",
+            linewidth=0.6,
+            zorder=3,
+        )
     for i, code in enumerate(codes):
         ax.annotate(code, points[i], xytext=(4, 3), textcoords="offset points", fontsize=9, color="#222222")
     variance = pca.explained_variance_ratio_ * 100
@@ -267,7 +322,15 @@ def plot_language_embeddings(model, plot_dir, languages=None, max_languages=60, 
 
     # Dendrogram.
     fig, ax = plt.subplots(figsize=(8, max(5.0, 0.28 * n + 1.5)))
-    dendrogram(tree, labels=labels, orientation="left", ax=ax, color_threshold=0, above_threshold_color="#555555", leaf_font_size=9)
+    dendrogram(
+        tree,
+        labels=labels,
+        orientation="left",
+        ax=ax,
+        color_threshold=0,
+        above_threshold_color="#555555",
+        leaf_font_size=9,
+    )
     for tick in ax.get_yticklabels():
         code = tick.get_text().split(" ")[0]
         tick.set_color(colour[scripts[codes.index(code)]])
@@ -275,7 +338,15 @@ def plot_language_embeddings(model, plot_dir, languages=None, max_languages=60, 
     ax.set_title(f"{title}: hierarchical clustering\n(labels coloured by script)", fontsize=12)
     fig.tight_layout()
     # Below the axes: the leaf labels take the space on the right.
-    fig.legend(handles=legend, title="script", loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(8, len(legend)), fontsize=9, frameon=False)
+    fig.legend(
+        handles=legend,
+        title="script",
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(8, len(legend)),
+        fontsize=9,
+        frameon=False,
+    )
     written["dendrogram"] = plot_dir / "language_dendrogram.png"
     fig.savefig(written["dendrogram"], dpi=130, bbox_inches="tight")
     plt.close(fig)

@@ -25,14 +25,16 @@ from langsamp.evaluation.retrieval import check_layer, sentence_embeddings
 PROBE_FOLDS = 5
 
 
-def check_neutrality_inputs(corpus, languages=None, model=None, layers=None, probe_folds=PROBE_FOLDS, batch_size=32, max_length=512, seed=0):
+def check_neutrality_inputs(
+    corpus, languages=None, model=None, layers=None, probe_folds=PROBE_FOLDS, batch_size=32, max_length=512, seed=0
+):
     """Every problem with the inputs, before anything loads: returns (languages, n sentences, layers or None) or raises
     one ValueError naming every bad value. `model`: a checkpoint path or a loaded model (for the layer range)."""
     problems = []
     if not isinstance(corpus, dict) or not corpus:
         raise ValueError("The corpus must be a non-empty dict {language: [aligned sentences]}.")
     chosen = []
-    for code in (list(corpus) if languages is None else languages):
+    for code in list(corpus) if languages is None else languages:
         try:
             chosen.append(resolve_language(code, corpus))
         except ValueError as error:
@@ -42,11 +44,15 @@ def check_neutrality_inputs(corpus, languages=None, model=None, layers=None, pro
         problems.append(f"neutrality compares languages: give at least 2, got {', '.join(chosen) or 'none'}")
     lengths = {code: len(corpus[code]) for code in chosen}
     if len(set(lengths.values())) > 1:
-        problems.append("the corpus is not aligned: " + ", ".join(f"{c} has {n}" for c, n in lengths.items()) + " sentences")
+        problems.append(
+            "the corpus is not aligned: " + ", ".join(f"{c} has {n}" for c, n in lengths.items()) + " sentences"
+        )
     n = min(lengths.values()) if lengths else 0
     if chosen and n < 2:
         problems.append(f"{n} sentence(s) a language: the non-parallel baseline and the probe need at least 2")
-    if probe_folds is not None and (not isinstance(probe_folds, int) or probe_folds < 2 or (n >= 2 and probe_folds > n)):
+    if probe_folds is not None and (
+        not isinstance(probe_folds, int) or probe_folds < 2 or (n >= 2 and probe_folds > n)
+    ):
         problems.append(f"probe folds {probe_folds!r}: give 2 to the number of parallel sentences ({n}), or no probe")
     if not isinstance(batch_size, int) or batch_size < 1:
         problems.append(f"batch size {batch_size!r}: give a positive integer")
@@ -55,14 +61,20 @@ def check_neutrality_inputs(corpus, languages=None, model=None, layers=None, pro
     if not isinstance(max_length, int) or max_length < 3:
         problems.append(f"max length {max_length!r}: give at least 3 tokens (<s>, a token and </s>)")
     if model is not None:
-        depth = checkpoint_config(model)["num_hidden_layers"] if not hasattr(model, "config") else model.config.num_hidden_layers
+        depth = (
+            checkpoint_config(model)["num_hidden_layers"]
+            if not hasattr(model, "config")
+            else model.config.num_hidden_layers
+        )
         layers = list(range(depth + 1)) if layers is None else layers
         checked = []
         for layer in layers:
             try:
                 checked.append(check_layer(model, layer))
             except ValueError:
-                problems.append(f"layer {layer!r} is out of range: this model's hidden_states go from 0 (the embeddings) to {depth}")
+                problems.append(
+                    f"layer {layer!r} is out of range: this model's hidden_states go from 0 (the embeddings) to {depth}"
+                )
         layers = sorted(set(checked))
     if problems:
         raise ValueError("; ".join(problems) + ".")
@@ -74,7 +86,9 @@ def cross_language_cosine(states):
     `mean` (over unordered language pairs of the mean parallel cosine), `mean_non_parallel` (the same over
     sentence pairs i != j), `languages` and `matrix` (parallel cosine per pair; 1 on the diagonal)."""
     languages = list(states)
-    unit = {code: F.normalize(torch.as_tensor(np.asarray(states[code]), dtype=torch.float64), dim=-1) for code in languages}
+    unit = {
+        code: F.normalize(torch.as_tensor(np.asarray(states[code]), dtype=torch.float64), dim=-1) for code in languages
+    }
     n = next(iter(unit.values())).shape[0]
     off_diagonal = ~torch.eye(n, dtype=torch.bool)
     matrix = np.eye(len(languages))
@@ -85,8 +99,12 @@ def cross_language_cosine(states):
             matrix[a, b] = matrix[b, a] = cosines.diagonal().mean().item()
             parallel.append(matrix[a, b])
             non_parallel.append(cosines[off_diagonal].mean().item())
-    return {"mean": float(np.mean(parallel)), "mean_non_parallel": float(np.mean(non_parallel)), "languages": languages,
-            "matrix": matrix.round(6).tolist()}
+    return {
+        "mean": float(np.mean(parallel)),
+        "mean_non_parallel": float(np.mean(non_parallel)),
+        "languages": languages,
+        "matrix": matrix.round(6).tolist(),
+    }
 
 
 def language_identification_accuracy(states, folds=PROBE_FOLDS, seed=0):
@@ -125,8 +143,18 @@ def neutrality_from_states(states_by_layer, probe_folds=PROBE_FOLDS, seed=0, pro
     return result
 
 
-def language_neutrality(model, tokenizer=None, corpus=None, languages=None, layers=None, probe_folds=PROBE_FOLDS, batch_size=32, max_length=512, seed=0,
-                        probe_layers=None):
+def language_neutrality(
+    model,
+    tokenizer=None,
+    corpus=None,
+    languages=None,
+    layers=None,
+    probe_folds=PROBE_FOLDS,
+    batch_size=32,
+    max_length=512,
+    seed=0,
+    probe_layers=None,
+):
     """The neutrality analysis of one checkpoint (a path or a loaded model; its encoder is used) on a parallel corpus
     ({language: [aligned sentences]}; default the UDHR, 31 units a language). layers: hidden_states indices
     (default all, 0 = embeddings). probe_folds: folds of the language-identification probe (None: no probe);
@@ -135,12 +163,18 @@ def language_neutrality(model, tokenizer=None, corpus=None, languages=None, laye
     Returns {"task": "neutrality", "languages", "sentences", "per_layer": {layer: {...}}, "note"}."""
     default_corpus = corpus is None
     corpus = udhr_parallel_corpus() if default_corpus else corpus
-    chosen, n, layers = check_neutrality_inputs(corpus, languages, model, layers, probe_folds, batch_size, max_length, seed)
+    chosen, n, layers = check_neutrality_inputs(
+        corpus, languages, model, layers, probe_folds, batch_size, max_length, seed
+    )
     tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
     model = resolve_model(model, "encoder")
     model.eval()
-    pooled = {code: sentence_embeddings(model, tokenizer, corpus[code], layers, batch_size, max_length) for code in chosen}
-    per_layer = neutrality_from_states({layer: {code: pooled[code][layer] for code in chosen} for layer in layers}, probe_folds, seed, probe_layers)
+    pooled = {
+        code: sentence_embeddings(model, tokenizer, corpus[code], layers, batch_size, max_length) for code in chosen
+    }
+    per_layer = neutrality_from_states(
+        {layer: {code: pooled[code][layer] for code in chosen} for layer in layers}, probe_folds, seed, probe_layers
+    )
     note = (
         "Cross-language cosine: mean over language pairs of the cosine of parallel sentences' mean-pooled states "
         "(higher = more language-neutral); non-parallel: the same for different sentences (the shared direction "
@@ -148,8 +182,15 @@ def language_neutrality(model, tokenizer=None, corpus=None, languages=None, laye
     )
     if probe_folds:
         note += f" Language-ID probe: {probe_folds}-fold cross-validated logistic regression (lower = more neutral; chance {100 / len(chosen):.1f}%)."
-    return {"task": "neutrality", "corpus": "udhr" if default_corpus else "custom", "languages": chosen, "sentences": n,
-            "probe_folds": probe_folds, "per_layer": per_layer, "note": note}
+    return {
+        "task": "neutrality",
+        "corpus": "udhr" if default_corpus else "custom",
+        "languages": chosen,
+        "sentences": n,
+        "probe_folds": probe_folds,
+        "per_layer": per_layer,
+        "note": note,
+    }
 
 
 def neutrality_table(result):
@@ -157,9 +198,16 @@ def neutrality_table(result):
     from langsamp.evaluation.report import markdown_table
 
     probe = bool(result.get("probe_folds"))
-    header = ["layer", "cosine, parallel", "cosine, non-parallel", "gap"] + (["language-ID probe accuracy, %"] if probe else [])
+    header = ["layer", "cosine, parallel", "cosine, non-parallel", "gap"] + (
+        ["language-ID probe accuracy, %"] if probe else []
+    )
     rows = []
     for layer, one in result["per_layer"].items():
-        row = [layer, f"{one['mean']:.3f}", f"{one['mean_non_parallel']:.3f}", f"{one['mean'] - one['mean_non_parallel']:.3f}"]
+        row = [
+            layer,
+            f"{one['mean']:.3f}",
+            f"{one['mean_non_parallel']:.3f}",
+            f"{one['mean'] - one['mean_non_parallel']:.3f}",
+        ]
         rows.append(row + ([f"{100 * one['lid_accuracy']:.1f}" if "lid_accuracy" in one else "–"] if probe else []))
     return markdown_table(header, rows)

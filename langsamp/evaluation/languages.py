@@ -22,9 +22,22 @@ XLMR_LANGUAGES = frozenset(
 # Wikipedia language codes that are not ISO 639 codes of the same language (WikiANN's configs).
 WIKIPEDIA_CODES = {
     "als": "gsw",  # Alemannic Wikipedia (ISO 639-3 `als` is Tosk Albanian)
-    "bat-smg": "sgs", "be-x-old": "bel", "cbk-zam": "cbk", "fiu-vro": "vro", "map-bms": "jav", "nds-nl": "nds",
-    "roa-rup": "rup", "roa-tara": "nap", "simple": "eng", "zh-classical": "lzh", "zh-min-nan": "nan", "zh-yue": "yue",
-    "sh": "hbs", "bh": "bih", "no": "nor", "mo": "ron",
+    "bat-smg": "sgs",
+    "be-x-old": "bel",
+    "cbk-zam": "cbk",
+    "fiu-vro": "vro",
+    "map-bms": "jav",
+    "nds-nl": "nds",
+    "roa-rup": "rup",
+    "roa-tara": "nap",
+    "simple": "eng",
+    "zh-classical": "lzh",
+    "zh-min-nan": "nan",
+    "zh-yue": "yue",
+    "sh": "hbs",
+    "bh": "bih",
+    "no": "nor",
+    "mo": "ron",
 }
 
 CONVENTIONS = ("label", "iso639-3", "wikipedia", "language-name")
@@ -50,7 +63,9 @@ def dataset_language(code, convention):
     if convention == "wikipedia":
         lang = WIKIPEDIA_CODES.get(code) or (ISO639_1_TO_3.get(code) if len(code) == 2 else code)
         if lang is None or len(lang) != 3 or not lang.isalpha():
-            raise ValueError(f"Wikipedia code {code!r} has no ISO 639-3 equivalent here (langsamp.evaluation.languages.WIKIPEDIA_CODES).")
+            raise ValueError(
+                f"Wikipedia code {code!r} has no ISO 639-3 equivalent here (langsamp.evaluation.languages.WIKIPEDIA_CODES)."
+            )
         return lang, None
     if convention == "language-name":
         import langcodes
@@ -119,8 +134,14 @@ def group_averages(per_language, names=None):
     import numpy as np
 
     if names is None:
-        names = [n for n in next(iter(per_language.values()), {}) if not n.endswith("_sd") and not n.endswith("_tokens")]
-    groups = {"all": list(per_language), "head": [c for c in per_language if is_head(c)], "tail": [c for c in per_language if not is_head(c)]}
+        names = [
+            n for n in next(iter(per_language.values()), {}) if not n.endswith("_sd") and not n.endswith("_tokens")
+        ]
+    groups = {
+        "all": list(per_language),
+        "head": [c for c in per_language if is_head(c)],
+        "tail": [c for c in per_language if not is_head(c)],
+    }
     averages = {
         group: ({n: float(np.mean([per_language[c][n] for c in members])) for n in names} if members else {})
         for group, members in groups.items()

@@ -27,7 +27,13 @@ def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None,
         previous = getattr(model.config, "sparse_prediction", False)
         model.config.sparse_prediction = True
         try:
-            logits = model(input_ids=input_ids, attention_mask=attention_mask, lang_ids=lang_ids, script_ids=script_ids, labels=labels).logits
+            logits = model(
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                lang_ids=lang_ids,
+                script_ids=script_ids,
+                labels=labels,
+            ).logits
         finally:
             model.config.sparse_prediction = previous
     elif hasattr(model, "lm_head"):  # stock XLM-R / RoBERTa: same saving by hand
@@ -49,7 +55,19 @@ def _language_rows(tokenizer, code):
 
 
 @torch.no_grad()
-def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_probability=0.15, mask_rounds=1, pseudo_perplexity=True, max_sentences=16, max_length=128, batch_size=32, seed=0):
+def masked_lm_quality(
+    model,
+    tokenizer=None,
+    corpus=None,
+    languages=None,
+    mask_probability=0.15,
+    mask_rounds=1,
+    pseudo_perplexity=True,
+    max_sentences=16,
+    max_length=128,
+    batch_size=32,
+    seed=0,
+):
     """Masked-token accuracy, masked-token perplexity and pseudo-perplexity per language on held-out text.
 
     masked accuracy / perplexity: `mask_probability` of the non-special tokens (at least one a sentence, fixed
@@ -70,9 +88,13 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     corpus = udhr_heldout_texts() if corpus is None else corpus
     if languages is not None:  # checked before the model loads
         languages = [resolve_language(code, corpus) for code in languages]
-    empty = [code for code in (corpus if languages is None else languages) if not any(str(t).strip() for t in corpus[code])]
+    empty = [
+        code for code in (corpus if languages is None else languages) if not any(str(t).strip() for t in corpus[code])
+    ]
     if empty and languages is not None:
-        raise ValueError(f"Language(s) {', '.join(empty)} have no text in the corpus: nothing to score (give each some sentences).")
+        raise ValueError(
+            f"Language(s) {', '.join(empty)} have no text in the corpus: nothing to score (give each some sentences)."
+        )
     if empty:  # the figures would be NaN and spoil the average
         logger.warning("Skipping %d language(s) with no text in the corpus: %s", len(empty), ", ".join(empty))
         corpus = {code: texts for code, texts in corpus.items() if code not in empty}
@@ -83,8 +105,12 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     if needs_ids:
         if not hasattr(tokenizer, "language_id"):
             raise ValueError("This LangSAMP model needs language / script ids: use the LangSAMP tokenizer.")
-        if list(getattr(tokenizer, "languages", [])) != list(model.config.languages) or list(tokenizer.scripts) != list(model.config.scripts):
-            raise ValueError("The tokenizer's language / script inventories differ from the model config's: their ids would not match.")
+        if list(getattr(tokenizer, "languages", [])) != list(model.config.languages) or list(tokenizer.scripts) != list(
+            model.config.scripts
+        ):
+            raise ValueError(
+                "The tokenizer's language / script inventories differ from the model config's: their ids would not match."
+            )
     skipped = []
     if languages is None:
         chosen = list(corpus)
@@ -114,8 +140,14 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
     per_language = {}
     for code in tqdm(chosen, desc="masked LM", unit="lang"):
         texts = [t for t in corpus[code] if t.strip()][:max_sentences]
-        encoded = tokenizer(texts, lang=code, truncation=True, max_length=max_length) if needs_ids else tokenizer(texts, truncation=True, max_length=max_length)
-        special = [tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True) for ids in encoded["input_ids"]]
+        encoded = (
+            tokenizer(texts, lang=code, truncation=True, max_length=max_length)
+            if needs_ids
+            else tokenizer(texts, truncation=True, max_length=max_length)
+        )
+        special = [
+            tokenizer.get_special_tokens_mask(ids, already_has_special_tokens=True) for ids in encoded["input_ids"]
+        ]
         ids_of = lambda key, i: encoded[key][i][0] if key in encoded else None  # noqa: E731 (one id a sentence)
         sentences = [
             (torch.tensor(ids), torch.tensor(spec, dtype=torch.bool), ids_of("lang_ids", i), ids_of("script_ids", i))
@@ -137,10 +169,18 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
                 inputs.append((ids, draw))
                 langs.append(lang)
                 scripts.append(script)
-            batch_ids, batch_mask, batch_sel = _pad_batch([ids for ids, _ in inputs], [d for _, d in inputs], tokenizer.pad_token_id)
+            batch_ids, batch_mask, batch_sel = _pad_batch(
+                [ids for ids, _ in inputs], [d for _, d in inputs], tokenizer.pad_token_id
+            )
             gold = batch_ids[batch_sel]
             masked = batch_ids.masked_fill(batch_sel, mask_id)
-            log_probs = _masked_log_probs(model, masked.to(device), batch_mask.to(device), batch_sel.to(device), *_id_tensors(langs, scripts, device, needs_ids))
+            log_probs = _masked_log_probs(
+                model,
+                masked.to(device),
+                batch_mask.to(device),
+                batch_sel.to(device),
+                *_id_tensors(langs, scripts, device, needs_ids),
+            )
             correct += (log_probs.argmax(-1).cpu() == gold).sum().item()
             log_likelihood += log_probs.gather(1, gold.to(device)[:, None]).sum().item()
             total += gold.numel()
@@ -152,7 +192,11 @@ def masked_lm_quality(model, tokenizer=None, corpus=None, languages=None, mask_p
         if pseudo_perplexity:
             result.update(_pseudo_perplexity(model, tokenizer, sentences, batch_size, device, needs_ids))
         per_language[code] = result
-    names = [name for name in ("masked_accuracy", "masked_perplexity", "pseudo_perplexity") if name in next(iter(per_language.values()))]
+    names = [
+        name
+        for name in ("masked_accuracy", "masked_perplexity", "pseudo_perplexity")
+        if name in next(iter(per_language.values()))
+    ]
     average = {name: float(np.mean([r[name] for r in per_language.values()])) for name in names}
     for name in ("masked_perplexity", "pseudo_perplexity"):  # a geometric mean is the natural average of perplexities
         if name in average:
@@ -184,7 +228,11 @@ def _id_tensors(langs, scripts, device, needs_ids):
 
 def _pseudo_perplexity(model, tokenizer, sentences, batch_size, device, needs_ids):
     """exp(-mean log p(token | sentence with that token masked)) over every non-special token of `sentences`."""
-    copies = [(index, position) for index, (ids, spec, _, _) in enumerate(sentences) for position in (~spec).nonzero().flatten().tolist()]
+    copies = [
+        (index, position)
+        for index, (ids, spec, _, _) in enumerate(sentences)
+        for position in (~spec).nonzero().flatten().tolist()
+    ]
     total_log_prob = 0.0
     for start in range(0, len(copies), batch_size):
         chunk = copies[start : start + batch_size]
@@ -200,6 +248,15 @@ def _pseudo_perplexity(model, tokenizer, sentences, batch_size, device, needs_id
         batch_ids, batch_mask, batch_sel = _pad_batch(rows, selections, tokenizer.pad_token_id)
         gold = batch_ids[batch_sel]
         masked = batch_ids.masked_fill(batch_sel, tokenizer.mask_token_id)
-        log_probs = _masked_log_probs(model, masked.to(device), batch_mask.to(device), batch_sel.to(device), *_id_tensors(langs, scripts, device, needs_ids))
+        log_probs = _masked_log_probs(
+            model,
+            masked.to(device),
+            batch_mask.to(device),
+            batch_sel.to(device),
+            *_id_tensors(langs, scripts, device, needs_ids),
+        )
         total_log_prob += log_probs.gather(1, gold.to(device)[:, None]).sum().item()
-    return {"pseudo_perplexity": math.exp(-total_log_prob / len(copies)) if copies else float("nan"), "scored_tokens": len(copies)}
+    return {
+        "pseudo_perplexity": math.exp(-total_log_prob / len(copies)) if copies else float("nan"),
+        "scored_tokens": len(copies),
+    }

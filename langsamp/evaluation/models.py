@@ -28,8 +28,10 @@ def probe_hub(repo_id, repo_type="model", token=None):
     try:
         HfApi().repo_info(str(repo_id), repo_type=repo_type, token=token)
     except RepositoryNotFoundError as error:
-        raise ValueError(f"{repo_type.capitalize()} {str(repo_id)!r} is not on the Hub (or is private: pass --token or set HF_TOKEN); "
-                         "pass the right id, or a local folder.") from error
+        raise ValueError(
+            f"{repo_type.capitalize()} {str(repo_id)!r} is not on the Hub (or is private: pass --token or set HF_TOKEN); "
+            "pass the right id, or a local folder."
+        ) from error
     except HfHubHTTPError:
         return
     except Exception as error:  # the HTTP client's connection errors

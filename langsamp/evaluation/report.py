@@ -79,8 +79,11 @@ def side_by_side_table(results, metric=None, per_language=True):
     return table
 
 
-TASK_TYPES = {"sequence": ("text-classification", "Text Classification"), "token": ("token-classification", "Token Classification"),
-              "retrieval": ("sentence-similarity", "Sentence Retrieval")}
+TASK_TYPES = {
+    "sequence": ("text-classification", "Text Classification"),
+    "token": ("token-classification", "Token Classification"),
+    "retrieval": ("sentence-similarity", "Sentence Retrieval"),
+}
 
 
 def eval_results(result):
@@ -97,13 +100,19 @@ def eval_results(result):
             if metric not in result["averages"][group]:
                 continue
             label = {"all": "all", "head": "head (XLM-R's)", "tail": "tail"}[group]
-            out.append(EvalResult(
-                task_type=task_type, task_name=task_name, dataset_type=result["dataset"], dataset_name=result["task"],
-                metric_type=metric_type, metric_value=round(result["averages"][group][metric] * 100, 2),
-                metric_name=f"{metric}, {label} languages (n={result['counts'][group]})",
-                # one entry per metric and group (the card keeps one entry per config)
-                metric_config=f"{group}-languages" if len(metrics) == 1 else f"{metric}-{group}-languages",
-            ))
+            out.append(
+                EvalResult(
+                    task_type=task_type,
+                    task_name=task_name,
+                    dataset_type=result["dataset"],
+                    dataset_name=result["task"],
+                    metric_type=metric_type,
+                    metric_value=round(result["averages"][group][metric] * 100, 2),
+                    metric_name=f"{metric}, {label} languages (n={result['counts'][group]})",
+                    # one entry per metric and group (the card keeps one entry per config)
+                    metric_config=f"{group}-languages" if len(metrics) == 1 else f"{metric}-{group}-languages",
+                )
+            )
     return out
 
 
@@ -120,7 +129,9 @@ def write_model_index(checkpoint, results, model_name=None, token=None):
     folder = Path(str(checkpoint))
     if not folder.is_dir():
         name = model_name or str(checkpoint).split("/")[-1]
-        metadata_update(str(checkpoint), {"model-index": eval_results_to_model_index(name, new)}, overwrite=True, token=token)
+        metadata_update(
+            str(checkpoint), {"model-index": eval_results_to_model_index(name, new)}, overwrite=True, token=token
+        )
         return str(checkpoint)
     card_path = folder / "README.md"
     card = ModelCard.load(card_path) if card_path.exists() else ModelCard(f"---\n{ModelCardData().to_yaml()}\n---\n")

@@ -54,9 +54,13 @@ def sentence_embeddings(model, tokenizer, texts, layer=DEFAULT_LAYER, batch_size
     output = {one: torch.empty(len(texts), model.config.hidden_size) for one in layers}
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        encoded = tokenizer([texts[i] for i in batch], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+        encoded = tokenizer(
+            [texts[i] for i in batch], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
         mask = encoded["attention_mask"].to(device)
-        states = encoder(input_ids=encoded["input_ids"].to(device), attention_mask=mask, output_hidden_states=True).hidden_states
+        states = encoder(
+            input_ids=encoded["input_ids"].to(device), attention_mask=mask, output_hidden_states=True
+        ).hidden_states
         for one in layers:
             pooled = (states[one] * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
             output[one][batch] = pooled.float().cpu()
@@ -79,8 +83,12 @@ def announce_duration(targets, n, model):
     minutes = max(1, round(len(targets) * n / 31 * 14 * scale / 60))
     duration = f"{minutes // 60} h {minutes % 60} min" if minutes >= 90 else f"{minutes} min"
     estimate = "" if torch.cuda.is_available() else f", roughly {duration} on this CPU"
-    logger.warning("Retrieval over %d target languages x %d sentences%s; pass --languages (languages=[...]) to test fewer.",
-                   len(targets), n, estimate)
+    logger.warning(
+        "Retrieval over %d target languages x %d sentences%s; pass --languages (languages=[...]) to test fewer.",
+        len(targets),
+        n,
+        estimate,
+    )
 
 
 def retrieval_accuracy(queries, candidates, top_k=RETRIEVAL_TOP_K):
@@ -94,7 +102,9 @@ def retrieval_accuracy(queries, candidates, top_k=RETRIEVAL_TOP_K):
     queries = F.normalize(torch.as_tensor(queries, dtype=torch.float64), dim=-1)
     candidates = F.normalize(torch.as_tensor(candidates, dtype=torch.float64), dim=-1)
     if queries.shape != candidates.shape:
-        raise ValueError(f"Queries {tuple(queries.shape)} and candidates {tuple(candidates.shape)} must be aligned one to one.")
+        raise ValueError(
+            f"Queries {tuple(queries.shape)} and candidates {tuple(candidates.shape)} must be aligned one to one."
+        )
     similarity = queries @ candidates.T
     gold = similarity.diagonal()[:, None]
     higher = (similarity > gold).sum(1).double()
@@ -106,7 +116,11 @@ def _check_parallel(corpus, source, languages):
     if not isinstance(corpus, dict) or not corpus:
         raise ValueError("The corpus must be a non-empty dict {language: [aligned sentences]}.")
     source = resolve_language(source, corpus)
-    targets = [code for code in corpus if code != source] if languages is None else [resolve_language(c, corpus) for c in languages]
+    targets = (
+        [code for code in corpus if code != source]
+        if languages is None
+        else [resolve_language(c, corpus) for c in languages]
+    )
     targets = [code for code in dict.fromkeys(targets) if code != source]
     if not targets:
         raise ValueError(f"No target language besides the source {source!r}: the corpus has {', '.join(corpus)}.")
@@ -121,7 +135,17 @@ def _check_parallel(corpus, source, languages):
     return source, targets, n
 
 
-def sentence_retrieval(model, tokenizer=None, corpus=None, source=DEFAULT_SOURCE, languages=None, layer=DEFAULT_LAYER, top_k=RETRIEVAL_TOP_K, batch_size=32, max_length=512):
+def sentence_retrieval(
+    model,
+    tokenizer=None,
+    corpus=None,
+    source=DEFAULT_SOURCE,
+    languages=None,
+    layer=DEFAULT_LAYER,
+    top_k=RETRIEVAL_TOP_K,
+    batch_size=32,
+    max_length=512,
+):
     """SR-B / SR-T: for every target language, each source (English) sentence retrieves its translation among all
     the target's sentences by cosine similarity of mean-pooled `hidden_states[layer]`.
 
@@ -130,14 +154,18 @@ def sentence_retrieval(model, tokenizer=None, corpus=None, source=DEFAULT_SOURCE
     result is {layer: result} from one pass over the texts. A result holds `per_language` ({lang: {top1, top10}}),
     `average` (over target languages) and the settings.
     """
-    layers = [check_layer(model, one) for one in (layer if isinstance(layer, (list, tuple)) else [layer])]  # before loading
+    layers = [
+        check_layer(model, one) for one in (layer if isinstance(layer, (list, tuple)) else [layer])
+    ]  # before loading
     top_k = check_top_k("top_k", top_k)
     _check_lengths(batch_size, max_length)
     default_corpus = corpus is None
     corpus = udhr_parallel_corpus() if default_corpus else corpus
     source, targets, n = _check_parallel(corpus, source, languages)
     if max(top_k) >= n:
-        logger.warning("top-%d over %d candidates is 100%% whatever the model: only k < %d tells anything.", max(top_k), n, n)
+        logger.warning(
+            "top-%d over %d candidates is 100%% whatever the model: only k < %d tells anything.", max(top_k), n, n
+        )
     announce_duration(targets, n, model)
     tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
     model = resolve_model(model, "encoder")
@@ -145,7 +173,9 @@ def sentence_retrieval(model, tokenizer=None, corpus=None, source=DEFAULT_SOURCE
     embed = lambda texts: sentence_embeddings(model, tokenizer, texts, layers, batch_size, max_length)  # noqa: E731
     queries = embed(corpus[source])
     per_layer = {one: {} for one in layers}
-    for code in tqdm(targets, desc=f"retrieval (layer{'s' if len(layers) > 1 else ''} {', '.join(map(str, layers))})", unit="lang"):
+    for code in tqdm(
+        targets, desc=f"retrieval (layer{'s' if len(layers) > 1 else ''} {', '.join(map(str, layers))})", unit="lang"
+    ):
         candidates = embed(corpus[code])
         for one in layers:
             per_layer[one][code] = retrieval_accuracy(queries[one], candidates[one], top_k)

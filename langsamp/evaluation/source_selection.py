@@ -22,11 +22,26 @@ def _task_sets(task, data, source, targets, cap):
     if task.name == "udhr-topics" and data.path is None:
         train, tests, _ = udhr_topic_classification(source=source, languages=targets)
         return train, None, {code: tests[code] for code in targets}
-    return cap(data.split(source, "train")), cap(data.split(source, "dev")), {code: cap(data.split(code, "test")) for code in targets}
+    return (
+        cap(data.split(source, "train")),
+        cap(data.split(source, "dev")),
+        {code: cap(data.split(code, "test")) for code in targets},
+    )
 
 
-def compare_source_languages(model, targets, candidates, task="udhr-topics", english=None, tokenizer=None, dataset=None,
-                             token=None, random_seed=0, all_languages=False, **overrides):
+def compare_source_languages(
+    model,
+    targets,
+    candidates,
+    task="udhr-topics",
+    english=None,
+    tokenizer=None,
+    dataset=None,
+    token=None,
+    random_seed=0,
+    all_languages=False,
+    **overrides,
+):
     """Zero-shot scores on each target when fine-tuning on the recommended source, on English and on a random source.
 
     model: a LangSAMP masked-LM checkpoint path or model (its language table ranks the sources; its encoder is
@@ -38,18 +53,26 @@ def compare_source_languages(model, targets, candidates, task="udhr-topics", eng
 
     task = get_task(task)
     if task.kind == "retrieval":
-        raise ValueError(f"{task.name} is a retrieval task: source selection needs a fine-tuning task (udhr-topics, sib200, taxi1500, wikiann, udpos).")
+        raise ValueError(
+            f"{task.name} is a retrieval task: source selection needs a fine-tuning task (udhr-topics, sib200, taxi1500, wikiann, udpos)."
+        )
     settings = task_settings(task, overrides)
     data = TaskData(task, dataset, token)
     english = english or task.source
     codes = set(data.languages())
     unknown = [c for c in list(targets) + list(candidates) + [english] if c not in codes]
     if unknown:
-        raise ValueError(f"{task.name}: language(s) {', '.join(unknown)} not in the dataset; it has e.g. {', '.join(sorted(codes)[:8])}.")
+        raise ValueError(
+            f"{task.name}: language(s) {', '.join(unknown)} not in the dataset; it has e.g. {', '.join(sorted(codes)[:8])}."
+        )
     embedder = embedding_model(model)
-    labels, unreadable = map_languages(list(dict.fromkeys(list(targets) + list(candidates))), task.convention, list(embedder.config.languages))
+    labels, unreadable = map_languages(
+        list(dict.fromkeys(list(targets) + list(candidates))), task.convention, list(embedder.config.languages)
+    )
     if unreadable:
-        raise ValueError(f"Language(s) {', '.join(unreadable)} are not in the model's inventory: the embeddings cannot rank them.")
+        raise ValueError(
+            f"Language(s) {', '.join(unreadable)} are not in the model's inventory: the embeddings cannot rank them."
+        )
     iso = {code: label.split("_")[0] for code, label in labels.items()}
     by_iso = {}
     for code in candidates:
@@ -60,37 +83,65 @@ def compare_source_languages(model, targets, candidates, task="udhr-topics", eng
         pool = [c for c in candidates if iso[c] != iso[target]]
         if not pool:
             raise ValueError(f"No candidate source besides the target {target!r} itself.")
-        best, similarity = recommend_source_languages(embedder, iso[target], k=1, candidates=[iso[c] for c in pool], all_languages=all_languages)[0]
+        best, similarity = recommend_source_languages(
+            embedder, iso[target], k=1, candidates=[iso[c] for c in pool], all_languages=all_languages
+        )[0]
         plan[target] = {"recommended": by_iso[best], "similarity": similarity, "random": rng.choice(pool)}
     limit = settings.get("max_examples")
     cap = (lambda ds: ds.select(range(min(limit, len(ds))))) if limit else (lambda ds: ds)  # noqa: E731
     metric = "macro_f1" if task.kind == "sequence" else "f1"
-    sources = list(dict.fromkeys([english] + [p["recommended"] for p in plan.values()] + [p["random"] for p in plan.values()]))
+    sources = list(
+        dict.fromkeys([english] + [p["recommended"] for p in plan.values()] + [p["random"] for p in plan.values()])
+    )
     scores = {}
     for source in sources:
         train, dev, tests = _task_sets(task, data, source, list(targets), cap)
         runs = []
         for seed in settings["seeds"]:
             result = zero_shot_transfer(
-                model, tokenizer, train, tests, task=task.kind, label_names=list(task.label_names) if task.label_names else None,
-                text_column=task.text_column, label_column=task.label_column, source=source, dev_dataset=dev,
-                num_train_epochs=settings["epochs"], max_steps=settings.get("max_steps") or -1, learning_rate=settings["learning_rate"],
-                batch_size=settings["batch_size"], gradient_accumulation_steps=settings["gradient_accumulation_steps"],
-                max_length=settings["max_length"], seed=seed, disable_tqdm=True,
+                model,
+                tokenizer,
+                train,
+                tests,
+                task=task.kind,
+                label_names=list(task.label_names) if task.label_names else None,
+                text_column=task.text_column,
+                label_column=task.label_column,
+                source=source,
+                dev_dataset=dev,
+                num_train_epochs=settings["epochs"],
+                max_steps=settings.get("max_steps") or -1,
+                learning_rate=settings["learning_rate"],
+                batch_size=settings["batch_size"],
+                gradient_accumulation_steps=settings["gradient_accumulation_steps"],
+                max_length=settings["max_length"],
+                seed=seed,
+                disable_tqdm=True,
             )
             # A target that is the source itself is reported apart by zero_shot_transfer: take it from there.
             runs.append({t: (result["per_language"].get(t) or result["source_metrics"])[metric] for t in targets})
         scores[source] = {t: [run[t] for run in runs] for t in targets}  # one score per seed
     rows, average = summarise_sources(plan, scores, english)
-    return {"task": task.name, "metric": metric, "english": english, "rows": rows, "average": average,
-            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}, "random_seed": random_seed}
+    return {
+        "task": task.name,
+        "metric": metric,
+        "english": english,
+        "rows": rows,
+        "average": average,
+        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+        "random_seed": random_seed,
+    }
 
 
 def summarise_sources(plan, scores, english):
     """plan: {target: {"recommended", "similarity", "random"}}; scores: {source: {target: [score per seed]}} ->
     (rows: one a target with each choice's mean and sd over seeds, average: the per-seed mean over targets, then
     its mean and sd over seeds)."""
-    choices = {"recommended_score": lambda p: p["recommended"], "english_score": lambda p: english, "random_score": lambda p: p["random"]}
+    choices = {
+        "recommended_score": lambda p: p["recommended"],
+        "english_score": lambda p: english,
+        "random_score": lambda p: p["random"],
+    }
     rows = []
     for t, p in plan.items():
         row = {"target": t, "recommended": p["recommended"], "similarity": p["similarity"], "random": p["random"]}
@@ -118,10 +169,28 @@ def _score(scores, key):
 
 def source_table(result):
     """The comparison as a markdown table, scores in % (mean ± sd over the fine-tuning seeds)."""
-    rows = [[r["target"], f"{r['recommended']} ({r['similarity']:.2f})", _score(r, "recommended_score"), _score(r, "english_score"),
-             r["random"], _score(r, "random_score")] for r in result["rows"]]
+    rows = [
+        [
+            r["target"],
+            f"{r['recommended']} ({r['similarity']:.2f})",
+            _score(r, "recommended_score"),
+            _score(r, "english_score"),
+            r["random"],
+            _score(r, "random_score"),
+        ]
+        for r in result["rows"]
+    ]
     a = result["average"]
-    rows.append(["**average**", "", _score(a, "recommended_score"), _score(a, "english_score"), "", _score(a, "random_score")])
+    rows.append(
+        ["**average**", "", _score(a, "recommended_score"), _score(a, "english_score"), "", _score(a, "random_score")]
+    )
     metric = result["metric"]
-    header = ["target", "recommended source (cosine)", f"{metric}, recommended", f"{metric}, {result['english']}", "random source", f"{metric}, random"]
+    header = [
+        "target",
+        "recommended source (cosine)",
+        f"{metric}, recommended",
+        f"{metric}, {result['english']}",
+        "random source",
+        f"{metric}, random",
+    ]
     return markdown_table(header, rows)

@@ -31,14 +31,44 @@ logger = logging.getLogger(__name__)
 SIB200_CATEGORIES = ("science/technology", "travel", "politics", "sports", "health", "entertainment", "geography")
 TAXI1500_LABELS = ("Recommendation", "Faith", "Violence", "Grace", "Sin", "Description")
 WIKIANN_TAGS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
-UPOS_TAGS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN", "PUNCT",
-             "SCONJ", "SYM", "VERB", "X")  # google/xtreme udpos.* ClassLabel order
+UPOS_TAGS = (
+    "ADJ",
+    "ADP",
+    "ADV",
+    "AUX",
+    "CCONJ",
+    "DET",
+    "INTJ",
+    "NOUN",
+    "NUM",
+    "PART",
+    "PRON",
+    "PROPN",
+    "PUNCT",
+    "SCONJ",
+    "SYM",
+    "VERB",
+    "X",
+)  # google/xtreme udpos.* ClassLabel order
 
 # The release's protocols: its fine-tuning and retrieval settings.
-SEQUENCE_DEFAULTS = dict(learning_rate=1e-5, batch_size=8, gradient_accumulation_steps=2, epochs=40, max_length=160, seeds=(1, 2, 3, 4, 5))
-TAGGING_DEFAULTS = dict(learning_rate=2e-5, batch_size=8, gradient_accumulation_steps=4, epochs=10, max_length=256, seeds=(1,))
+SEQUENCE_DEFAULTS = dict(
+    learning_rate=1e-5, batch_size=8, gradient_accumulation_steps=2, epochs=40, max_length=160, seeds=(1, 2, 3, 4, 5)
+)
+TAGGING_DEFAULTS = dict(
+    learning_rate=2e-5, batch_size=8, gradient_accumulation_steps=4, epochs=10, max_length=256, seeds=(1,)
+)
 RETRIEVAL_DEFAULTS = dict(layer=8, max_length=512, top_k=(1, 5, 10), batch_size=32)
-FINE_TUNING_KEYS = ("learning_rate", "batch_size", "gradient_accumulation_steps", "epochs", "max_length", "seeds", "max_steps", "max_examples")
+FINE_TUNING_KEYS = (
+    "learning_rate",
+    "batch_size",
+    "gradient_accumulation_steps",
+    "epochs",
+    "max_length",
+    "seeds",
+    "max_steps",
+    "max_examples",
+)
 RETRIEVAL_KEYS = ("layer", "max_length", "top_k", "batch_size")
 
 
@@ -60,24 +90,97 @@ class Task:
 TASKS = {
     task.name: task
     for task in (
-        Task("sib200", "sequence", "Davlan/sib200", "label", "eng_Latn", "SIB-200 topic classification (7 classes, 205 languages), macro-F1",
-             dict(SEQUENCE_DEFAULTS), "text", "category", SIB200_CATEGORIES),
-        Task("taxi1500", "sequence", "taxi1500", "label", "eng_Latn", "Taxi1500 Bible-verse topics (6 classes; TSV files you bring), macro-F1",
-             dict(SEQUENCE_DEFAULTS, max_length=100, seeds=(1, 2, 3, 4)), "text", "label", TAXI1500_LABELS, ("train", "dev", "test")),
-        Task("wikiann", "token", "unimelb-nlp/wikiann", "wikipedia", "en", "WikiANN NER (PER/ORG/LOC), seqeval F1",
-             dict(TAGGING_DEFAULTS), "tokens", "ner_tags", WIKIANN_TAGS),
-        Task("udpos", "token", "google/xtreme", "language-name", "English", "Universal Dependencies POS (XTREME udpos.*), seqeval F1",
-             dict(TAGGING_DEFAULTS), "tokens", "pos_tags", UPOS_TAGS),
-        Task("tatoeba", "retrieval", "mteb/tatoeba-bitext-mining", "iso639-3", "eng", "SR-T: Tatoeba sentence retrieval, English queries, Acc@1/5/10",
-             dict(RETRIEVAL_DEFAULTS), splits=("test",)),
-        Task("flores", "retrieval", "openlanguagedata/flores_plus", "label", "eng_Latn", "FLORES+ sentence retrieval (gated: needs a token), Acc@1/5/10",
-             dict(RETRIEVAL_DEFAULTS), splits=("devtest",)),
-        Task("udhr-retrieval", "retrieval", "udhr", "label", "eng_Latn", "offline: UDHR retrieval (31 units a language), Acc@1/5/10",
-             dict(RETRIEVAL_DEFAULTS)),
-        Task("udhr-topics", "sequence", "udhr", "label", "eng_Latn", "offline: UDHR paragraph topics (6 classes, a Taxi1500-like task), macro-F1",
-             # Not a release task: 3e-4 is what learns here in 30 steps over 45 English paragraphs; lower rates leave
-             # the head predicting few classes (bench/results/evaluation-examples.md).
-             dict(learning_rate=3e-4, batch_size=16, gradient_accumulation_steps=1, epochs=10, max_length=256, seeds=(42,))),
+        Task(
+            "sib200",
+            "sequence",
+            "Davlan/sib200",
+            "label",
+            "eng_Latn",
+            "SIB-200 topic classification (7 classes, 205 languages), macro-F1",
+            dict(SEQUENCE_DEFAULTS),
+            "text",
+            "category",
+            SIB200_CATEGORIES,
+        ),
+        Task(
+            "taxi1500",
+            "sequence",
+            "taxi1500",
+            "label",
+            "eng_Latn",
+            "Taxi1500 Bible-verse topics (6 classes; TSV files you bring), macro-F1",
+            dict(SEQUENCE_DEFAULTS, max_length=100, seeds=(1, 2, 3, 4)),
+            "text",
+            "label",
+            TAXI1500_LABELS,
+            ("train", "dev", "test"),
+        ),
+        Task(
+            "wikiann",
+            "token",
+            "unimelb-nlp/wikiann",
+            "wikipedia",
+            "en",
+            "WikiANN NER (PER/ORG/LOC), seqeval F1",
+            dict(TAGGING_DEFAULTS),
+            "tokens",
+            "ner_tags",
+            WIKIANN_TAGS,
+        ),
+        Task(
+            "udpos",
+            "token",
+            "google/xtreme",
+            "language-name",
+            "English",
+            "Universal Dependencies POS (XTREME udpos.*), seqeval F1",
+            dict(TAGGING_DEFAULTS),
+            "tokens",
+            "pos_tags",
+            UPOS_TAGS,
+        ),
+        Task(
+            "tatoeba",
+            "retrieval",
+            "mteb/tatoeba-bitext-mining",
+            "iso639-3",
+            "eng",
+            "SR-T: Tatoeba sentence retrieval, English queries, Acc@1/5/10",
+            dict(RETRIEVAL_DEFAULTS),
+            splits=("test",),
+        ),
+        Task(
+            "flores",
+            "retrieval",
+            "openlanguagedata/flores_plus",
+            "label",
+            "eng_Latn",
+            "FLORES+ sentence retrieval (gated: needs a token), Acc@1/5/10",
+            dict(RETRIEVAL_DEFAULTS),
+            splits=("devtest",),
+        ),
+        Task(
+            "udhr-retrieval",
+            "retrieval",
+            "udhr",
+            "label",
+            "eng_Latn",
+            "offline: UDHR retrieval (31 units a language), Acc@1/5/10",
+            dict(RETRIEVAL_DEFAULTS),
+        ),
+        Task(
+            "udhr-topics",
+            "sequence",
+            "udhr",
+            "label",
+            "eng_Latn",
+            "offline: UDHR paragraph topics (6 classes, a Taxi1500-like task), macro-F1",
+            # Not a release task: 3e-4 is what learns here in 30 steps over 45 English paragraphs; lower rates leave
+            # the head predicting few classes (bench/results/evaluation-examples.md).
+            dict(
+                learning_rate=3e-4, batch_size=16, gradient_accumulation_steps=1, epochs=10, max_length=256, seeds=(42,)
+            ),
+        ),
     )
 }
 
@@ -109,7 +212,9 @@ def task_settings(task, overrides=None):
         if value is None:
             continue
         if key not in allowed:
-            raise ValueError(f"Setting {key!r} does not apply to {task.name} (a {task.kind} task): it takes {', '.join(allowed)}.")
+            raise ValueError(
+                f"Setting {key!r} does not apply to {task.name} (a {task.kind} task): it takes {', '.join(allowed)}."
+            )
         settings[key] = tuple(value) if key in ("seeds", "top_k") else value
     return check_settings(settings, task.name)
 
@@ -176,7 +281,9 @@ def _taxi1500_files(folder):
     """{language: {split: path}} from a folder of the release's TSV files `<language>_<split>.tsv` (any depth)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"Taxi1500 folder {str(folder)!r} does not exist: pass --dataset DIR holding <lang>_train.tsv, <lang>_dev.tsv, <lang>_test.tsv.")
+        raise ValueError(
+            f"Taxi1500 folder {str(folder)!r} does not exist: pass --dataset DIR holding <lang>_train.tsv, <lang>_dev.tsv, <lang>_test.tsv."
+        )
     files = {}
     for path in sorted(folder.rglob("*.tsv")):
         language, _, split = path.stem.rpartition("_")
@@ -191,7 +298,9 @@ def _taxi1500_split(path):
     import datasets
 
     # Header-less `id<TAB>label<TAB>verse`; verses may hold quote characters (quoting=3: csv.QUOTE_NONE).
-    return datasets.load_dataset("csv", data_files=str(path), split="train", delimiter="\t", column_names=["id", "label", "text"], quoting=3)
+    return datasets.load_dataset(
+        "csv", data_files=str(path), split="train", delimiter="\t", column_names=["id", "label", "text"], quoting=3
+    )
 
 
 def _check_dataset_path(path):
@@ -199,7 +308,9 @@ def _check_dataset_path(path):
     sent to the Hub as an id."""
     folder = Path(str(path)).expanduser()
     if folder.is_file():
-        raise ValueError(f"--dataset {path} is a file: pass the folder laid out like the Hub repo (README.md with `configs:` and the data files), or a Hub id.")
+        raise ValueError(
+            f"--dataset {path} is a file: pass the folder laid out like the Hub repo (README.md with `configs:` and the data files), or a Hub id."
+        )
     text = str(path)
     if not folder.exists() and (text.startswith(("/", ".", "~")) or text.count("/") != 1 or not all(text.split("/"))):
         raise ValueError(f"--dataset {path}: no such folder (a Hub dataset id looks like `owner/name`).")
@@ -220,7 +331,9 @@ class TaskData:
             _check_dataset_path(path)
         if task.name == "taxi1500":
             if path is None:
-                raise ValueError("Taxi1500 has no Hub dataset: pass --dataset DIR with the release's TSV files (<lang>_train.tsv, <lang>_dev.tsv, <lang>_test.tsv).")
+                raise ValueError(
+                    "Taxi1500 has no Hub dataset: pass --dataset DIR with the release's TSV files (<lang>_train.tsv, <lang>_dev.tsv, <lang>_test.tsv)."
+                )
             self.files = _taxi1500_files(path)
 
     def languages(self):
@@ -248,7 +361,9 @@ class TaskData:
         name = dict(zip(("train", "dev", "test"), self.task.splits)).get(role, self.task.splits[-1])
         if self.task.name == "taxi1500":
             if name not in self.files.get(code, {}):
-                raise ValueError(f"Taxi1500: no {code}_{name}.tsv among the files; languages with one: {', '.join(c for c in self.files if name in self.files[c])}.")
+                raise ValueError(
+                    f"Taxi1500: no {code}_{name}.tsv among the files; languages with one: {', '.join(c for c in self.files if name in self.files[c])}."
+                )
             return _taxi1500_split(self.files[code][name])
         return _load(self.path, self.config(code), name, self.token)
 
@@ -292,10 +407,14 @@ def run_task(name, model, tokenizer=None, dataset=None, languages=None, token=No
     if languages:
         unknown = [c for c in languages if c not in codes]
         if unknown:
-            raise ValueError(f"{task.name}: language(s) {', '.join(unknown)} not in the dataset (it has {len(codes)}, e.g. {', '.join(codes[:8])}).")
+            raise ValueError(
+                f"{task.name}: language(s) {', '.join(unknown)} not in the dataset (it has {len(codes)}, e.g. {', '.join(codes[:8])})."
+            )
         codes = [c for c in codes if c in languages or c == task.source]
     if task.source not in codes and task.name != "tatoeba":  # Tatoeba's English side is in every pair's config
-        raise ValueError(f"{task.name}: the source language {task.source!r} is not in the dataset at {data.path or task.dataset!r}.")
+        raise ValueError(
+            f"{task.name}: the source language {task.source!r} is not in the dataset at {data.path or task.dataset!r}."
+        )
     inventory = _inventory(model)
     if task.kind == "retrieval":
         return _run_retrieval(task, data, codes, model, tokenizer, inventory, settings)
@@ -306,17 +425,26 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
     from langsamp.evaluation.retrieval import sentence_retrieval
 
     targets = [c for c in codes if c != task.source]
-    options = dict(layer=settings["layer"], top_k=settings["top_k"], batch_size=settings["batch_size"], max_length=settings["max_length"])
+    options = dict(
+        layer=settings["layer"],
+        top_k=settings["top_k"],
+        batch_size=settings["batch_size"],
+        max_length=settings["max_length"],
+    )
     per_language, texts = {}, {}
     if task.name == "tatoeba":  # one small bitext per language, its own English side
         pairs = {code: data.split(code, "test") for code in targets}
         texts = {code: _sample(ds["sentence1"]) for code, ds in pairs.items()}
         mapping, missing = map_languages(targets, task.convention, inventory, texts)
         tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
-        model = resolve_model(model, "encoder")  # the data first: a dataset that cannot load fails before the weights do
+        model = resolve_model(
+            model, "encoder"
+        )  # the data first: a dataset that cannot load fails before the weights do
         for code, label in mapping.items():
             corpus = {"eng": pairs[code]["sentence2"], label: pairs[code]["sentence1"]}
-            per_language[label] = sentence_retrieval(model, tokenizer, corpus, source="eng", **options)["per_language"][label]
+            per_language[label] = sentence_retrieval(model, tokenizer, corpus, source="eng", **options)["per_language"][
+                label
+            ]
     else:
         if task.name == "udhr-retrieval" and data.path is None:
             corpus = udhr_parallel_corpus()
@@ -328,7 +456,9 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
         if mapping:
             tokenizer = resolve_tokenizer(tokenizer, model)  # first, while a path still names the checkpoint
             model = resolve_model(model, "encoder")
-            per_language = sentence_retrieval(model, tokenizer, relabelled, source=task.source, languages=list(mapping.values()), **options)["per_language"]
+            per_language = sentence_retrieval(
+                model, tokenizer, relabelled, source=task.source, languages=list(mapping.values()), **options
+            )["per_language"]
     # The task's figure is the release's top-k (10); top-1 is shown beside it, the informative one on small pools (UDHR: 31).
     metrics = [f"top{k}" for k in sorted({min(settings["top_k"]), max(settings["top_k"])})]
     return _result(task, data, settings, per_language, missing, metric=f"top{max(settings['top_k'])}", metrics=metrics)
@@ -348,35 +478,66 @@ def _run_fine_tuning(task, data, codes, model, tokenizer, inventory, settings):
     else:
         targets = [c for c in codes if c != task.source]
         tests_raw = {code: cap(data.split(code, "test")) for code in targets}
-        sample = {code: _sample([" ".join(t) if isinstance(t, list) else t for t in ds[task.text_column][:20]]) for code, ds in tests_raw.items()}
+        sample = {
+            code: _sample([" ".join(t) if isinstance(t, list) else t for t in ds[task.text_column][:20]])
+            for code, ds in tests_raw.items()
+        }
         mapping, missing = map_languages(targets, task.convention, inventory, sample)
         source_map, _ = map_languages([task.source], task.convention, None)
         source_label = source_map[task.source]
         train = cap(data.split(task.source, "train"))
         dev = cap(data.split(task.source, "dev"))
-        tests = {source_label: cap(data.split(task.source, "test")), **{label: tests_raw[code] for code, label in mapping.items()}}
+        tests = {
+            source_label: cap(data.split(task.source, "test")),
+            **{label: tests_raw[code] for code, label in mapping.items()},
+        }
         label_names = list(task.label_names)
         text_column, label_column = task.text_column, task.label_column
         feature = train.features[label_column]
         names = getattr(getattr(feature, "feature", feature), "names", None)
         if names and list(names) != label_names:
-            logger.warning("%s: the dataset's label names %s differ from the expected %s; using the dataset's.", task.name, names, label_names)
+            logger.warning(
+                "%s: the dataset's label names %s differ from the expected %s; using the dataset's.",
+                task.name,
+                names,
+                label_names,
+            )
             label_names = list(names)
     runs, sources, steps = [], [], []
     for seed in settings["seeds"]:
         result = zero_shot_transfer(
-            model, tokenizer, train, tests, task=task.kind, label_names=label_names, text_column=text_column,
-            label_column=label_column, source=source_label, dev_dataset=dev, num_train_epochs=settings["epochs"],
-            max_steps=settings.get("max_steps") or -1, learning_rate=settings["learning_rate"], batch_size=settings["batch_size"],
-            gradient_accumulation_steps=settings["gradient_accumulation_steps"], max_length=settings["max_length"], seed=seed,
+            model,
+            tokenizer,
+            train,
+            tests,
+            task=task.kind,
+            label_names=label_names,
+            text_column=text_column,
+            label_column=label_column,
+            source=source_label,
+            dev_dataset=dev,
+            num_train_epochs=settings["epochs"],
+            max_steps=settings.get("max_steps") or -1,
+            learning_rate=settings["learning_rate"],
+            batch_size=settings["batch_size"],
+            gradient_accumulation_steps=settings["gradient_accumulation_steps"],
+            max_length=settings["max_length"],
+            seed=seed,
             disable_tqdm=True,
         )
         runs.append(result["per_language"])
         sources.append({source_label: result["source_metrics"]})
         steps.append(result["steps"])
     per_language = _mean_sd(runs) if runs[0] else {}
-    out = _result(task, data, settings, per_language, missing, metric="macro_f1" if task.kind == "sequence" else "f1",
-                  averages=_seed_averages(runs) if runs[0] else None)
+    out = _result(
+        task,
+        data,
+        settings,
+        per_language,
+        missing,
+        metric="macro_f1" if task.kind == "sequence" else "f1",
+        averages=_seed_averages(runs) if runs[0] else None,
+    )
     out["source_metrics"] = _mean_sd(sources)[source_label]
     out["steps"] = steps
     return out
@@ -390,8 +551,10 @@ def _seed_averages(runs):
         group: {
             key: value
             for name in scores
-            for key, value in ((name, float(np.mean([a[group][name] for a in per_seed]))),
-                               (f"{name}_sd", float(np.std([a[group][name] for a in per_seed]))))
+            for key, value in (
+                (name, float(np.mean([a[group][name] for a in per_seed]))),
+                (f"{name}_sd", float(np.std([a[group][name] for a in per_seed]))),
+            )
         }
         for group, scores in per_seed[0].items()
     }
@@ -401,7 +564,12 @@ def _result(task, data, settings, per_language, missing, metric, metrics=None, a
     group_means, counts = group_averages(per_language)
     averages = group_means if averages is None else averages
     if missing:
-        logger.warning("%s: %d language(s) not evaluated (not in the model's inventory or unreadable): %s", task.name, len(missing), ", ".join(missing))
+        logger.warning(
+            "%s: %d language(s) not evaluated (not in the model's inventory or unreadable): %s",
+            task.name,
+            len(missing),
+            ", ".join(missing),
+        )
     return {
         "task": task.name,
         "kind": task.kind,

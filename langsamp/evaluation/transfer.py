@@ -44,13 +44,21 @@ def _label_names(dataset, column, task):
         values = flat
         negative = sorted({v for v in values if v < 0})
         if negative:
-            raise ValueError(f"Column {column!r} holds negative labels {negative[:5]}: integer labels are class ids 0, 1, ...; "
-                             "pass `label_names` (--label-names) and ids in 0 .. len-1.")
+            raise ValueError(
+                f"Column {column!r} holds negative labels {negative[:5]}: integer labels are class ids 0, 1, ...; "
+                "pass `label_names` (--label-names) and ids in 0 .. len-1."
+            )
         top = max(values)
-        logger.info("Column %r holds integer labels: classes named '0' .. '%d' (pass label_names / --label-names for names).", column, top)
+        logger.info(
+            "Column %r holds integer labels: classes named '0' .. '%d' (pass label_names / --label-names for names).",
+            column,
+            top,
+        )
         return [str(i) for i in range(top + 1)]
     kinds = sorted({type(v).__name__ for v in flat})
-    raise ValueError(f"Column {column!r} mixes label types ({', '.join(kinds)}): use class names (strings) or class ids (integers) throughout.")
+    raise ValueError(
+        f"Column {column!r} mixes label types ({', '.join(kinds)}): use class names (strings) or class ids (integers) throughout."
+    )
 
 
 def _check_labels(named, column, task, label_names):
@@ -88,7 +96,11 @@ def _to_ids(value, label_to_id, task):
 def _task_model(model, task, label_names):
     """A fresh task model with a `len(label_names)`-way head from a checkpoint path or a loaded model."""
     kind = "sequence-classification" if task == "sequence" else "token-classification"
-    labels = dict(num_labels=len(label_names), id2label=dict(enumerate(label_names)), label2id={n: i for i, n in enumerate(label_names)})
+    labels = dict(
+        num_labels=len(label_names),
+        id2label=dict(enumerate(label_names)),
+        label2id={n: i for i, n in enumerate(label_names)},
+    )
     if isinstance(model, (str, Path)):
         return load_model(model, kind, **labels).train()
     head = "ForSequenceClassification" if task == "sequence" else "ForTokenClassification"
@@ -105,7 +117,9 @@ def _scores(task, predicted, gold, label_names):
     if task == "sequence":
         # Macro-F1 over the classes present in the references or predictions (sklearn's default): a test set that
         # holds only some classes (held-out articles) is not penalised for the absent ones.
-        return load_metric("accuracy_f1").compute(predictions=list(map(int, predicted)), references=list(map(int, gold)))
+        return load_metric("accuracy_f1").compute(
+            predictions=list(map(int, predicted)), references=list(map(int, gold))
+        )
     pred_tags, gold_tags = [], []
     for pred_row, gold_row in zip(predicted, gold):
         keep = gold_row != -100  # the first sub-token of each word carries the word's label
@@ -161,27 +175,41 @@ def zero_shot_transfer(
     check_float("num_train_epochs", num_train_epochs)
     check_max_steps("max_steps", max_steps)
     check_learning_rate("learning_rate", learning_rate)
-    for name, value in (("batch_size", batch_size), ("gradient_accumulation_steps", gradient_accumulation_steps), ("eval_batch_size", eval_batch_size)):
+    for name, value in (
+        ("batch_size", batch_size),
+        ("gradient_accumulation_steps", gradient_accumulation_steps),
+        ("eval_batch_size", eval_batch_size),
+    ):
         check_int(name, value)
     check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
     check_int("seed", seed, minimum=0)
     default_task = train_dataset is None
     if default_task:
         if task != "sequence":
-            raise ValueError("The offline default (UDHR topics) is a sequence task: pass train/test datasets for tagging.")
+            raise ValueError(
+                "The offline default (UDHR topics) is a sequence task: pass train/test datasets for tagging."
+            )
         train_dataset, test_datasets, label_names = udhr_topic_classification(source=source or DEFAULT_SOURCE)
     if not test_datasets:
         raise ValueError("Give `test_datasets`: a dict {language: Dataset} with the same columns as the training set.")
     text_column = text_column or ("text" if task == "sequence" else "tokens")
     label_column = label_column or ("label" if task == "sequence" else "ner_tags")
-    named = [("train", train_dataset)] + ([("dev", dev_dataset)] if dev_dataset is not None else []) + list(test_datasets.items())
+    named = (
+        [("train", train_dataset)]
+        + ([("dev", dev_dataset)] if dev_dataset is not None else [])
+        + list(test_datasets.items())
+    )
     for name, ds in named:
         missing = [c for c in (text_column, label_column) if c not in ds.column_names]
         if missing:
-            raise ValueError(f"Dataset {name!r} lacks column(s) {missing}; it has {ds.column_names}. Set text_column / label_column.")
+            raise ValueError(
+                f"Dataset {name!r} lacks column(s) {missing}; it has {ds.column_names}. Set text_column / label_column."
+            )
     empty = [name for name, ds in named if len(ds) == 0]
     if empty:
-        raise ValueError(f"Dataset(s) {', '.join(map(repr, empty))} hold no examples: give each split at least one row.")
+        raise ValueError(
+            f"Dataset(s) {', '.join(map(repr, empty))} hold no examples: give each split at least one row."
+        )
     label_names = list(label_names) if label_names is not None else _label_names(train_dataset, label_column, task)
     if len(label_names) < 2 or len(set(label_names)) != len(label_names):
         raise ValueError(f"label_names {label_names}: a classifier needs at least 2 distinct classes.")
@@ -220,18 +248,31 @@ def zero_shot_transfer(
     train = train_dataset.map(encode, batched=True, remove_columns=train_dataset.column_names, desc="tokenize train")
     test_languages = np.asarray(test["__language"])
     test = test.map(encode, batched=True, remove_columns=test.column_names, desc="tokenize test")
-    dev = None if dev_dataset is None else dev_dataset.map(encode, batched=True, remove_columns=dev_dataset.column_names, desc="tokenize dev")
+    dev = (
+        None
+        if dev_dataset is None
+        else dev_dataset.map(encode, batched=True, remove_columns=dev_dataset.column_names, desc="tokenize dev")
+    )
     main_metric = "macro_f1" if task == "sequence" else "f1"
 
     def compute_metrics(prediction):
         return _scores(task, prediction.predictions.argmax(-1), prediction.label_ids, label_names)
 
-    collator = DataCollatorWithPadding(tokenizer) if task == "sequence" else DataCollatorForTokenClassification(tokenizer)
+    collator = (
+        DataCollatorWithPadding(tokenizer) if task == "sequence" else DataCollatorForTokenClassification(tokenizer)
+    )
     own_dir = output_dir is None
     output_dir = tempfile.mkdtemp(prefix="langsamp-zero-shot-") if own_dir else output_dir
     selection = (
-        dict(eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True, metric_for_best_model=main_metric,
-             greater_is_better=True, save_total_limit=1, save_only_model=True)
+        dict(
+            eval_strategy="epoch",
+            save_strategy="epoch",
+            load_best_model_at_end=True,
+            metric_for_best_model=main_metric,
+            greater_is_better=True,
+            save_total_limit=1,
+            save_only_model=True,
+        )
         if dev is not None
         else dict(eval_strategy="no", save_strategy="no")
     )
@@ -251,7 +292,12 @@ def zero_shot_transfer(
         **training_args,
     )
     trainer = Trainer(
-        model=model, args=args, train_dataset=train, eval_dataset=dev, data_collator=collator, processing_class=tokenizer,
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=dev,
+        data_collator=collator,
+        processing_class=tokenizer,
         compute_metrics=compute_metrics if dev is not None else None,
     )
     train_output = trainer.train()

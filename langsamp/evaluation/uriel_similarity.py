@@ -165,10 +165,18 @@ def table_vs_uriel(model, languages, kinds=("syntax", "genetic"), permutations=1
         different = np.array([[not (scripts[x] & scripts[y]) for y in found] for x in found])
         rho, p, n_pairs = permutation_rank_correlation(table, uriel, permutations, seed)
         try:
-            rho_different, p_different, n_different = permutation_rank_correlation(table, uriel, permutations, seed, pair_mask=different)
+            rho_different, p_different, n_different = permutation_rank_correlation(
+                table, uriel, permutations, seed, pair_mask=different
+            )
         except ValueError:  # fewer than 3 pairs of different scripts
             rho_different, p_different, n_different = float("nan"), float("nan"), int(np.triu(different, k=1).sum())
-        results[kind] = {"rho": rho, "p_value": p, "n_languages": len(found), "n_pairs": n_pairs,
-                         "rho_different_script": rho_different, "p_value_different_script": p_different,
-                         "n_pairs_different_script": n_different}
+        results[kind] = {
+            "rho": rho,
+            "p_value": p,
+            "n_languages": len(found),
+            "n_pairs": n_pairs,
+            "rho_different_script": rho_different,
+            "p_value_different_script": p_different,
+            "n_pairs_different_script": n_different,
+        }
     return results

@@ -43,7 +43,9 @@ def test_pooling_is_the_mean_of_that_layer_over_the_sentence_tokens(model, token
     with torch.no_grad():
         for text in sentences:
             ids = tokenizer(text, return_tensors="pt")
-            assert ids["input_ids"][0, 0] == tokenizer.bos_token_id and ids["input_ids"][0, -1] == tokenizer.eos_token_id
+            assert (
+                ids["input_ids"][0, 0] == tokenizer.bos_token_id and ids["input_ids"][0, -1] == tokenizer.eos_token_id
+            )
             states = model.base_model(**ids, output_hidden_states=True).hidden_states[layer][0]
             expected.append(states.sum(0) / states.shape[0])
     pooled = ev.sentence_embeddings(model, tokenizer, sentences, layer=layer, batch_size=4)
@@ -85,7 +87,9 @@ def test_pseudo_perplexity_of_a_known_distribution(model, tokenizer, sentences):
     tokens = [t for ids in tokenizer(sentences, truncation=True, max_length=24)["input_ids"] for t in ids[1:-1]]
     expected = math.exp(-float(log_p[tokens].mean()))
     fixed = constant_head(model, bias)
-    scores = ev.masked_lm_quality(fixed, tokenizer, {"deu_Latn": sentences}, max_sentences=4, max_length=24)["per_language"]["deu_Latn"]
+    scores = ev.masked_lm_quality(fixed, tokenizer, {"deu_Latn": sentences}, max_sentences=4, max_length=24)[
+        "per_language"
+    ]["deu_Latn"]
     assert scores["scored_tokens"] == len(tokens)
     assert scores["pseudo_perplexity"] == pytest.approx(expected, rel=1e-9)
 
@@ -110,7 +114,9 @@ def test_scored_tokens_are_masked(tokenizer, sentences):
     """With the scored token masked, the copying model gives the gold token logit 0 against e^10 for `<mask>`:
     p = 1 / (e^10 + V - 1), so (pseudo-)perplexity = e^10 + V - 1 and accuracy 0. Scoring an unmasked token would
     give p = e^10 / (e^10 + V - 1): perplexity ~ 12 and accuracy 1."""
-    result = ev.masked_lm_quality(CopyInputLM(), tokenizer, {"deu_Latn": sentences[1:3]}, max_sentences=2, max_length=12, batch_size=4)
+    result = ev.masked_lm_quality(
+        CopyInputLM(), tokenizer, {"deu_Latn": sentences[1:3]}, max_sentences=2, max_length=12, batch_size=4
+    )
     scores = result["per_language"]["deu_Latn"]
     masked = math.exp(10) + VOCAB - 1
     assert scores["pseudo_perplexity"] == pytest.approx(masked, rel=1e-9)
@@ -132,13 +138,18 @@ def checkpoint(tmp_path_factory, model, tokenizer):
 def test_classify_subcommand_trains_and_scores_each_test_file(checkpoint, tmp_path, udhr_translations, capsys):
     def write(path, label, n):
         paragraphs = udhr_translations[label].paragraphs()[:n]
-        path.write_text("".join(json.dumps({"text": p, "label": ["a", "b"][i % 2]}) + "\n" for i, p in enumerate(paragraphs)), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps({"text": p, "label": ["a", "b"][i % 2]}) + "\n" for i, p in enumerate(paragraphs)),
+            encoding="utf-8",
+        )
         return path
 
     train = write(tmp_path / "en.jsonl", "eng_Latn", 6)
     tests = {"deu": write(tmp_path / "de.jsonl", "deu_Latn", 5), "hin": write(tmp_path / "hi.jsonl", "hin_Deva", 3)}
     output = tmp_path / "classify.json"
-    argv = ["classify", "--model", str(checkpoint), "--train", str(train), "--test"] + [f"{k}={v}" for k, v in tests.items()]
+    argv = ["classify", "--model", str(checkpoint), "--train", str(train), "--test"] + [
+        f"{k}={v}" for k, v in tests.items()
+    ]
     assert main(argv + ["--max-steps", "1", "--batch-size", "4", "--output", str(output)]) == 0
     result = json.loads(output.read_text())
     assert result["steps"] == 1 and result["train_examples"] == 6 and result["labels"] == ["a", "b"]
@@ -149,16 +160,40 @@ def test_classify_subcommand_trains_and_scores_each_test_file(checkpoint, tmp_pa
     assert "--train needs --test" in capsys.readouterr().err
 
 
-def test_mlm_subcommand_scores_every_token_of_the_chosen_sentences(checkpoint, tmp_path, tokenizer, udhr_translations, capsys):
+def test_mlm_subcommand_scores_every_token_of_the_chosen_sentences(
+    checkpoint, tmp_path, tokenizer, udhr_translations, capsys
+):
     texts = udhr_translations["deu_Latn"].paragraphs()[:3]
     corpus = tmp_path / "corpus.json"
-    corpus.write_text(json.dumps({"deu_Latn": texts, "rus_Cyrl": udhr_translations["rus_Cyrl"].paragraphs()[:3]}), encoding="utf-8")
+    corpus.write_text(
+        json.dumps({"deu_Latn": texts, "rus_Cyrl": udhr_translations["rus_Cyrl"].paragraphs()[:3]}), encoding="utf-8"
+    )
     output = tmp_path / "mlm.json"
-    assert main(["mlm", "--model", str(checkpoint), "--corpus", str(corpus), "--languages", "deu", "--max-sentences", "2",
-                    "--max-length", "20", "--output", str(output)]) == 0
+    assert (
+        main(
+            [
+                "mlm",
+                "--model",
+                str(checkpoint),
+                "--corpus",
+                str(corpus),
+                "--languages",
+                "deu",
+                "--max-sentences",
+                "2",
+                "--max-length",
+                "20",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     result = json.loads(output.read_text())
     assert list(result["per_language"]) == ["deu_Latn"]
-    expected = sum(len(ids) - 2 for ids in tokenizer(texts[:2], truncation=True, max_length=20)["input_ids"])  # minus <s>, </s>
+    expected = sum(
+        len(ids) - 2 for ids in tokenizer(texts[:2], truncation=True, max_length=20)["input_ids"]
+    )  # minus <s>, </s>
     assert result["per_language"]["deu_Latn"]["scored_tokens"] == expected
     capsys.readouterr()
     assert main(["mlm", "--model", str(checkpoint), "--corpus", str(corpus), "--languages", "xho"]) == 2

@@ -66,8 +66,16 @@ def test_the_best_dev_epoch_is_tested_not_the_last(plant, udhr_translations, tok
     texts = udhr_translations["eng_Latn"].paragraphs()[:4]
     rows = lambda labels: datasets.Dataset.from_dict({"text": texts[: len(labels)], "label": labels})  # noqa: E731
     result = ev.zero_shot_transfer(
-        classifier(2), tokenizer, rows([A, B, A, B]), {"deu": rows([A, B, B, B])}, label_names=["A", "B"],
-        dev_dataset=rows([A, A, A, B]), num_train_epochs=3, learning_rate=0.0, batch_size=4, disable_tqdm=True,
+        classifier(2),
+        tokenizer,
+        rows([A, B, A, B]),
+        {"deu": rows([A, B, B, B])},
+        label_names=["A", "B"],
+        dev_dataset=rows([A, A, A, B]),
+        num_train_epochs=3,
+        learning_rate=0.0,
+        batch_size=4,
+        disable_tqdm=True,
     )
     history = [round(entry["eval_macro_f1"], 4) for entry in planted[0].state.log_history if "eval_macro_f1" in entry]
     assert history == [0.2, 0.4286, 0.2]  # the plan took effect: dev figures per epoch (all-B, all-A, all-B)
@@ -79,21 +87,35 @@ def test_the_best_dev_epoch_is_tested_not_the_last(plant, udhr_translations, tok
     assert result["per_language"]["deu"]["macro_f1"] == pytest.approx(0.2)
 
 
-def test_averages_are_over_languages_head_tail_and_sd_over_seeds_of_the_average(tmp_path, plant, udhr_translations, tokenizer):
+def test_averages_are_over_languages_head_tail_and_sd_over_seeds_of_the_average(
+    tmp_path, plant, udhr_translations, tokenizer
+):
     travel, politics, sports = (SIB200_CATEGORIES.index(c) for c in ("travel", "politics", "sports"))
     planted = plant(lambda seed, epoch: {1: travel, 2: politics}[seed])  # seed 1 always says travel, seed 2 politics
 
     def rows(label, categories):
         return [(c, p) for c, p in zip(categories, udhr_translations[label].paragraphs())]
 
-    repo = hub_fixtures.sib200(tmp_path / "sib200", {
-        "eng_Latn": {s: rows("eng_Latn", ["travel", "politics"]) for s in ("train", "validation", "test")},
-        "deu_Latn": {"test": rows("deu_Latn", ["travel"] * 2)},  # head, 2 examples
-        "yor_Latn": {"test": rows("yor_Latn", ["travel"] * 3 + ["politics"] + ["sports"] * 2)},  # tail, 6 examples
-        "quy_Latn": {"test": rows("quy_Latn", ["travel"] + ["politics"] * 2)},  # tail, 3 examples
-    })
-    result = ev.run_task("sib200", classifier(len(SIB200_CATEGORIES)), tokenizer, dataset=repo, seeds=[1, 2], epochs=1,
-                         learning_rate=0.0, batch_size=8, gradient_accumulation_steps=1)
+    repo = hub_fixtures.sib200(
+        tmp_path / "sib200",
+        {
+            "eng_Latn": {s: rows("eng_Latn", ["travel", "politics"]) for s in ("train", "validation", "test")},
+            "deu_Latn": {"test": rows("deu_Latn", ["travel"] * 2)},  # head, 2 examples
+            "yor_Latn": {"test": rows("yor_Latn", ["travel"] * 3 + ["politics"] + ["sports"] * 2)},  # tail, 6 examples
+            "quy_Latn": {"test": rows("quy_Latn", ["travel"] + ["politics"] * 2)},  # tail, 3 examples
+        },
+    )
+    result = ev.run_task(
+        "sib200",
+        classifier(len(SIB200_CATEGORIES)),
+        tokenizer,
+        dataset=repo,
+        seeds=[1, 2],
+        epochs=1,
+        learning_rate=0.0,
+        batch_size=8,
+        gradient_accumulation_steps=1,
+    )
     # Accuracy per language, seed 1 (travel) / seed 2 (politics): deu 1 / 0, yor 1/2 / 1/6, quy 1/3 / 2/3.
     assert len(planted) == 2  # one fine-tuning run per seed, each planted
     per = result["per_language"]
@@ -108,8 +130,12 @@ def test_averages_are_over_languages_head_tail_and_sd_over_seeds_of_the_average(
     assert averages["all"]["accuracy"] == pytest.approx(4 / 9)
     assert averages["all"]["accuracy_sd"] == pytest.approx(1 / 6)
     # Head: deu alone, 1/2 ± 1/2. Tail: seed 1 (1/2 + 1/3) / 2 = 5/12, seed 2 (1/6 + 2/3) / 2 = 5/12 -> 5/12 ± 0.
-    assert averages["head"]["accuracy"] == pytest.approx(1 / 2) and averages["head"]["accuracy_sd"] == pytest.approx(1 / 2)
-    assert averages["tail"]["accuracy"] == pytest.approx(5 / 12) and averages["tail"]["accuracy_sd"] == pytest.approx(0, abs=1e-12)
+    assert averages["head"]["accuracy"] == pytest.approx(1 / 2) and averages["head"]["accuracy_sd"] == pytest.approx(
+        1 / 2
+    )
+    assert averages["tail"]["accuracy"] == pytest.approx(5 / 12) and averages["tail"]["accuracy_sd"] == pytest.approx(
+        0, abs=1e-12
+    )
     table = ev.side_by_side_table({"planted": result}, metric="accuracy")
     assert "| yor_Latn | 33.33 ± 16.67 |" in table
     assert "| **average, all** (3 languages) | 44.44 ± 16.67 |" in table

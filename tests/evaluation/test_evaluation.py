@@ -112,21 +112,28 @@ def test_zero_shot_classification_trains_and_scores_each_language(model, tokeniz
     train, tests, labels = ev.udhr_topic_classification(udhr_subset, languages=["deu", "rus", "cmn"])
     assert labels == list(ev.UDHR_TOPIC_CLASSES) and train.features["label"].names == labels
     assert set(tests) == {"eng_Latn", "deu_Latn", "rus_Cyrl", "cmn_Hani"}
-    result = ev.zero_shot_transfer(model, tokenizer, train, tests, max_steps=2, batch_size=8, output_dir=str(tmp_path), disable_tqdm=True)
+    result = ev.zero_shot_transfer(
+        model, tokenizer, train, tests, max_steps=2, batch_size=8, output_dir=str(tmp_path), disable_tqdm=True
+    )
     assert result["steps"] == 2 and result["source"] == "eng_Latn" and result["metric"] == "macro_f1"
     assert set(result["per_language"]) == {"deu_Latn", "rus_Cyrl", "cmn_Hani"}  # the source is reported apart
     for code, scores in result["per_language"].items():
         assert set(scores) == {"accuracy", "macro_f1"} and 0 <= scores["macro_f1"] <= 1
         assert result["test_examples"][code] == len(tests[code])
     assert set(result["source_metrics"]) == {"accuracy", "macro_f1"}
-    assert result["average"]["accuracy"] == pytest.approx(np.mean([s["accuracy"] for s in result["per_language"].values()]))
+    assert result["average"]["accuracy"] == pytest.approx(
+        np.mean([s["accuracy"] for s in result["per_language"].values()])
+    )
 
 
 def test_heldout_articles_give_content_disjoint_split(udhr_subset):
     train, tests, labels = ev.udhr_topic_classification(udhr_subset, languages=["deu"], heldout_articles=[2, 26])
     english = udhr_subset["eng_Latn"].articles
     assert english[26][0] not in train["text"] and english[3][0] in train["text"]
-    assert sorted(set(tests["deu_Latn"]["label"])) == [labels.index("equality_dignity"), labels.index("social_economic_cultural")]
+    assert sorted(set(tests["deu_Latn"]["label"])) == [
+        labels.index("equality_dignity"),
+        labels.index("social_economic_cultural"),
+    ]
     with pytest.raises(ValueError, match="no training article for law_justice"):
         ev.udhr_topic_classification(udhr_subset, heldout_articles=[6, 8, 10, 11])
 
@@ -143,7 +150,17 @@ def test_zero_shot_tagging_aligns_first_subtokens(model, tokenizer, udhr_subset,
         return datasets.Dataset.from_dict(rows)
 
     tests = {"eng_Latn": tagged("eng_Latn"), "deu_Latn": tagged("deu_Latn")}
-    result = ev.zero_shot_transfer(model, tokenizer, tagged("eng_Latn"), tests, task="token", max_steps=2, batch_size=8, output_dir=str(tmp_path), disable_tqdm=True)
+    result = ev.zero_shot_transfer(
+        model,
+        tokenizer,
+        tagged("eng_Latn"),
+        tests,
+        task="token",
+        max_steps=2,
+        batch_size=8,
+        output_dir=str(tmp_path),
+        disable_tqdm=True,
+    )
     assert result["task"] == "tagging" and result["labels"] == ["B-CAP", "O"] and result["steps"] == 2
     assert set(result["per_language"]) == {"deu_Latn"}
     assert set(result["per_language"]["deu_Latn"]) == {"precision", "recall", "f1", "accuracy"}
@@ -155,7 +172,9 @@ def test_local_metrics_compute_known_values():
     assert scores["accuracy"] == 0.75 and scores["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
     seqeval_f1 = ev.load_metric("seqeval_f1")
     # Gold spans PER[0,0], LOC[3,3]; predicted PER[0,1], LOC[3,3]: one of two right each way.
-    scores = seqeval_f1.compute(predictions=[["B-PER", "I-PER", "O", "B-LOC"]], references=[["B-PER", "O", "O", "B-LOC"]])
+    scores = seqeval_f1.compute(
+        predictions=[["B-PER", "I-PER", "O", "B-LOC"]], references=[["B-PER", "O", "O", "B-LOC"]]
+    )
     assert scores["precision"] == 0.5 and scores["recall"] == 0.5 and scores["accuracy"] == 0.75
     # POS tags have no B-/I- prefix; seqeval (as the release calls it) reads the first character as the prefix, so
     # "NOUN" is an entity of type "OUN" and each run of equal tags is ONE span: NOUN NOUN VERB = 2 gold spans here;
@@ -186,18 +205,39 @@ def test_masked_lm_quality_uses_each_languages_ids(model, tokenizer, udhr_subset
         with torch.no_grad():
             table[row] = saved
     assert after["per_language"]["rus_Cyrl"] == before["per_language"]["rus_Cyrl"]
-    assert after["per_language"]["deu_Latn"]["pseudo_perplexity"] != before["per_language"]["deu_Latn"]["pseudo_perplexity"]
+    assert (
+        after["per_language"]["deu_Latn"]["pseudo_perplexity"]
+        != before["per_language"]["deu_Latn"]["pseudo_perplexity"]
+    )
 
 
 def test_stock_masked_lm_matches_langsamp_with_zero_tables(model, tokenizer, udhr_subset):
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
     config = tiny_config()
-    stock = XLMRobertaForMaskedLM(XLMRobertaConfig(**{k: getattr(config, k) for k in (
-        "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-        "max_position_embeddings", "hidden_dropout_prob", "attention_probs_dropout_prob", "type_vocab_size")})).eval()
+    stock = XLMRobertaForMaskedLM(
+        XLMRobertaConfig(
+            **{
+                k: getattr(config, k)
+                for k in (
+                    "vocab_size",
+                    "hidden_size",
+                    "num_hidden_layers",
+                    "num_attention_heads",
+                    "intermediate_size",
+                    "max_position_embeddings",
+                    "hidden_dropout_prob",
+                    "attention_probs_dropout_prob",
+                    "type_vocab_size",
+                )
+            }
+        )
+    ).eval()
     missing, unexpected = stock.load_state_dict(model.state_dict(), strict=False)
-    assert not missing and set(unexpected) == {"language_script_embeddings.language_embeddings.weight", "language_script_embeddings.script_embeddings.weight"}
+    assert not missing and set(unexpected) == {
+        "language_script_embeddings.language_embeddings.weight",
+        "language_script_embeddings.script_embeddings.weight",
+    }
     zeroed = LangSAMPForMaskedLM(tiny_config()).eval()
     zeroed.load_state_dict(model.state_dict())
     with torch.no_grad():
@@ -206,7 +246,9 @@ def test_stock_masked_lm_matches_langsamp_with_zero_tables(model, tokenizer, udh
     corpus = {"deu_Latn": ev.udhr_heldout_texts(udhr_subset)["deu_Latn"]}
     ours = ev.masked_lm_quality(zeroed, tokenizer, corpus, max_sentences=2, max_length=24)
     theirs = ev.masked_lm_quality(stock, tokenizer, corpus, max_sentences=2, max_length=24)
-    assert theirs["per_language"]["deu_Latn"]["pseudo_perplexity"] == pytest.approx(ours["per_language"]["deu_Latn"]["pseudo_perplexity"], rel=1e-4)
+    assert theirs["per_language"]["deu_Latn"]["pseudo_perplexity"] == pytest.approx(
+        ours["per_language"]["deu_Latn"]["pseudo_perplexity"], rel=1e-4
+    )
     assert theirs["per_language"]["deu_Latn"]["masked_accuracy"] == ours["per_language"]["deu_Latn"]["masked_accuracy"]
 
 
@@ -252,7 +294,17 @@ def test_recommend_source_languages_finds_the_planted_neighbours(planted):
 def test_plots_are_valid_png_images(planted, tmp_path):
     import matplotlib.image as mpimg
 
-    languages = ["urd_Arab", "hin_Deva", "pes_Arab", "arb_Arab", "eng_Latn", "deu_Latn", "rus_Cyrl", "cmn_Hani", "jpn_Jpan"]
+    languages = [
+        "urd_Arab",
+        "hin_Deva",
+        "pes_Arab",
+        "arb_Arab",
+        "eng_Latn",
+        "deu_Latn",
+        "rus_Cyrl",
+        "cmn_Hani",
+        "jpn_Jpan",
+    ]
     written = ev.plot_language_embeddings(planted, tmp_path / "plots", languages=languages)
     assert set(written) == {"heatmap", "map", "dendrogram", "scripts"}
     for path in written.values():
@@ -270,7 +322,9 @@ def test_analysis_without_language_embeddings_is_refused(tmp_path, tokenizer):
     with pytest.raises(ValueError, match="no learned language embeddings"):
         ev.plot_language_embeddings(LangSAMPForSequenceClassification(tiny_config()), tmp_path)
     stock = tmp_path / "stock"
-    XLMRobertaForMaskedLM(XLMRobertaConfig(vocab_size=100, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)).save_pretrained(stock)
+    XLMRobertaForMaskedLM(
+        XLMRobertaConfig(vocab_size=100, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)
+    ).save_pretrained(stock)
     with pytest.raises(ValueError, match="model_type 'xlm-roberta' is not LangSAMP"):
         ev.nearest_languages(stock, "urd")
 
@@ -280,7 +334,23 @@ def test_analysis_without_language_embeddings_is_refused(tmp_path, tokenizer):
 
 def test_cli_writes_json_and_reports_bad_layer(checkpoint, tmp_path, capsys):
     output = tmp_path / "retrieval.json"
-    assert main(["retrieval", "--model", str(checkpoint), "--layer", "2", "--languages", "deu", "rus", "--output", str(output)]) == 0
+    assert (
+        main(
+            [
+                "retrieval",
+                "--model",
+                str(checkpoint),
+                "--layer",
+                "2",
+                "--languages",
+                "deu",
+                "rus",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     result = json.loads(output.read_text())
     assert set(result["per_language"]) == {"deu_Latn", "rus_Cyrl"} and result["candidates"] == 31
     assert "| deu_Latn |" in capsys.readouterr().out
@@ -295,13 +365,22 @@ def test_stock_xlmr_checkpoint_is_evaluated_too(tmp_path, tokenizer, udhr_subset
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
 
     torch.manual_seed(0)
-    config = XLMRobertaConfig(vocab_size=250002, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32, max_position_embeddings=130)
+    config = XLMRobertaConfig(
+        vocab_size=250002,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=130,
+    )
     XLMRobertaForMaskedLM(config).save_pretrained(tmp_path / "xlmr")
     tokenizer.save_pretrained(tmp_path / "xlmr")
     corpus = ev.udhr_parallel_corpus(udhr_subset)
     result = ev.sentence_retrieval(tmp_path / "xlmr", corpus=corpus, languages=["deu"], layer=-1)
     assert result["layer"] == 2 and set(result["per_language"]) == {"deu_Latn"}
-    mlm = ev.masked_lm_quality(tmp_path / "xlmr", corpus=ev.udhr_heldout_texts(udhr_subset), languages=["deu"], max_sentences=1, max_length=16)
+    mlm = ev.masked_lm_quality(
+        tmp_path / "xlmr", corpus=ev.udhr_heldout_texts(udhr_subset), languages=["deu"], max_sentences=1, max_length=16
+    )
     assert mlm["per_language"]["deu_Latn"]["pseudo_perplexity"] > 1000
     with pytest.raises(ValueError, match="Layer 3 is out of range"):
         ev.sentence_retrieval(tmp_path / "xlmr", corpus=corpus, layer=3)

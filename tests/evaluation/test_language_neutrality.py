@@ -30,7 +30,9 @@ def test_cross_language_cosine_by_hand():
     # parallel: eng-deu (cos 45° + cos 0°) / 2; eng-rus (1 + 0) / 2; deu-rus (cos 45° + cos 90°) / 2
     eng_deu, eng_rus, deu_rus = (R + 1) / 2, 0.5, R / 2
     assert result["languages"] == ["eng", "deu", "rus"]
-    assert np.allclose(result["matrix"], [[1, eng_deu, eng_rus], [eng_deu, 1, deu_rus], [eng_rus, deu_rus, 1]], atol=1e-6)
+    assert np.allclose(
+        result["matrix"], [[1, eng_deu, eng_rus], [eng_deu, 1, deu_rus], [eng_rus, deu_rus, 1]], atol=1e-6
+    )
     assert result["mean"] == pytest.approx((eng_deu + eng_rus + deu_rus) / 3)  # unordered pairs, diagonal left out
     # non-parallel (sentence 0 against 1 and 1 against 0): eng-deu (0 + R) / 2; eng-rus (-1 + 0) / 2; deu-rus (-R + 0) / 2
     assert result["mean_non_parallel"] == pytest.approx((R / 2 - 0.5 - R / 2) / 3)
@@ -87,10 +89,19 @@ def test_tiny_model_matches_an_independent_per_sentence_forward_pass(model, toke
 
 def test_every_bad_input_is_named_at_once(model, corpus):
     with pytest.raises(ValueError) as error:
-        check_neutrality_inputs(corpus, ["deu", "xxx_Latn"], model, layers=[1, 5, -9], probe_folds=9, batch_size=0, max_length=2, seed=-1)
+        check_neutrality_inputs(
+            corpus, ["deu", "xxx_Latn"], model, layers=[1, 5, -9], probe_folds=9, batch_size=0, max_length=2, seed=-1
+        )
     message = str(error.value)
-    for part in ("'xxx_Latn' is not in the corpus", "layer 5 is out of range", "layer -9 is out of range", "probe folds 9",
-                 "batch size 0", "max length 2: give at least 3 tokens", "seed -1: give an integer from 0"):
+    for part in (
+        "'xxx_Latn' is not in the corpus",
+        "layer 5 is out of range",
+        "layer -9 is out of range",
+        "probe folds 9",
+        "batch size 0",
+        "max length 2: give at least 3 tokens",
+        "seed -1: give an integer from 0",
+    ):
         assert part in message
     with pytest.raises(ValueError, match="at least 2"):
         check_neutrality_inputs(corpus, ["deu"], model)
@@ -105,7 +116,17 @@ def test_cli_writes_every_layer_and_refuses_bad_input_in_one_line(model, tokeniz
     tokenizer.save_pretrained(folder)
     (tmp_path / "corpus.json").write_text(json.dumps(corpus), encoding="utf-8")
     output = tmp_path / "neutrality.json"
-    argv = ["neutrality", "--model", str(folder), "--corpus", str(tmp_path / "corpus.json"), "--probe-folds", "2", "--max-length", "32"]
+    argv = [
+        "neutrality",
+        "--model",
+        str(folder),
+        "--corpus",
+        str(tmp_path / "corpus.json"),
+        "--probe-folds",
+        "2",
+        "--max-length",
+        "32",
+    ]
     assert main(argv + ["--output", str(output)]) == 0
     result = json.loads(output.read_text())
     assert sorted(result["per_layer"], key=int) == ["0", "1", "2"] and len(result["per_layer"]["2"]["matrix"]) == 3

@@ -14,8 +14,8 @@ from fixtures.models import tiny_config
 pytest.importorskip("scipy")
 
 # 4 languages; upper-triangle pairs in the order (0,1) (0,2) (0,3) (1,2) (1,3) (2,3).
-A = np.array([[1, .9, .1, .3], [.9, 1, .2, .4], [.1, .2, 1, .8], [.3, .4, .8, 1]])
-B = np.array([[1, .8, .3, .1], [.8, 1, .2, .5], [.3, .2, 1, .7], [.1, .5, .7, 1]])
+A = np.array([[1, 0.9, 0.1, 0.3], [0.9, 1, 0.2, 0.4], [0.1, 0.2, 1, 0.8], [0.3, 0.4, 0.8, 1]])
+B = np.array([[1, 0.8, 0.3, 0.1], [0.8, 1, 0.2, 0.5], [0.3, 0.2, 1, 0.7], [0.1, 0.5, 0.7, 1]])
 
 
 def spearman_no_ties(x, y):
@@ -45,8 +45,9 @@ def test_spearman_and_the_exact_permutation_p_on_four_languages():
     # Identical matrices: rho = 1, and only orders that keep every pair's rank reach it.
     rho_same, p_same, _ = permutation_rank_correlation(A, A, permutations=1000)
     assert rho_same == pytest.approx(1.0)
-    assert p_same == pytest.approx(sum(spearman_no_ties(pairs_of(A), pairs_of(A, o)) >= 1 - 1e-12
-                                       for o in itertools.permutations(range(4))) / 24)
+    assert p_same == pytest.approx(
+        sum(spearman_no_ties(pairs_of(A), pairs_of(A, o)) >= 1 - 1e-12 for o in itertools.permutations(range(4))) / 24
+    )
 
 
 def test_monte_carlo_p_and_the_pair_mask():
@@ -80,7 +81,9 @@ def feature_set(filename, prefix, code):
         return {name for name, value in zip(database["feats"].tolist(), row) if name.startswith(prefix) and value == 1}
 
 
-@pytest.mark.parametrize("kind, filename, prefix", [("genetic", "family_features.npz", "F_"), ("syntax", "feature_predictions.npz", "S_")])
+@pytest.mark.parametrize(
+    "kind, filename, prefix", [("genetic", "family_features.npz", "F_"), ("syntax", "feature_predictions.npz", "S_")]
+)
 def test_uriel_similarity_is_the_cosine_of_binary_feature_sets(kind, filename, prefix):
     from langsamp.evaluation.uriel_similarity import uriel_similarity
 
@@ -106,14 +109,27 @@ def test_a_table_holding_uriels_vectors_correlates_perfectly():
 
     config = tiny_config(hidden_size=128, num_attention_heads=2, vocab_size=1000)
     model = LangSAMPForMaskedLM(config)
-    pairs = ["hin_Deva", "hin_Latn", "mar_Deva", "urd_Arab", "pes_Arab", "eng_Latn", "deu_Latn", "rus_Cyrl", "tur_Latn", "jpn_Jpan"]
+    pairs = [
+        "hin_Deva",
+        "hin_Latn",
+        "mar_Deva",
+        "urd_Arab",
+        "pes_Arab",
+        "eng_Latn",
+        "deu_Latn",
+        "rus_Cyrl",
+        "tur_Latn",
+        "jpn_Jpan",
+    ]
     codes = list(dict.fromkeys(p.split("_")[0] for p in pairs))
     found, vectors = uriel_features(codes, "syntax")
     assert found == codes
     with torch.no_grad():
         table = model.language_script_embeddings.language_embeddings.weight
         for code, vector in zip(codes, vectors):
-            table[config.languages.index(code)] = torch.tensor(np.pad(vector, (0, 128 - len(vector))), dtype=table.dtype)
+            table[config.languages.index(code)] = torch.tensor(
+                np.pad(vector, (0, 128 - len(vector))), dtype=table.dtype
+            )
     result = table_vs_uriel(model, pairs, kinds=("syntax",), permutations=99, seed=0)["syntax"]
     assert result["n_languages"] == 9 and result["n_pairs"] == 36  # hin_Deva and hin_Latn: one row
     assert result["rho"] == pytest.approx(1.0) and result["p_value"] == pytest.approx(1 / 100)

@@ -20,7 +20,11 @@ def seeds(values):
 
 
 def test_summary_statistics_by_hand():
-    per_seed = {"start": seeds([50.0, 52.0, 54.0]), "baseline": seeds([60.0, 61.0, 65.0]), "langsamp": seeds([63.0, 64.5, 67.0])}
+    per_seed = {
+        "start": seeds([50.0, 52.0, 54.0]),
+        "baseline": seeds([60.0, 61.0, 65.0]),
+        "langsamp": seeds([63.0, 64.5, 67.0]),
+    }
     (row,) = statistics.summarise(per_seed)
     assert row["baseline"]["mean"] == pytest.approx(62.0)
     # sample sd (n - 1): deviations -2, -1, 3 -> sqrt(14 / 2)
@@ -38,11 +42,17 @@ def test_summary_statistics_by_hand():
 
 
 def test_a_difference_within_the_spread_is_not_claimed():
-    per_seed = {"start": seeds([1.0, 1.0, 1.0]), "baseline": seeds([60.0, 70.0, 80.0]), "langsamp": seeds([61.0, 71.2, 80.9])}
+    per_seed = {
+        "start": seeds([1.0, 1.0, 1.0]),
+        "baseline": seeds([60.0, 70.0, 80.0]),
+        "langsamp": seeds([61.0, 71.2, 80.9]),
+    }
     (row,) = statistics.summarise(per_seed)
     assert row["p"] < 0.05 and abs(row["difference"]["mean"]) < row["baseline"]["sd"]
     assert not row["exceeds_spread"]  # consistent sign, but far smaller than the seed spread
-    equal = statistics.summarise({"start": seeds([1.0, 1.0]), "baseline": seeds([5.0, 6.0]), "langsamp": seeds([5.0, 6.0])})[0]
+    equal = statistics.summarise(
+        {"start": seeds([1.0, 1.0]), "baseline": seeds([5.0, 6.0]), "langsamp": seeds([5.0, 6.0])}
+    )[0]
     assert math.isnan(equal["p"]) and not equal["exceeds_spread"]
 
 
@@ -84,7 +94,9 @@ def tiny_checkpoints(tmp_path_factory, tokenizer):
     for name, tables in (("start", False), ("baseline", False), ("langsamp", True)):
         folders[name] = tmp_path_factory.mktemp(name)
         torch.manual_seed(len(folders))
-        LangSAMPForMaskedLM(tiny_config(use_lang_embedding=tables, use_script_embedding=tables)).save_pretrained(folders[name])
+        LangSAMPForMaskedLM(tiny_config(use_lang_embedding=tables, use_script_embedding=tables)).save_pretrained(
+            folders[name]
+        )
         tokenizer.save_pretrained(folders[name])
     return folders
 
@@ -97,9 +109,38 @@ def tiny_start(tiny_checkpoints, monkeypatch):
 
 
 def tiny_argv(start, output, *extra):
-    return ["--model", str(start), "--output_dir", str(output), "--languages", "eng_Latn", "deu", "--seeds", "1", "2",
-            "--max_steps", "2", "--head_warmup_steps", "0", "--layers", "1", "2", "--classify_epochs", "1", "--mlm_sentences", "1",
-            "--mask_rounds", "1", "--max_length", "32", "--probe_folds", "2", "--train_script", str(FAKE_TRAIN), *extra]
+    return [
+        "--model",
+        str(start),
+        "--output_dir",
+        str(output),
+        "--languages",
+        "eng_Latn",
+        "deu",
+        "--seeds",
+        "1",
+        "2",
+        "--max_steps",
+        "2",
+        "--head_warmup_steps",
+        "0",
+        "--layers",
+        "1",
+        "2",
+        "--classify_epochs",
+        "1",
+        "--mlm_sentences",
+        "1",
+        "--mask_rounds",
+        "1",
+        "--max_length",
+        "32",
+        "--probe_folds",
+        "2",
+        "--train_script",
+        str(FAKE_TRAIN),
+        *extra,
+    ]
 
 
 def stand_in_evaluation(log):
@@ -111,10 +152,20 @@ def stand_in_evaluation(log):
         x = 0.1 * len(log)
         result = dict(reuse or {})
         result.setdefault("retrieval", {layer: {"average": {"top1": x / layer, "top10": x}} for layer in args.layers})
-        result.setdefault("neutrality", {"per_layer": {layer: {"mean": x, "mean_non_parallel": x / 2, "lid_accuracy": 1 - x / 9}
-                                                       for layer in [0, *args.layers]}})
+        result.setdefault(
+            "neutrality",
+            {
+                "per_layer": {
+                    layer: {"mean": x, "mean_non_parallel": x / 2, "lid_accuracy": 1 - x / 9}
+                    for layer in [0, *args.layers]
+                }
+            },
+        )
         result.setdefault("mlm", {"average": {"masked_accuracy": x / 3, "masked_perplexity_geomean": 100 * x}})
-        result["classification"] = {"average": {"macro_f1": x / 4, "accuracy": x / 2}, "source_metrics": {"accuracy": x}}
+        result["classification"] = {
+            "average": {"macro_f1": x / 4, "accuracy": x / 2},
+            "source_metrics": {"accuracy": x},
+        }
         return result
 
     return evaluate
@@ -138,11 +189,18 @@ def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, m
     cli.main(tiny_argv(tiny_start, output))
     assert calls.read_text().split() == "1 False 1 True 2 False 2 False 2 True".split()
     out = capsys.readouterr().out
-    assert "2 of 4 pretraining runs are finished and kept" in out and "need at least 3" in out and "URIEL correlation is left out" in out
+    assert (
+        "2 of 4 pretraining runs are finished and kept" in out
+        and "need at least 3" in out
+        and "URIEL correlation is left out" in out
+    )
     results = json.loads((output / "results.json").read_text())
     assert results["settings"]["languages"] == ["eng_Latn", "deu_Latn"] and results["uriel_rows"] is None
     metrics = {row["metric"] for row in results["rows"]}
-    assert "Cross-language cosine of parallel sentences (layer 2)" in metrics and "UDHR retrieval top-1 (layer 1), %" in metrics
+    assert (
+        "Cross-language cosine of parallel sentences (layer 2)" in metrics
+        and "UDHR retrieval top-1 (layer 1), %" in metrics
+    )
     assert (output / "comparison.md").read_text().count("| UDHR retrieval top-1 (layer") == 2  # layers 1 and 2
     # start, baseline, LangSAMP per seed; the start's seed-independent figures are computed once and reused
     assert len(evaluated) == 6 and evaluated[3] == (str(tiny_start), 1, ["mlm", "neutrality", "retrieval"])
@@ -165,13 +223,40 @@ def test_two_languages_run_keep_what_finished_and_resume(tiny_start, tmp_path, m
 
 
 def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
-    argv = [sys.executable, str(REPO / "compare_baseline.py"), "--output_dir", str(tmp_path / "c"), "--model", str(tiny_start),
-            "--layers", "1", "40", "--languages", "eng_Latn", "deu_Xxxx", "--seeds", "1", "--max_steps", "50",
-            "--classify_batch_size", "0", "--train_args", "--no_such_flag", "1"]
+    argv = [
+        sys.executable,
+        str(REPO / "compare_baseline.py"),
+        "--output_dir",
+        str(tmp_path / "c"),
+        "--model",
+        str(tiny_start),
+        "--layers",
+        "1",
+        "40",
+        "--languages",
+        "eng_Latn",
+        "deu_Xxxx",
+        "--seeds",
+        "1",
+        "--max_steps",
+        "50",
+        "--classify_batch_size",
+        "0",
+        "--train_args",
+        "--no_such_flag",
+        "1",
+    ]
     result = subprocess.run(argv, capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    for part in ("--layers 40: ", "has 2 layers", "'deu_Xxxx' is not in the UDHR", "--seeds: give at least 2",
-                 "--max_steps 50 must exceed --head_warmup_steps 100", "--classify_batch_size must be >= 1", "--no_such_flag"):
+    for part in (
+        "--layers 40: ",
+        "has 2 layers",
+        "'deu_Xxxx' is not in the UDHR",
+        "--seeds: give at least 2",
+        "--max_steps 50 must exceed --head_warmup_steps 100",
+        "--classify_batch_size must be >= 1",
+        "--no_such_flag",
+    ):
         assert part in result.stderr, part
     assert not (tmp_path / "c").exists()
 
@@ -182,9 +267,18 @@ def test_every_bad_argument_is_named_in_one_line(tiny_start, tmp_path):
         (["--seeds", "-1", "0"], "--seeds -1: give seeds from 0 to 2**32 - 1 (numpy's range)"),
         (["--learning_rate", "inf"], "--learning_rate must be > 0, got inf"),
         # train.py's own checks, run now rather than in the first pretraining run's subprocess
-        (["--train_args", "--weight_decay", "-1"], "train.py refuses the runs' flags: --weight_decay -1.0 must be >= 0"),
-        (["--train_args", "--eval_strategy", "steps"], "train.py refuses the runs' flags: --eval_strategy steps evaluates"),
-        (["--train_args", "--report_to", "wandb"], "train.py refuses the runs' flags: --report_to wandb: not installed"),
+        (
+            ["--train_args", "--weight_decay", "-1"],
+            "train.py refuses the runs' flags: --weight_decay -1.0 must be >= 0",
+        ),
+        (
+            ["--train_args", "--eval_strategy", "steps"],
+            "train.py refuses the runs' flags: --eval_strategy steps evaluates",
+        ),
+        (
+            ["--train_args", "--report_to", "wandb"],
+            "train.py refuses the runs' flags: --report_to wandb: not installed",
+        ),
     ],
 )
 def test_what_train_py_would_refuse_is_found_before_any_run(tiny_start, tmp_path, flags, message):
@@ -206,26 +300,47 @@ def test_a_folder_that_is_not_a_comparison_is_not_overwritten(tiny_start, tmp_pa
         cli.main(tiny_argv(tiny_start, tmp_path / "c"))
     error = capsys.readouterr().err
     assert exit_code.value.code == 2 and "is not empty and holds no settings.json" in error and "--overwrite" in error
-    assert (tmp_path / "c" / "notes.txt").read_text() == "mine" and sorted(p.name for p in (tmp_path / "c").iterdir()) == ["notes.txt"]
+    assert (tmp_path / "c" / "notes.txt").read_text() == "mine" and sorted(
+        p.name for p in (tmp_path / "c").iterdir()
+    ) == ["notes.txt"]
 
 
 def test_uriel_rows_are_mean_and_sd_over_seeds_beside_the_random_table():
     def one(rho, p):
-        return {"syntax": {"rho": rho, "p_value": p, "n_languages": 41, "n_pairs": 820, "rho_different_script": rho / 2,
-                           "p_value_different_script": 2 * p}}
+        return {
+            "syntax": {
+                "rho": rho,
+                "p_value": p,
+                "n_languages": 41,
+                "n_pairs": 820,
+                "rho_different_script": rho / 2,
+                "p_value_different_script": 2 * p,
+            }
+        }
 
-    per_seed = [{"table": one(0.25, 0.001), "random_table": one(0.01, 0.4)},
-                {"table": one(0.35, 0.003), "random_table": one(-0.03, 0.6)},
-                {"table": one(0.30, 0.002), "random_table": one(0.02, 0.5)}]
+    per_seed = [
+        {"table": one(0.25, 0.001), "random_table": one(0.01, 0.4)},
+        {"table": one(0.35, 0.003), "random_table": one(-0.03, 0.6)},
+        {"table": one(0.30, 0.002), "random_table": one(0.02, 0.5)},
+    ]
     rows = statistics.uriel_rows(per_seed)
     assert [row["measure"] for row in rows] == [
-        "URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs)", "URIEL syntax: permutation p, all pairs",
-        "URIEL syntax: Spearman rho, different-script pairs", "URIEL syntax: permutation p, different-script pairs"]
-    assert rows[0]["table"]["mean"] == pytest.approx(0.30) and rows[0]["table"]["sd"] == pytest.approx(0.05)  # 0.25, 0.35, 0.30
-    assert rows[0]["random_table"]["mean"] == pytest.approx(0.0, abs=1e-12) and rows[0]["random_table"]["sd"] == pytest.approx(math.sqrt(0.0007))
+        "URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs)",
+        "URIEL syntax: permutation p, all pairs",
+        "URIEL syntax: Spearman rho, different-script pairs",
+        "URIEL syntax: permutation p, different-script pairs",
+    ]
+    assert rows[0]["table"]["mean"] == pytest.approx(0.30) and rows[0]["table"]["sd"] == pytest.approx(
+        0.05
+    )  # 0.25, 0.35, 0.30
+    assert rows[0]["random_table"]["mean"] == pytest.approx(0.0, abs=1e-12) and rows[0]["random_table"][
+        "sd"
+    ] == pytest.approx(math.sqrt(0.0007))
     assert rows[2]["table"]["mean"] == pytest.approx(0.15) and rows[3]["random_table"]["mean"] == pytest.approx(1.0)
     table = report.uriel_markdown(rows)
-    assert "| URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs) | 0.300 ± 0.050 | 0.000 ± 0.026 |" in table
+    assert (
+        "| URIEL syntax: Spearman rho, all pairs (41 languages, 820 pairs) | 0.300 ± 0.050 | 0.000 ± 0.026 |" in table
+    )
 
 
 def test_the_default_pretraining_command_is_this_packages_train_py(tiny_checkpoints, tmp_path):
@@ -234,8 +349,7 @@ def test_the_default_pretraining_command_is_this_packages_train_py(tiny_checkpoi
     # so its own one-line error comes back through compare_baseline's log.
     log = tmp_path / "langsamp.log"
     with pytest.raises(SystemExit) as stop:
-        runs.pretrain("langsamp", 1, tiny_checkpoints["start"], tmp_path / "no-corpus", tmp_path / "run",
-                                  2, [], log)
+        runs.pretrain("langsamp", 1, tiny_checkpoints["start"], tmp_path / "no-corpus", tmp_path / "run", 2, [], log)
     assert "train.py failed (exit 2)" in str(stop.value)
     assert log.read_text().splitlines()[-1] == (
         f"train.py: error: --corpus {tmp_path / 'no-corpus'}: no such file or directory (a Hub dataset id looks like `user/name`)."
@@ -248,8 +362,9 @@ def test_pretraining_runs_in_the_users_folder_and_the_command_exits_0(tiny_start
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FAKE_TRAIN_CALLS", str(tmp_path / "calls.txt"))
     (tmp_path / "corpus").mkdir()
-    folder = runs.pretrain("langsamp", 1, tiny_start, Path("corpus"), Path("run"), 2, [], Path("run.log"),
-                                       train_script=FAKE_TRAIN)
+    folder = runs.pretrain(
+        "langsamp", 1, tiny_start, Path("corpus"), Path("run"), 2, [], Path("run.log"), train_script=FAKE_TRAIN
+    )
     assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run.log").is_file(), folder
     monkeypatch.setattr(cli, "main", lambda argv=None: [{"metric": "rows for code that calls main"}])
     assert cli.cli([]) is None
