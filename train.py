@@ -4,10 +4,11 @@
     python train.py --help              # the script's arguments, then every TrainingArguments flag
     python train.py examples/paper.yaml --corpus /data/glot500 --output_dir runs/langsamp
 
-The code is `langsamp/training/train.py`; `pip install .` installs it as the `langsamp-train` command.
+The code is `langsamp/training/cli.py` and the modules beside it; `pip install .` installs it as the `langsamp-train`
+command.
 """
 
-from langsamp.training.train import cli
+from langsamp.training.cli import cli
 
 if __name__ == "__main__":
     cli()

@@ -5,6 +5,7 @@ import os
 
 import pytest
 from fixtures.models import TRAINED, tiny_config
+
 from modeling_langsamp import LangSAMPForMaskedLM
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the suite may reach the Hub

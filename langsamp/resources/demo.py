@@ -103,7 +103,7 @@ def probe(model, tokenizer, pairs=None):
     import torch
     from transformers import pipeline
 
-    from langsamp.evaluation import cli as ev
+    from langsamp import evaluation as ev
 
     was_training = model.training
     model.eval()

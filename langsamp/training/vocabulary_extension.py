@@ -34,11 +34,15 @@ class VocabularyExtension:
 
     def summary(self):
         if self.method == "resize":
-            return (f"Vocabulary {self.old_size} -> {self.new_size} rows by plain resize (rows kept by id, "
-                    f"{self.new} new rows N(0, initializer_range)).")
-        return (f"Vocabulary {self.old_size} -> {self.new_size} pieces matched by string: {self.kept} trained rows kept "
-                f"({self.moved} at a new id), {self.new} new pieces N(0, initializer_range), {self.dropped} old pieces "
-                "dropped.")
+            return (
+                f"Vocabulary {self.old_size} -> {self.new_size} rows by plain resize (rows kept by id, "
+                f"{self.new} new rows N(0, initializer_range))."
+            )
+        return (
+            f"Vocabulary {self.old_size} -> {self.new_size} pieces matched by string: {self.kept} trained rows kept "
+            f"({self.moved} at a new id), {self.new} new pieces N(0, initializer_range), {self.dropped} old pieces "
+            "dropped."
+        )
 
 
 def extend_vocabulary(model, old_vocab, new_vocab, method="by_piece"):
@@ -62,8 +66,8 @@ def extend_vocabulary(model, old_vocab, new_vocab, method="by_piece"):
         piece = next((p for p, i in old_vocab.items() if i == pad), None)
         if piece is not None and new_vocab.get(piece, pad) != pad:
             raise ValueError(
-                f"The new tokenizer moves {piece!r} from id {pad} to {new_vocab[piece]}: RoBERTa counts position ids from "
-                "the padding id, so the trained positions would shift. Keep the padding token's id."
+                f"The new tokenizer moves {piece!r} from id {pad} to {new_vocab[piece]}: RoBERTa counts position ids "
+                "from the padding id, so the trained positions would shift. Keep the padding token's id."
             )
     common = [piece for piece in old_vocab if piece in new_vocab]
     old_ids = torch.tensor([old_vocab[p] for p in common], dtype=torch.long)
@@ -92,5 +96,6 @@ def extend_vocabulary(model, old_vocab, new_vocab, method="by_piece"):
             bias[new_ids] = old_bias[old_ids]
             output.bias.copy_(bias)
     moved = int((old_ids != new_ids).sum())
-    return VocabularyExtension(method, old_rows, new_size, len(common), moved, new_size - len(common),
-                               len(old_vocab) - len(common))
+    return VocabularyExtension(
+        method, old_rows, new_size, len(common), moved, new_size - len(common), len(old_vocab) - len(common)
+    )

@@ -53,7 +53,7 @@ def in_venv(installed, *argv, **env):
 
 def test_the_package_and_the_remote_code_import_from_the_venv(installed):
     venv, work = installed
-    done = in_venv(installed, "python", "-c", "import langsamp, langsamp.data, langsamp.training.train, langsamp.evaluation.cli, "
+    done = in_venv(installed, "python", "-c", "import langsamp, langsamp.data, langsamp.training.cli, langsamp.evaluation.cli, "
                    "langsamp.hub.export, modeling_langsamp, tokenization_langsamp; "
                    "print(langsamp.__file__); print(modeling_langsamp.__file__)")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -88,10 +88,10 @@ def test_the_console_scripts_run(installed):
     venv, _ = installed
     (entry_points,) = venv.glob("lib/python*/site-packages/langsamp-*.dist-info/entry_points.txt")
     assert entry_points.read_text().split("[console_scripts]")[1].split() == [
-        "langsamp-compare-baseline", "=", "langsamp.evaluation.compare_baseline:cli",
+        "langsamp-compare-baseline", "=", "langsamp.experiments.compare_baseline.cli:cli",
         "langsamp-eval", "=", "langsamp.evaluation.cli:main",
         "langsamp-export", "=", "langsamp.hub.export:main",
-        "langsamp-train", "=", "langsamp.training.train:cli",
+        "langsamp-train", "=", "langsamp.training.cli:cli",
     ]
 
 
@@ -131,7 +131,7 @@ def test_resources_outside_a_clone_are_looked_for_in_langsamp_data_dir_else_here
 @pytest.mark.parametrize("argv0, name, line", [
     ("/venv/bin/langsamp-train", "langsamp-train", "langsamp-train"),  # the console script
     ("train.py", "train.py", "python train.py"),  # python train.py in a clone
-    ("/clone/langsamp/training/train.py", "train.py", "python train.py"),  # python -m langsamp.training.train
+    ("/clone/langsamp/training/cli.py", "train.py", "python train.py"),  # python -m langsamp.training.cli
     ("/venv/lib/python3/site-packages/pytest/__main__.py", "train.py", "python train.py"),  # main() called in-process
 ])
 def test_a_command_names_itself_as_it_was_run(monkeypatch, argv0, name, line):
@@ -147,8 +147,10 @@ def test_the_scripts_in_a_clone_keep_their_python_api():
     import export
     import langsamp_eval as ev
 
+    from langsamp import evaluation
     from langsamp.evaluation import cli
     from langsamp.hub import export as hub_export
 
-    assert ev.run_task is cli.run_task and ev.sentence_retrieval is cli.sentence_retrieval and ev.main is cli.main
+    assert ev.run_task is evaluation.run_task and ev.sentence_retrieval is evaluation.sentence_retrieval
+    assert ev.main is cli.main
     assert export.save_for_hub is hub_export.save_for_hub and export.main is hub_export.main

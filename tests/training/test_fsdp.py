@@ -16,13 +16,17 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from fixtures.models import tiny_config
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = str(REPO / "train.py")
 PAIRS = ["eng_Latn", "deu_Latn", "rus_Cyrl", "hin_Deva", "arb_Arab", "cmn_Hani"]
-FSDP = ["--fsdp", "full_shard auto_wrap", "--fsdp_config", json.dumps({"transformer_layer_cls_to_wrap": ["XLMRobertaLayer"]})]
+FSDP = [
+    "--fsdp",
+    "full_shard auto_wrap",
+    "--fsdp_config",
+    json.dumps({"transformer_layer_cls_to_wrap": ["XLMRobertaLayer"]}),
+]
 GPUS = torch.cuda.device_count()
 
 
@@ -30,7 +34,9 @@ GPUS = torch.cuda.device_count()
 def corpus(tmp_path_factory, udhr_translations):
     from langsamp.resources.udhr import write_glot500_corpus
 
-    return write_glot500_corpus({label: udhr_translations[label] for label in PAIRS}, tmp_path_factory.mktemp("corpus") / "udhr")
+    return write_glot500_corpus(
+        {label: udhr_translations[label] for label in PAIRS}, tmp_path_factory.mktemp("corpus") / "udhr"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,21 +47,36 @@ def config_dir(tmp_path_factory):
 
 
 def arguments(corpus, config_dir, output_dir, cache, **overrides):
-    values = dict(corpus=corpus, config_name=config_dir, output_dir=output_dir, cache_dir=cache, max_seq_length=32,
-                  per_device_train_batch_size=4, learning_rate=1e-2, max_eval_samples=16, per_device_eval_batch_size=16,
-                  logging_steps=1, report_to="none", disable_tqdm="true", dataloader_num_workers=0, seed=0)
+    values = dict(
+        corpus=corpus,
+        config_name=config_dir,
+        output_dir=output_dir,
+        cache_dir=cache,
+        max_seq_length=32,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        max_eval_samples=16,
+        per_device_eval_batch_size=16,
+        logging_steps=1,
+        report_to="none",
+        disable_tqdm="true",
+        dataloader_num_workers=0,
+        seed=0,
+    )
     values.update(overrides)
     return [item for key, value in values.items() for item in (f"--{key}", str(value))] + FSDP
 
 
 def test_fsdp_on_cpu_is_refused_before_training(tmp_path, monkeypatch, tokenizer, corpus, config_dir):
-    from langsamp.training import train
+    from langsamp.training import cli
 
-    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
-    monkeypatch.setattr(train, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked"))
+    monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
+    monkeypatch.setattr(
+        cli, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked")
+    )
     argv = arguments(corpus, config_dir, tmp_path / "out", tmp_path / "cache", use_cpu="true", max_steps=2)
-    with pytest.raises(train.BadInput, match=r"--fsdp does nothing on CPU: accelerate enables FSDP only on GPUs.*DDP"):
-        train.main(argv)
+    with pytest.raises(cli.BadInput, match=r"--fsdp does nothing on CPU: accelerate enables FSDP only on GPUs.*DDP"):
+        cli.main(argv)
     assert not (tmp_path / "out").exists()
 
 
@@ -64,7 +85,7 @@ import json, os, signal, sys
 sys.path.insert(0, os.getcwd())
 from torch.distributed.tensor import DTensor
 from transformers import TrainerCallback
-from langsamp.training import train
+from langsamp.training import cli
 
 KILL_AT, PROBE = int(sys.argv[1]), sys.argv[2]
 
@@ -79,15 +100,25 @@ class ShardProbeAndKill(TrainerCallback):
         if state.global_step == KILL_AT:
             os.kill(os.getpid(), signal.SIGKILL)  # no clean-up of any kind
 
-train.main(sys.argv[3:], callbacks=[ShardProbeAndKill()])
+cli.main(sys.argv[3:], callbacks=[ShardProbeAndKill()])
 """
 
 
 def launch(tmp_path, argv, kill_at=-1, processes=1):
     runner = tmp_path / "fsdp_runner.py"
     runner.write_text(RUNNER)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes),
-               str(runner), str(kill_at), str(tmp_path / "probe"), *argv]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(processes),
+        str(runner),
+        str(kill_at),
+        str(tmp_path / "probe"),
+        *argv,
+    ]
     env = dict(os.environ, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
@@ -111,12 +142,19 @@ def test_fsdp_kill_and_resume_gives_the_same_losses_and_a_loadable_model(tmp_pat
         assert probe["dtensors"] == probe["params"] > 0, probe
 
     interrupted = tmp_path / "interrupted"
-    killed = launch(tmp_path, arguments(corpus, config_dir, interrupted, tmp_path / "cache", **common), kill_at=4,
-                    processes=processes)
+    killed = launch(
+        tmp_path,
+        arguments(corpus, config_dir, interrupted, tmp_path / "cache", **common),
+        kill_at=4,
+        processes=processes,
+    )
     assert killed.returncode != 0 and not (interrupted / "trainer_state.json").exists(), killed.stderr[-3000:]
     assert sorted(p.name for p in interrupted.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
-    resumed = launch(tmp_path, arguments(corpus, config_dir, interrupted, tmp_path / "cache",
-                                         resume_from_checkpoint="auto", **common), processes=processes)
+    resumed = launch(
+        tmp_path,
+        arguments(corpus, config_dir, interrupted, tmp_path / "cache", resume_from_checkpoint="auto", **common),
+        processes=processes,
+    )
     assert resumed.returncode == 0, resumed.stderr[-6000:]
 
     (final_step, losses), (straight_step, reference) = losses_of(interrupted), losses_of(straight)
@@ -141,6 +179,12 @@ def test_fsdp_kill_and_resume_gives_the_same_losses_and_a_loadable_model(tmp_pat
         "print('LOADED', tuple(logits.shape))\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    loaded = subprocess.run([sys.executable, str(script), str(interrupted)], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=300)
+    loaded = subprocess.run(
+        [sys.executable, str(script), str(interrupted)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert loaded.returncode == 0 and "LOADED" in loaded.stdout, loaded.stderr[-4000:]

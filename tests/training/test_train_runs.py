@@ -1,5 +1,6 @@
 """train.py end to end, each run a real subprocess on a small real corpus (UDHR) with a tiny random model, most
-through tests/fixtures/record_run.py, which records the mixture, the training rows, every collated batch and the weights:
+through tests/fixtures/record_run.py, which records the mixture, the training rows, every collated batch and the
+weights:
 the loss falls on held-out chunks that are never trained on (nor any copy), scored with identical masks, and the
 output loads with the Auto classes in a fresh process; the paper's recipe (a stock XLM-R checkpoint, a larger
 tokenizer) starts from the checkpoint's weights; a SIGKILLed run resumes with the same data order; every revision
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from fixtures.models import tiny_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +35,9 @@ SENTENCE = "Everyone has the right to life, liberty and security of person."
 def corpus(tmp_path_factory, udhr_translations):
     from langsamp.resources.udhr import write_glot500_corpus
 
-    return write_glot500_corpus({label: udhr_translations[label] for label in PAIRS}, tmp_path_factory.mktemp("corpus") / "udhr")
+    return write_glot500_corpus(
+        {label: udhr_translations[label] for label in PAIRS}, tmp_path_factory.mktemp("corpus") / "udhr"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +79,15 @@ def base_args(corpus, config_dir, output_dir, datasets_cache, **overrides):
 
 def run(argv, env=None, timeout=300, runner=(TRAIN,)):
     env = dict(os.environ if env is None else env, TOKENIZERS_PARALLELISM="false", PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, *runner, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *runner, *argv], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def ok(proc):
-    assert proc.returncode == 0, f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, (
+        f"exit {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+    )
     return proc
 
 
@@ -105,13 +111,13 @@ results = []
 for revision in revisions:
     tokenizer = AutoTokenizer.from_pretrained(repo, revision=revision, trust_remote_code=True)
     model = AutoModelForMaskedLM.from_pretrained(repo, revision=revision, trust_remote_code=True).eval()
-    batch = tokenizer([%r], lang="eng", return_tensors="pt")
+    batch = tokenizer([SENTENCE], lang="eng", return_tensors="pt")
     with torch.no_grad():
         logits = model(**batch).logits
     results.append({"class": type(model).__module__, "input_ids": batch["input_ids"].tolist(),
                     "lang_ids": batch["lang_ids"].tolist(), "logits": logits[0, :4, :50].tolist()})
 json.dump(results, open(out, "w"))
-""" % SENTENCE
+""".replace("SENTENCE", repr(SENTENCE))
 
 
 def load_in_fresh_process(tmp_path, repo, revisions=(), env=None, cwd=None):
@@ -119,22 +125,35 @@ def load_in_fresh_process(tmp_path, repo, revisions=(), env=None, cwd=None):
     script, out = tmp_path / "load.py", tmp_path / "loaded.json"
     script.write_text(LOAD_SCRIPT)
     env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONPATH"}
-    proc = subprocess.run([sys.executable, str(script), str(repo), str(out), *revisions], cwd=cwd or tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(repo), str(out), *revisions],
+        cwd=cwd or tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-6000:]
     return json.loads(out.read_text())
 
 
 def unmasked(batch):
     """The original chunks of a collated batch: the label where a token was masked, the input elsewhere."""
-    return [tuple(label if label != -100 else token for token, label in zip(ids, labels))
-            for ids, labels in zip(batch["input_ids"], batch["labels"])]
+    return [
+        tuple(label if label != -100 else token for token, label in zip(ids, labels))
+        for ids, labels in zip(batch["input_ids"], batch["labels"])
+    ]
 
 
 def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_path, corpus, config_dir, datasets_cache):
     output_dir, record_dir = tmp_path / "run", tmp_path / "record"
-    proc = ok(run(base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=60, save_steps=30, logging_steps=10),
-                  env=dict(os.environ, RECORD_DIR=str(record_dir)), runner=(RECORDER,)))
+    proc = ok(
+        run(
+            base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=60, save_steps=30, logging_steps=10),
+            env=dict(os.environ, RECORD_DIR=str(record_dir)),
+            runner=(RECORDER,),
+        )
+    )
     results = json.loads((output_dir / "train_results.json").read_text())
     before, after = results["held_out_loss_before"], results["held_out_loss_after"]
     assert before > 12.0  # a random model: about ln(250002) = 12.43
@@ -146,7 +165,10 @@ def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_pa
     batches = record["batches"]
     first_train = next(i for i, b in enumerate(batches) if b["kind"] == "train")
     last_train = max(i for i, b in enumerate(batches) if b["kind"] == "train")
-    evaluations = [[b for b in batches[:first_train] if b["kind"] == "eval"], [b for b in batches[last_train:] if b["kind"] == "eval"]]
+    evaluations = [
+        [b for b in batches[:first_train] if b["kind"] == "eval"],
+        [b for b in batches[last_train:] if b["kind"] == "eval"],
+    ]
     assert evaluations[0] and evaluations[0] == evaluations[1]  # identical inputs, masked positions and labels
     held_out = [row for batch in evaluations[0] for row in unmasked(batch)]
     assert len(held_out) == len(set(held_out)) == 16  # --max_eval_samples, well under 10% of the 60 x 8 + 16 rows
@@ -158,7 +180,9 @@ def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_pa
     # Sampling repeats the chunks of small pairs: copies of held-out chunks occur elsewhere in the mixture ...
     assert sum(row in set(held_out) for row in mixture) > len(held_out)
     # ... and none of them is trained on: not in the training rows, not in any batch the model saw.
-    trained = {row for batch in batches[first_train : last_train + 1] if batch["kind"] == "train" for row in unmasked(batch)}
+    trained = {
+        row for batch in batches[first_train : last_train + 1] if batch["kind"] == "train" for row in unmasked(batch)
+    }
     assert not trained & set(held_out)
     assert not {tuple(row) for row in record["train"]} & set(held_out)
     # Nothing else was removed: the training rows are the mixture less the held-out chunks, in order.
@@ -169,8 +193,15 @@ def test_training_lowers_the_loss_and_the_output_loads_in_a_fresh_process(tmp_pa
         names = {p.name for p in folder.iterdir()}
         # trained with the masked-only head (sparse_prediction), saved with the stock output contract
         assert json.loads((folder / "config.json").read_text())["sparse_prediction"] is False, folder
-        assert {"modeling_langsamp.py", "configuration_langsamp.py", "tokenization_langsamp.py", "README.md",
-                "config.json", "model.safetensors", "tokenizer.json"} <= names, (folder, names)
+        assert {
+            "modeling_langsamp.py",
+            "configuration_langsamp.py",
+            "tokenization_langsamp.py",
+            "README.md",
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+        } <= names, (folder, names)
     card = (output_dir / "README.md").read_text()
     assert "| optimisation steps | 60 |" in card and "eng_Latn" in card and "hin_Deva" in card  # the run's metadata
     assert "| optimisation steps | 30 |" in (output_dir / "checkpoint-30" / "README.md").read_text()
@@ -200,7 +231,7 @@ KILL_RUNNER = """
 import os, signal, sys
 sys.path.insert(0, os.getcwd())
 from transformers import TrainerCallback
-from langsamp.training import train
+from langsamp.training import cli
 
 class KillAfterSave(TrainerCallback):
     # SIGKILL (no clean-up of any kind) right after the checkpoint of step %d is written.
@@ -208,7 +239,7 @@ class KillAfterSave(TrainerCallback):
         if state.global_step == %d:
             os.kill(os.getpid(), signal.SIGKILL)
 
-train.main(sys.argv[1:], callbacks=[KillAfterSave()])
+cli.main(sys.argv[1:], callbacks=[KillAfterSave()])
 """
 
 
@@ -233,7 +264,9 @@ def test_sigkill_then_resume_gives_the_same_steps_and_data_order(tmp_path, corpu
     refused = run(base_args(corpus, config_dir, interrupted, datasets_cache, **common))
     assert refused.returncode != 0 and "--resume_from_checkpoint auto" in refused.stderr
 
-    resumed = ok(run(base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common)))
+    resumed = ok(
+        run(base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common))
+    )
     assert "checkpoint-6" in resumed.stderr + resumed.stdout and "Ignoring" in resumed.stderr
 
     final_step, losses = step_losses(interrupted)
@@ -261,8 +294,18 @@ def test_every_pushed_revision_loads_from_the_hub(tmp_path, corpus, config_dir, 
     repo = "local-user/langsamp-every-save"
     with LocalHub(root=tmp_path / "hub") as hub:
         env = hub.subprocess_env(tmp_path / "hf_home")
-        argv = base_args(corpus, config_dir, tmp_path / "run", datasets_cache, max_steps=9, save_steps=3,
-                         push_to_hub="true", hub_model_id=repo, hub_strategy="every_save", hub_always_push="true")
+        argv = base_args(
+            corpus,
+            config_dir,
+            tmp_path / "run",
+            datasets_cache,
+            max_steps=9,
+            save_steps=3,
+            push_to_hub="true",
+            hub_model_id=repo,
+            hub_strategy="every_save",
+            hub_always_push="true",
+        )
         proc = ok(run(argv, env=env))
         assert "Pushing step" not in proc.stderr  # no push failed
         commits = hub.list_commits(repo)
@@ -271,26 +314,52 @@ def test_every_pushed_revision_loads_from_the_hub(tmp_path, corpus, config_dir, 
         assert len(pushed) >= 3, [hub.files_at(repo, sha) for sha in commits]
         for sha in pushed:
             files = set(hub.files_at(repo, sha))
-            assert {"modeling_langsamp.py", "configuration_langsamp.py", "tokenization_langsamp.py", "langsamp_codes.py",
-                    "langsamp_inventory.py", "README.md", "model.safetensors", "tokenizer.json"} <= files, (sha, files)
+            assert {
+                "modeling_langsamp.py",
+                "configuration_langsamp.py",
+                "tokenization_langsamp.py",
+                "langsamp_codes.py",
+                "langsamp_inventory.py",
+                "README.md",
+                "model.safetensors",
+                "tokenizer.json",
+            } <= files, (sha, files)
         loaded = load_in_fresh_process(tmp_path, repo, pushed, env=env)
         assert len(loaded) == len(pushed)
         assert all(entry["class"].startswith("transformers_modules.") for entry in loaded)
         # Training moved between the pushes: the revisions hold different weights.
         assert loaded[0]["logits"] != loaded[-1]["logits"]
         # Each revision's card describes that revision.
-        steps = [re.search(r"\| optimisation steps \| (\d+) \|", hub.read_file(repo, "README.md", revision=sha).decode()).group(1)
-                 for sha in pushed]
+        steps = [
+            re.search(
+                r"\| optimisation steps \| (\d+) \|", hub.read_file(repo, "README.md", revision=sha).decode()
+            ).group(1)
+            for sha in pushed
+        ]
         assert steps[:3] == ["3", "6", "9"] and set(steps[3:]) <= {"9"}, steps
 
 
 def test_a_dead_hub_does_not_stop_training(tmp_path, corpus, config_dir, datasets_cache):
     output_dir = tmp_path / "run"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_ENDPOINT=f"http://127.0.0.1:{free_port()}", HF_HUB_DISABLE_XET="1", HF_TOKEN="hf_dead",
-               HF_HOME=str(tmp_path / "hf_home"), HF_HUB_DISABLE_TELEMETRY="1")
-    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=4, save_steps=2,
-                     push_to_hub="true", hub_model_id="local-user/nowhere", hub_strategy="every_save")
+    env.update(
+        HF_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        HF_HUB_DISABLE_XET="1",
+        HF_TOKEN="hf_dead",
+        HF_HOME=str(tmp_path / "hf_home"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
+    argv = base_args(
+        corpus,
+        config_dir,
+        output_dir,
+        datasets_cache,
+        max_steps=4,
+        save_steps=2,
+        push_to_hub="true",
+        hub_model_id="local-user/nowhere",
+        hub_strategy="every_save",
+    )
     proc = ok(run(argv, env=env))
     assert "Could not create or reach the Hub repo" in proc.stderr
     assert "Pushing step 2 to the Hub failed" in proc.stderr  # the background push's failure is reported
@@ -309,9 +378,19 @@ def test_the_papers_recipe_continues_a_stock_xlmr_checkpoint_with_a_larger_token
 
     stock_dir, bigger_tokenizer_dir = tmp_path / "xlm-roberta-tiny", tmp_path / "bigger-tokenizer"
     torch.manual_seed(7)
-    stock = XLMRobertaForMaskedLM(XLMRobertaConfig(
-        vocab_size=250002, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=130, type_vocab_size=1, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0))
+    stock = XLMRobertaForMaskedLM(
+        XLMRobertaConfig(
+            vocab_size=250002,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=130,
+            type_vocab_size=1,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+        )
+    )
     stock.save_pretrained(stock_dir)
     xlmr = XLMRobertaTokenizer(tokenizer_file=str(xlmr_tokenizer_json()))
     xlmr.save_pretrained(stock_dir)  # a Hub checkpoint ships its tokenizer: the stock class
@@ -320,23 +399,42 @@ def test_the_papers_recipe_continues_a_stock_xlmr_checkpoint_with_a_larger_token
     xlmr.save_pretrained(bigger_tokenizer_dir)
 
     output_dir, record_dir = tmp_path / "run", tmp_path / "record"
-    argv = base_args(corpus, None, output_dir, datasets_cache, max_steps=2, save_steps=2, max_eval_samples=8,
-                     model_name_or_path=stock_dir, tokenizer_name=bigger_tokenizer_dir)
+    argv = base_args(
+        corpus,
+        None,
+        output_dir,
+        datasets_cache,
+        max_steps=2,
+        save_steps=2,
+        max_eval_samples=8,
+        model_name_or_path=stock_dir,
+        tokenizer_name=bigger_tokenizer_dir,
+    )
     proc = ok(run(argv, env=dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS="begin"), runner=(RECORDER,)))
     assert "has no LangSAMP tables" in proc.stderr
 
     begin, expected = torch.load(record_dir / "rank0-begin.pt"), stock.state_dict()
     vocab = 250002 + new_pieces
     for name, value in expected.items():  # every weight of the checkpoint, the old vocabulary rows included
-        if name in ("roberta.embeddings.word_embeddings.weight", "lm_head.decoder.weight", "lm_head.bias", "lm_head.decoder.bias"):
+        if name in (
+            "roberta.embeddings.word_embeddings.weight",
+            "lm_head.decoder.weight",
+            "lm_head.bias",
+            "lm_head.decoder.bias",
+        ):
             assert begin[name].shape[0] == vocab, name
             loaded = begin[name][:250002]
         else:
             loaded = begin[name]
         assert torch.equal(loaded, value), name
-    torch.testing.assert_close(begin["lm_head.decoder.weight"], begin["roberta.embeddings.word_embeddings.weight"])  # tied
+    torch.testing.assert_close(
+        begin["lm_head.decoder.weight"], begin["roberta.embeddings.word_embeddings.weight"]
+    )  # tied
     new_rows = begin["roberta.embeddings.word_embeddings.weight"][250002:]
-    tables = {name: begin[f"language_script_embeddings.{name}.weight"] for name in ("language_embeddings", "script_embeddings")}
+    tables = {
+        name: begin[f"language_script_embeddings.{name}.weight"]
+        for name in ("language_embeddings", "script_embeddings")
+    }
     assert tables["language_embeddings"].shape == (610, 32) and tables["script_embeddings"].shape == (30, 32)
     for name, values in [("new vocabulary rows", new_rows), *tables.items()]:
         # N(0, 0.02): the standard deviation of n >= 960 draws is within 10% of 0.02, the mean within 4 standard errors.
@@ -351,8 +449,16 @@ def test_the_papers_recipe_continues_a_stock_xlmr_checkpoint_with_a_larger_token
 def test_the_papers_baseline_trains_on_the_same_batches(tmp_path, corpus, config_dir, datasets_cache):
     """Both tables off: the collator's lang/script ids still reach the model, which ignores them."""
     output_dir = tmp_path / "run"
-    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=4, save_steps=4,
-                     use_lang_embedding="false", use_script_embedding="false")
+    argv = base_args(
+        corpus,
+        config_dir,
+        output_dir,
+        datasets_cache,
+        max_steps=4,
+        save_steps=4,
+        use_lang_embedding="false",
+        use_script_embedding="false",
+    )
     ok(run(argv))
     config = json.loads((output_dir / "config.json").read_text())
     assert config["use_lang_embedding"] is False and config["use_script_embedding"] is False
@@ -367,16 +473,36 @@ def test_torchrun_ranks_see_disjoint_batches_of_one_world_sized_draw_and_end_wit
     steps, per_device, world, held, warm = 6, 4, 2, 16, 2
     output_dir, record_dir = tmp_path / "run", tmp_path / "record"
     # With a head warm-up (steps 1-2): DDP with the encoder's parameters unused, then all of them.
-    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=steps, save_steps=steps,
-                     per_device_train_batch_size=per_device, max_eval_samples=held, use_cpu="true", ddp_backend="gloo",
-                     head_warmup_steps=warm, head_warmup_learning_rate=5e-2)
+    argv = base_args(
+        corpus,
+        config_dir,
+        output_dir,
+        datasets_cache,
+        max_steps=steps,
+        save_steps=steps,
+        per_device_train_batch_size=per_device,
+        max_eval_samples=held,
+        use_cpu="true",
+        ddp_backend="gloo",
+        head_warmup_steps=warm,
+        head_warmup_learning_rate=5e-2,
+    )
     env = dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS=f"begin,step{warm},end")
-    proc = ok(run(argv, env=env, runner=("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(world), RECORDER)))
+    proc = ok(
+        run(
+            argv,
+            env=env,
+            runner=("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(world), RECORDER),
+        )
+    )
     assert proc.stdout.count("LangSAMP continual pretraining: done") == 1  # one summary, from rank 0
     records = [json.loads((record_dir / f"rank{rank}.json").read_text()) for rank in range(world)]
 
     # Both ranks built the same mixture, sized for the GLOBAL batch: steps x per-device batch x world + held-out rows.
-    assert records[0]["mixture"] == records[1]["mixture"] and len(records[0]["mixture"]) == steps * per_device * world + held
+    assert (
+        records[0]["mixture"] == records[1]["mixture"]
+        and len(records[0]["mixture"]) == steps * per_device * world + held
+    )
     state = json.loads((output_dir / "trainer_state.json").read_text())
     assert state["global_step"] == steps and state["epoch"] <= 1.0  # the run fits in that one draw: no row twice
     assert torch.load(output_dir / "training_args.bin", weights_only=False).world_size == world
@@ -405,7 +531,10 @@ def test_torchrun_ranks_see_disjoint_batches_of_one_world_sized_draw_and_end_wit
     assert not torch.equal(saved["lm_head.dense.weight"], initial["lm_head.dense.weight"])
     # The head warm-up under DDP: after it, both ranks hold the same head, which moved, over the untouched encoder;
     # then the encoder trained too, in step on both ranks (its gradients all-reduced although unused at first).
-    begins, warmed = ([torch.load(record_dir / f"rank{rank}-{event}.pt") for rank in range(world)] for event in ("begin", f"step{warm}"))
+    begins, warmed = (
+        [torch.load(record_dir / f"rank{rank}-{event}.pt") for rank in range(world)]
+        for event in ("begin", f"step{warm}")
+    )
     for name in saved:
         assert torch.equal(warmed[0][name], warmed[1][name]), name
         if name in HEAD_KEYS:
@@ -427,16 +556,20 @@ def LangSAMPForMaskedLMFromConfig(config_dir):
 
 @pytest.fixture()
 def no_model(monkeypatch, tokenizer):
-    """In-process train.main with the session tokenizer; building a model would mean validation came too late."""
-    from langsamp.training import train
+    """In-process cli.main with the session tokenizer; building a model would mean validation came too late."""
+    from langsamp.training import cli
 
-    monkeypatch.setattr(train, "load_tokenizer", lambda model_args: tokenizer)
-    monkeypatch.setattr(train, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked"))
-    return train
+    monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
+    monkeypatch.setattr(
+        cli, "load_model", lambda *a, **k: pytest.fail("the model was built before the input was checked")
+    )
+    return cli
 
 
 def test_a_missing_corpus_exits_with_a_clear_error(tmp_path, config_dir):
-    proc = run(["--corpus", str(tmp_path / "nowhere"), "--config_name", str(config_dir), "--output_dir", str(tmp_path / "out")])
+    proc = run(
+        ["--corpus", str(tmp_path / "nowhere"), "--config_name", str(config_dir), "--output_dir", str(tmp_path / "out")]
+    )
     assert proc.returncode != 0
     assert "nowhere" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
@@ -468,8 +601,18 @@ def test_bad_input_is_refused_before_training(tmp_path, no_model, config_dir, ud
         shutil.rmtree(corpus)
         datasets.Dataset.from_dict({"text": [english], "language": ["eng"]}).save_to_disk(str(corpus))
     with pytest.raises(no_model.BadInput) as error:
-        no_model.main(["--corpus", str(corpus), "--config_name", str(config_dir), "--output_dir", str(tmp_path / "out"),
-                       "--report_to", "none"])
+        no_model.main(
+            [
+                "--corpus",
+                str(corpus),
+                "--config_name",
+                str(config_dir),
+                "--output_dir",
+                str(tmp_path / "out"),
+                "--report_to",
+                "none",
+            ]
+        )
     assert expected in str(error.value), str(error.value)
     assert not (tmp_path / "out").exists()
 
@@ -478,9 +621,16 @@ def test_bad_input_is_refused_before_training(tmp_path, no_model, config_dir, ud
 # Head warm-up (head_warmup.py): the first N steps train only the LM head's dense/LayerNorm/bias and the tables
 # ---------------------------------------------------------------------------------------------------------------------
 
-HEAD_KEYS = {"lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight", "lm_head.layer_norm.bias",
-             "lm_head.bias", "lm_head.decoder.bias",  # the decoder's bias IS lm_head.bias
-             "language_script_embeddings.language_embeddings.weight", "language_script_embeddings.script_embeddings.weight"}
+HEAD_KEYS = {
+    "lm_head.dense.weight",
+    "lm_head.dense.bias",
+    "lm_head.layer_norm.weight",
+    "lm_head.layer_norm.bias",
+    "lm_head.bias",
+    "lm_head.decoder.bias",  # the decoder's bias IS lm_head.bias
+    "language_script_embeddings.language_embeddings.weight",
+    "language_script_embeddings.script_embeddings.weight",
+}
 
 
 def logged(output_dir, key):
@@ -488,13 +638,31 @@ def logged(output_dir, key):
     return {entry["step"]: entry[key] for entry in state["log_history"] if key in entry}
 
 
-def test_the_head_warmup_trains_only_the_head_and_the_tables_then_everything(tmp_path, corpus, config_dir, datasets_cache):
+def test_the_head_warmup_trains_only_the_head_and_the_tables_then_everything(
+    tmp_path, corpus, config_dir, datasets_cache
+):
     warm, steps, lr, head_lr = 3, 5, 1e-2, 5e-2
     output_dir, record_dir = tmp_path / "run", tmp_path / "record"
     # weight decay on: parameters that get a zero gradient instead of none would still move (decoupled decay).
-    argv = base_args(corpus, config_dir, output_dir, datasets_cache, max_steps=steps, save_steps=2, learning_rate=lr,
-                     weight_decay=0.1, head_warmup_steps=warm, head_warmup_learning_rate=head_lr)
-    proc = ok(run(argv, env=dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS=f"begin,step{warm},end"), runner=(RECORDER,)))
+    argv = base_args(
+        corpus,
+        config_dir,
+        output_dir,
+        datasets_cache,
+        max_steps=steps,
+        save_steps=2,
+        learning_rate=lr,
+        weight_decay=0.1,
+        head_warmup_steps=warm,
+        head_warmup_learning_rate=head_lr,
+    )
+    proc = ok(
+        run(
+            argv,
+            env=dict(os.environ, RECORD_DIR=str(record_dir), RECORD_WEIGHTS=f"begin,step{warm},end"),
+            runner=(RECORDER,),
+        )
+    )
     assert "head warm-up      steps 1-3" in proc.stdout
     begin, warmed, end = (torch.load(record_dir / f"rank0-{event}.pt") for event in ("begin", f"step{warm}", "end"))
     assert HEAD_KEYS <= set(begin)
@@ -505,14 +673,21 @@ def test_the_head_warmup_trains_only_the_head_and_the_tables_then_everything(tmp
     config = json.loads((output_dir / "config.json").read_text())
     languages = [config["languages"].index(pair.split("_")[0]) for pair in PAIRS]
     scripts = [config["scripts"].index(pair.split("_")[1]) for pair in PAIRS]
-    for name in HEAD_KEYS - {"language_script_embeddings.language_embeddings.weight", "language_script_embeddings.script_embeddings.weight"}:
+    for name in HEAD_KEYS - {
+        "language_script_embeddings.language_embeddings.weight",
+        "language_script_embeddings.script_embeddings.weight",
+    }:
         assert not torch.equal(begin[name], warmed[name]), f"{name} did not train in the head warm-up"
     for name, rows in (("language_embeddings", languages), ("script_embeddings", scripts)):
         key = f"language_script_embeddings.{name}.weight"
         assert all(not torch.equal(begin[key][row], warmed[key][row]) for row in rows), name
     # Stage 2: everything trains.
-    for name in ("roberta.embeddings.word_embeddings.weight", "roberta.encoder.layer.0.attention.self.query.weight",
-                 "roberta.encoder.layer.1.output.dense.weight", "lm_head.dense.weight"):
+    for name in (
+        "roberta.embeddings.word_embeddings.weight",
+        "roberta.encoder.layer.0.attention.self.query.weight",
+        "roberta.encoder.layer.1.output.dense.weight",
+        "lm_head.dense.weight",
+    ):
         assert not torch.equal(warmed[name], end[name]), f"{name} did not train after the warm-up"
 
     # No backward into the body: AdamW holds state for the head's 7 parameters alone in the warm-up's checkpoint
@@ -538,20 +713,26 @@ def test_the_head_warmup_trains_only_the_head_and_the_tables_then_everything(tmp
     assert "in full training, past the head warm-up" in (output_dir / "README.md").read_text()
 
 
-def test_sigkill_in_either_stage_of_the_head_warmup_then_resume_gives_the_same_losses(tmp_path, corpus, config_dir, datasets_cache):
+def test_sigkill_in_either_stage_of_the_head_warmup_then_resume_gives_the_same_losses(
+    tmp_path, corpus, config_dir, datasets_cache
+):
     """Killed inside the warm-up (step 2 of 4), resumed, killed in full training (step 6), resumed: the per-step
     losses and final weights are those of the uninterrupted run (the stage, the frozen parameters, the optimizer's
     head-only state and both stages' learning rates all come back from the checkpoint)."""
     steps = 8
-    common = dict(max_steps=steps, save_steps=2, save_total_limit=2, head_warmup_steps=4, head_warmup_learning_rate=3e-2)
+    common = dict(
+        max_steps=steps, save_steps=2, save_total_limit=2, head_warmup_steps=4, head_warmup_learning_rate=3e-2
+    )
     straight = tmp_path / "straight"
     ok(run(base_args(corpus, config_dir, straight, datasets_cache, **common)))
     interrupted = tmp_path / "interrupted"
     for kill_at in (2, 6):
         runner = tmp_path / f"kill_at_{kill_at}.py"
         runner.write_text(KILL_RUNNER % (kill_at, kill_at))
-        killed = run(base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common),
-                     runner=(str(runner),))
+        killed = run(
+            base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common),
+            runner=(str(runner),),
+        )
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         assert (interrupted / f"checkpoint-{kill_at}").is_dir()
     ok(run(base_args(corpus, config_dir, interrupted, datasets_cache, resume_from_checkpoint="auto", **common)))

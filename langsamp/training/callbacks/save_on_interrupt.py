@@ -15,7 +15,7 @@ import threading
 
 from transformers import TrainerCallback
 
-logger = logging.getLogger("train")
+logger = logging.getLogger(__name__)
 
 
 class SaveOnInterrupt(TrainerCallback):

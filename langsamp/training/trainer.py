@@ -1,0 +1,138 @@
+"""`LangSAMPTrainer`: the stock Trainer with the head warm-up's stages, the masked-only head switched off in saved
+folders, and Hub failures that never stop training."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from transformers import Trainer, TrainerState
+
+from langsamp.training.callbacks.head_warmup import HeadWarmup
+from langsamp.training.callbacks.hub_ready import write_hub_files
+
+logger = logging.getLogger(__name__)
+
+
+class LangSAMPTrainer(Trainer):
+    """The stock Trainer with two Hub details changed and, with a head warm-up (`head_warmup`, head_warmup.py),
+    its optimizer's groups split head/body, its scheduler laid over both stages and the body frozen in the warm-up.
+
+    * `init_hf_repo` (the `create_repo` call that `Trainer.__init__` makes when --push_to_hub) raises when the Hub is
+      down or the token is missing or refused, which would abort the run before step 0. Here it warns and training
+      goes on; every later push tries again and reports its own failure.
+    * `create_model_card` runs in the final `push_to_hub` and would replace LangSAMP's card (usage with
+      trust_remote_code, the run's languages and losses) by the Trainer's generic one.
+    * Pushes run in background threads: each one's failure is reported (and counted in `failed_pushes`) rather
+      than lost there.
+
+    `card_metadata(state)` gives the model card's metadata at the state's step; `head_warmup` is the run's
+    HeadWarmup (None or 0 steps: none).
+    """
+
+    def __init__(
+        self,
+        *args,
+        card_metadata: Callable[[TrainerState], dict] | None = None,
+        head_warmup: HeadWarmup | None = None,
+        **kwargs,
+    ):
+        self.card_metadata = card_metadata
+        self.head_warmup = head_warmup
+        self.failed_pushes: list[tuple[int, BaseException]] = []
+        self._watched_pushes = set()
+        super().__init__(*args, **kwargs)
+
+    def _warming_up(self):
+        return self.head_warmup is not None and self.head_warmup.steps > 0
+
+    def _save_checkpoint(self, model, trial):
+        # Training runs with ModernBERT's `sparse_prediction` on (the LM head at the masked positions only); every
+        # folder the Trainer writes (checkpoint-N and the revision pushed from it) says off, the stock output contract
+        # its users get. Switched here, around the save alone, so evaluations at save steps keep the masked-only head
+        # and a checkpoint asked for by any callback (save_on_interrupt.py) is covered too.
+        config = self.model.config
+        config.sparse_prediction = False
+        try:
+            return super()._save_checkpoint(model, trial)
+        finally:
+            config.sparse_prediction = True
+
+    def create_optimizer(self, model=None):
+        fresh = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        if fresh and self._warming_up():
+            self.head_warmup.split_param_groups(optimizer, self.model if model is None else model)
+        return optimizer
+
+    def create_scheduler(self, num_training_steps, optimizer=None):
+        if not self._warming_up() or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        from transformers import get_scheduler
+
+        # The main schedule (--lr_scheduler_type, --warmup_steps) over the steps after the warm-up, as a multiplier.
+        remaining = max(1, num_training_steps - self.head_warmup.steps)
+        probe = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        main = get_scheduler(
+            self.args.lr_scheduler_type,
+            optimizer=probe,
+            num_warmup_steps=self.args.get_warmup_steps(remaining),
+            num_training_steps=remaining,
+            scheduler_specific_kwargs=self.args.lr_scheduler_kwargs,
+        )
+        if not isinstance(main, torch.optim.lr_scheduler.LambdaLR) or len(main.lr_lambdas) != 1:
+            raise ValueError(
+                f"--lr_scheduler_type {self.args.lr_scheduler_type} cannot follow a head warm-up (it is not a "
+                "step-wise schedule): use linear, cosine, constant, ... or --head_warmup_steps 0."
+            )
+        self.lr_scheduler = self.head_warmup.scheduler(
+            optimizer or self.optimizer, main.lr_lambdas[0], self.args.learning_rate
+        )
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self._warming_up():
+            self.head_warmup.set_stage(self.model, self.state.global_step)
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def init_hf_repo(self, token=None, private=None):
+        try:
+            super().init_hf_repo(token=token, private=private)
+        except Exception as error:  # any failure of the Hub must not cost the run
+            self.hub_model_id = self.args.hub_model_id or Path(self.args.output_dir).absolute().name
+            self.push_in_progress = None
+            logger.warning(
+                "Could not create or reach the Hub repo %s (%s: %s). Training goes on; checkpoints are saved in %s and "
+                "each push will be retried.",
+                self.hub_model_id,
+                type(error).__name__,
+                error,
+                self.args.output_dir,
+            )
+
+    def create_model_card(self, **kwargs):
+        if self.is_world_process_zero():
+            config = self.accelerator.unwrap_model(self.model).config
+            write_hub_files(self.args.output_dir, config, self.card_metadata(self.state), self.args.hub_model_id)
+
+    def _push_from_checkpoint(self, checkpoint_folder):
+        super()._push_from_checkpoint(checkpoint_folder)
+        jobs = getattr(getattr(self, "push_in_progress", None), "jobs", None) or []
+        for job in jobs:
+            if job not in self._watched_pushes:
+                self._watched_pushes.add(job)
+                job.add_done_callback(lambda future, step=self.state.global_step: self._report_push(future, step))
+
+    def _report_push(self, future, step):
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            self.failed_pushes.append((step, error))
+            logger.warning(
+                "Pushing step %d to the Hub failed (%s: %s). Training goes on; the checkpoint is kept locally.",
+                step,
+                type(error).__name__,
+                error,
+            )
