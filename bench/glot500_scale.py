@@ -36,7 +36,7 @@ ROOT = BENCH_DIR.parent
 STATS = BENCH_DIR / "glot500_languages_stats.csv"
 if str(ROOT) not in sys.path:  # the package's modules live flat in the repository root
     sys.path.insert(0, str(ROOT))
-MEAN_PAIR_BYTES = 560_000  # x scale: 673 pairs at scale 1 are ~376 MB, the corpus of issue 19
+MEAN_PAIR_BYTES = 560_000  # x scale: 673 pairs at scale 1 are ~376 MB, Glot500-c's size
 MODES = {"stream": dict(streaming=True, num_proc=None), "cached": dict(streaming=False, num_proc=None),
          "cached_np2": dict(streaming=False, num_proc=2)}
 

@@ -1,5 +1,5 @@
-"""The tokenizer, the model's table readers, language codes and the fill-mask pipeline as a new user calls them
-(issue 18): each bad input is one clear error naming the value and the fix, each doubtful one a warning saying why,
+"""The tokenizer, the model's table readers, language codes and the fill-mask pipeline as a new user calls them:
+each bad input is one clear error naming the value and the fix, each doubtful one a warning saying why,
 and which script a mixed-script text gets is checked against a hand count."""
 
 import warnings

@@ -2,7 +2,7 @@
 beside the stock XLM-R classes as a control.
 
 The mixins ship only in the sdist of the installed transformers version; setup.sh unpacks the few files needed into
-.transformers_tests/ (gitignored). Three modelling variants, as issue 17 asks:
+.transformers_tests/ (gitignored). Three modelling variants:
   - `Ids`:             both tables on, every input carries `lang_ids` / `script_ids` (what our tokenizer emits);
   - `TablesOff`:       `use_lang_embedding=False, use_script_embedding=False` (the paper's baseline), no ids;
   - `DefaultLanguage`: both tables on, `config.default_language` set (X-MOD's convention), no ids;
