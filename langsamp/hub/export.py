@@ -11,6 +11,8 @@ Bad input (a missing path, a folder that is not a masked-LM checkpoint, a non-em
 says so in one line (exit 2) with the command that retries the upload alone.
 """
 
+from __future__ import annotations
+
 import argparse
 import importlib.util
 import os
@@ -19,6 +21,7 @@ import shutil
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData, constants, snapshot_download
 from huggingface_hub.utils import validate_repo_id
@@ -47,7 +50,7 @@ REMOTE_CODE_FILES = (
 XLMR_VOCAB_SIZE = 250002
 
 
-def check_source(value, flag):
+def check_source(value: str, flag: str) -> None:
     """A checkpoint argument must be an existing folder or a Hub repo id: a clear error for a missing or wrong
     local path (transformers would call it a malformed repo id, or go to the network for it)."""
     path = Path(value).expanduser()
@@ -66,7 +69,7 @@ def check_source(value, flag):
             ) from error
 
 
-def check_output_dir(value, flag="--output_dir", overwrite=False):
+def check_output_dir(value: str | os.PathLike, flag: str = "--output_dir", overwrite: bool = False) -> None:
     """Fail before any expensive work when `value` cannot become an output folder (a file, under a file, not
     writable) or, unless `overwrite`, already holds files."""
     path = Path(value).expanduser()
@@ -83,7 +86,7 @@ def check_output_dir(value, flag="--output_dir", overwrite=False):
         raise PermissionError(f"{flag} {value}: {existing} is not writable.")
 
 
-def check_hub_push(repo_id, folder):
+def check_hub_push(repo_id: str, folder: str | os.PathLike) -> None:
     """Before anything loads or is written: the Hub must answer and accept the token (`whoami`), else the folder would
     be written and the push fail after it. Returns the account name."""
     from huggingface_hub import HfApi
@@ -108,7 +111,7 @@ def check_hub_push(repo_id, folder):
         ) from error
 
 
-def push_folder(repo_id, folder):
+def push_folder(repo_id: str, folder: str | os.PathLike) -> Any:
     """Upload a written folder with huggingface_hub; a failure is one line that says the folder is kept and how to retry."""
     from huggingface_hub import HfApi
 
@@ -124,13 +127,13 @@ def push_folder(repo_id, folder):
         ) from error
 
 
-def copy_remote_code(folder):
+def copy_remote_code(folder: str | os.PathLike) -> None:
     """Copy the remote-code modules into `folder` (the Trainer's own pushes leave them out)."""
     for name in REMOTE_CODE_FILES:
         shutil.copyfile(REMOTE_CODE_DIR / name, Path(folder) / name)
 
 
-def model_card_template():
+def model_card_template() -> Path:
     """Path of model_card.md, the template every Hub folder's README.md is rendered from."""
     for folder in MODEL_CARD_PLACES:
         if (folder / "model_card.md").is_file():
@@ -141,7 +144,7 @@ def model_card_template():
     )
 
 
-def render_model_card(config, card_metadata=None, repo_id=None):
+def render_model_card(config: Any, card_metadata: dict | None = None, repo_id: str | None = None) -> ModelCard:
     """model_card.md rendered with the run's metadata; returns a huggingface_hub ModelCard."""
     meta = dict(card_metadata or {})
     languages = list(meta.get("languages") or config.languages)
@@ -174,7 +177,9 @@ def render_model_card(config, card_metadata=None, repo_id=None):
     )
 
 
-def save_for_hub(model, tokenizer, folder, card_metadata=None, repo_id=None):
+def save_for_hub(
+    model: Any, tokenizer: Any, folder: str | os.PathLike, card_metadata: dict | None = None, repo_id: str | None = None
+) -> Path:
     """Write everything a `trust_remote_code` user needs into `folder`; returns it as a Path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -186,7 +191,7 @@ def save_for_hub(model, tokenizer, folder, card_metadata=None, repo_id=None):
     return folder
 
 
-def masked_lm_architecture(model):
+def masked_lm_architecture(model: str | os.PathLike) -> None:
     """Refuse a checkpoint that is not a masked LM (a fine-tuned classifier, a bare encoder): exporting it as a fill-mask
     model would drop its head and write a random LM head. Reads config.json only."""
     from transformers import PretrainedConfig
@@ -204,7 +209,7 @@ def masked_lm_architecture(model):
         )
 
 
-def load_export_inputs(args):
+def load_export_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     """The model and tokenizer to export, every argument checked first (cheapest first)."""
     check_source(args.model, "--model")
     if args.tokenizer:
@@ -263,7 +268,7 @@ def load_export_inputs(args):
     return model, tokenizer
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=command_name("export.py"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a LangSAMP, stock XLM-R (masked LM) or release-format checkpoint")
     parser.add_argument("--tokenizer", help="XLM-R tokenizer folder or repo (default: --model's, else the offline XLM-R one)")
