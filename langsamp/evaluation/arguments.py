@@ -67,7 +67,8 @@ def check_seeds(name, seeds):
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
         raise ValueError(
-            f"{name}: seed(s) {', '.join(map(str, repeated))} given twice; a repeated seed repeats the same run and understates the sd."
+            f"{name}: seed(s) {', '.join(map(str, repeated))} given twice; a repeated seed repeats the same run and "
+            "understates the sd."
         )
     return seeds
 
@@ -103,7 +104,8 @@ def check_output_folder(path, flag):
 
 
 def _check_creatable(folder, flag, shown):
-    """The nearest existing folder at or above `folder` (where the missing ones will be made) must be a writable folder."""
+    """The nearest existing folder at or above `folder` (where the missing ones will be made) must be a writable
+    folder."""
     existing = folder
     while not existing.exists():
         existing = existing.parent
@@ -116,7 +118,8 @@ def _check_creatable(folder, flag, shown):
 
 
 def cli_type(check, **options):
-    """An argparse `type=` from a check: `type=cli_type(check_int)`; a bad value is argparse's one-line error, exit 2."""
+    """An argparse `type=` from a check: `type=cli_type(check_int)`; a bad value is argparse's one-line error, exit
+    status 2."""
     number = float if check in (check_float, check_learning_rate) else int
 
     def parse(text):

@@ -77,7 +77,8 @@ def udhr_parallel_corpus(translations=None, include_preamble=True):
 
 
 def udhr_heldout_texts(translations=None, articles=UDHR_HELDOUT_ARTICLES):
-    """label -> the paragraphs of `articles`: the masked-LM evaluation text (compare_baseline.py pretrains without it)."""
+    """label -> the paragraphs of `articles`: the masked-LM evaluation text (compare_baseline pretrains without
+    it)."""
     translations = udhr_translations() if translations is None else translations
     return {
         label: [p for n in articles for p in t.articles.get(n, [])]
@@ -162,7 +163,8 @@ def read_parallel_corpus(path):
         corpus = json.loads(path.read_text(encoding="utf-8"))
     else:
         raise ValueError(
-            f"Corpus {str(path)!r} does not exist: give a JSON file {{language: [sentences]}} or a folder of per-language files."
+            f"Corpus {str(path)!r} does not exist: give a JSON file {{language: [sentences]}} or a folder of "
+            "per-language files."
         )
     if not corpus:
         raise ValueError(f"Corpus {str(path)!r} holds no languages.")

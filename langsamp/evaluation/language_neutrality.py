@@ -181,7 +181,10 @@ def language_neutrality(
         "every state has)."
     )
     if probe_folds:
-        note += f" Language-ID probe: {probe_folds}-fold cross-validated logistic regression (lower = more neutral; chance {100 / len(chosen):.1f}%)."
+        note += (
+            f" Language-ID probe: {probe_folds}-fold cross-validated logistic regression (lower = more neutral; "
+            f"chance {100 / len(chosen):.1f}%)."
+        )
     return {
         "task": "neutrality",
         "corpus": "udhr" if default_corpus else "custom",

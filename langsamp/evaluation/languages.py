@@ -64,7 +64,8 @@ def dataset_language(code, convention):
         lang = WIKIPEDIA_CODES.get(code) or (ISO639_1_TO_3.get(code) if len(code) == 2 else code)
         if lang is None or len(lang) != 3 or not lang.isalpha():
             raise ValueError(
-                f"Wikipedia code {code!r} has no ISO 639-3 equivalent here (langsamp.evaluation.languages.WIKIPEDIA_CODES)."
+                f"Wikipedia code {code!r} has no ISO 639-3 equivalent here "
+                "(langsamp.evaluation.languages.WIKIPEDIA_CODES)."
             )
         return lang, None
     if convention == "language-name":

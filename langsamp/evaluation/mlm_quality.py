@@ -21,7 +21,8 @@ def _needs_ids(model):
 
 
 def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None, script_ids=None):
-    """Log-probabilities `[n_selected, vocab]` at the `selected` positions (row-major), running the LM head only there."""
+    """Log-probabilities `[n_selected, vocab]` at the `selected` positions (row-major), running the LM head only
+    there."""
     if is_langsamp_model(model):  # with labels and sparse_prediction (ModernBERT's switch), the head runs only there
         labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
         previous = getattr(model.config, "sparse_prediction", False)
@@ -109,7 +110,8 @@ def masked_lm_quality(
             model.config.scripts
         ):
             raise ValueError(
-                "The tokenizer's language / script inventories differ from the model config's: their ids would not match."
+                "The tokenizer's language / script inventories differ from the model config's: their ids would not "
+                "match."
             )
     skipped = []
     if languages is None:

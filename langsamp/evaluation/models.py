@@ -19,7 +19,8 @@ def checkpoint_config(path):
 def probe_hub(repo_id, repo_type="model", token=None):
     """One quick request for a Hub repo's page before the libraries' own downloads, which retry a refused connection
     for ~30 s printing each retry. Raises ConnectionError (the Hub unreachable) or ValueError (no such repo); does
-    nothing offline, for a local path, or for any other answer (gated, rate-limited: the libraries say what it means)."""
+    nothing offline, for a local path, or for any other answer (gated, rate-limited: the libraries say what it
+    means)."""
     from huggingface_hub import HfApi, constants
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
@@ -29,8 +30,8 @@ def probe_hub(repo_id, repo_type="model", token=None):
         HfApi().repo_info(str(repo_id), repo_type=repo_type, token=token)
     except RepositoryNotFoundError as error:
         raise ValueError(
-            f"{repo_type.capitalize()} {str(repo_id)!r} is not on the Hub (or is private: pass --token or set HF_TOKEN); "
-            "pass the right id, or a local folder."
+            f"{repo_type.capitalize()} {str(repo_id)!r} is not on the Hub (or is private: pass --token or set "
+            "HF_TOKEN); pass the right id, or a local folder."
         ) from error
     except HfHubHTTPError:
         return

@@ -54,7 +54,8 @@ def compare_source_languages(
     task = get_task(task)
     if task.kind == "retrieval":
         raise ValueError(
-            f"{task.name} is a retrieval task: source selection needs a fine-tuning task (udhr-topics, sib200, taxi1500, wikiann, udpos)."
+            f"{task.name} is a retrieval task: source selection needs a fine-tuning task (udhr-topics, sib200, "
+            "taxi1500, wikiann, udpos)."
         )
     settings = task_settings(task, overrides)
     data = TaskData(task, dataset, token)
@@ -63,7 +64,8 @@ def compare_source_languages(
     unknown = [c for c in list(targets) + list(candidates) + [english] if c not in codes]
     if unknown:
         raise ValueError(
-            f"{task.name}: language(s) {', '.join(unknown)} not in the dataset; it has e.g. {', '.join(sorted(codes)[:8])}."
+            f"{task.name}: language(s) {', '.join(unknown)} not in the dataset; it has e.g. "
+            f"{', '.join(sorted(codes)[:8])}."
         )
     embedder = embedding_model(model)
     labels, unreadable = map_languages(

@@ -261,19 +261,24 @@ def _from_hub(path, call, *args, **kwargs):
         return call(*args, **kwargs)
     except DatasetNotFoundError as error:  # a gated set without access, or no such id
         raise ValueError(
-            f"Dataset {str(path)!r} cannot be read from the Hub: {' '.join(str(error).split())} For a gated set (flores), accept "
-            "its terms on the Hub and pass --token (or set HF_TOKEN); or pass --dataset DIR with a local copy laid out like the Hub repo."
+            f"Dataset {str(path)!r} cannot be read from the Hub: {' '.join(str(error).split())} For a gated set "
+            "(flores), accept its terms on the Hub and pass --token (or set HF_TOKEN); or pass --dataset DIR with a "
+            "local copy laid out like the Hub repo."
         ) from error
     except ConnectionError as error:  # OfflineModeIsEnabled, a refused or timed-out connection
         if constants.HF_HUB_OFFLINE:
             why = "HF_HUB_OFFLINE is set and the dataset is not in the local datasets cache"
             fix = "unset HF_HUB_OFFLINE on a machine with network access to download it once"
         else:
-            why = f"the Hugging Face Hub ({constants.ENDPOINT}) is unreachable ({type(error.__cause__ or error).__name__})"
-            fix = "check the network (or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache"
+            cause = type(error.__cause__ or error).__name__
+            why = f"the Hugging Face Hub ({constants.ENDPOINT}) is unreachable ({cause})"
+            fix = (
+                "check the network (or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use a copy already in the datasets "
+                "cache"
+            )
         raise ValueError(
-            f"Dataset {str(path)!r} cannot be loaded: {why}. Pass --dataset DIR with a local copy laid out like the Hub repo, "
-            f"or {fix}; gated sets (flores) also need --token or HF_TOKEN."
+            f"Dataset {str(path)!r} cannot be loaded: {why}. Pass --dataset DIR with a local copy laid out like the "
+            f"Hub repo, or {fix}; gated sets (flores) also need --token or HF_TOKEN."
         ) from error
 
 
@@ -282,7 +287,8 @@ def _taxi1500_files(folder):
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(
-            f"Taxi1500 folder {str(folder)!r} does not exist: pass --dataset DIR holding <lang>_train.tsv, <lang>_dev.tsv, <lang>_test.tsv."
+            f"Taxi1500 folder {str(folder)!r} does not exist: pass --dataset DIR holding <lang>_train.tsv, "
+            "<lang>_dev.tsv, <lang>_test.tsv."
         )
     files = {}
     for path in sorted(folder.rglob("*.tsv")):
@@ -309,7 +315,8 @@ def _check_dataset_path(path):
     folder = Path(str(path)).expanduser()
     if folder.is_file():
         raise ValueError(
-            f"--dataset {path} is a file: pass the folder laid out like the Hub repo (README.md with `configs:` and the data files), or a Hub id."
+            f"--dataset {path} is a file: pass the folder laid out like the Hub repo (README.md with `configs:` and "
+            "the data files), or a Hub id."
         )
     text = str(path)
     if not folder.exists() and (text.startswith(("/", ".", "~")) or text.count("/") != 1 or not all(text.split("/"))):
@@ -332,7 +339,8 @@ class TaskData:
         if task.name == "taxi1500":
             if path is None:
                 raise ValueError(
-                    "Taxi1500 has no Hub dataset: pass --dataset DIR with the release's TSV files (<lang>_train.tsv, <lang>_dev.tsv, <lang>_test.tsv)."
+                    "Taxi1500 has no Hub dataset: pass --dataset DIR with the release's TSV files (<lang>_train.tsv, "
+                    "<lang>_dev.tsv, <lang>_test.tsv)."
                 )
             self.files = _taxi1500_files(path)
 
@@ -362,7 +370,8 @@ class TaskData:
         if self.task.name == "taxi1500":
             if name not in self.files.get(code, {}):
                 raise ValueError(
-                    f"Taxi1500: no {code}_{name}.tsv among the files; languages with one: {', '.join(c for c in self.files if name in self.files[c])}."
+                    f"Taxi1500: no {code}_{name}.tsv among the files; languages with one: "
+                    f"{', '.join(c for c in self.files if name in self.files[c])}."
                 )
             return _taxi1500_split(self.files[code][name])
         return _load(self.path, self.config(code), name, self.token)
@@ -408,7 +417,8 @@ def run_task(name, model, tokenizer=None, dataset=None, languages=None, token=No
         unknown = [c for c in languages if c not in codes]
         if unknown:
             raise ValueError(
-                f"{task.name}: language(s) {', '.join(unknown)} not in the dataset (it has {len(codes)}, e.g. {', '.join(codes[:8])})."
+                f"{task.name}: language(s) {', '.join(unknown)} not in the dataset (it has {len(codes)}, e.g. "
+                f"{', '.join(codes[:8])})."
             )
         codes = [c for c in codes if c in languages or c == task.source]
     if task.source not in codes and task.name != "tatoeba":  # Tatoeba's English side is in every pair's config
@@ -459,7 +469,8 @@ def _run_retrieval(task, data, codes, model, tokenizer, inventory, settings):
             per_language = sentence_retrieval(
                 model, tokenizer, relabelled, source=task.source, languages=list(mapping.values()), **options
             )["per_language"]
-    # The task's figure is the release's top-k (10); top-1 is shown beside it, the informative one on small pools (UDHR: 31).
+    # The task's figure is the release's top-k (10); top-1 is shown beside it, the informative one on small pools
+    # (UDHR: 31).
     metrics = [f"top{k}" for k in sorted({min(settings["top_k"]), max(settings["top_k"])})]
     return _result(task, data, settings, per_language, missing, metric=f"top{max(settings['top_k'])}", metrics=metrics)
 
@@ -545,7 +556,8 @@ def _run_fine_tuning(task, data, codes, model, tokenizer, inventory, settings):
 
 def _seed_averages(runs):
     """The all / head / tail averages over languages of each seed's run, then their mean and `_sd` over seeds: the sd
-    of the averaged figure (the mean of the per-language sds would overstate it, the languages' noise partly cancels)."""
+    of the averaged figure (the mean of the per-language sds would overstate it, the languages' noise partly
+    cancels)."""
     per_seed = [group_averages(run)[0] for run in runs]
     return {
         group: {

@@ -57,7 +57,8 @@ def _label_names(dataset, column, task):
         return [str(i) for i in range(top + 1)]
     kinds = sorted({type(v).__name__ for v in flat})
     raise ValueError(
-        f"Column {column!r} mixes label types ({', '.join(kinds)}): use class names (strings) or class ids (integers) throughout."
+        f"Column {column!r} mixes label types ({', '.join(kinds)}): use class names (strings) or class ids (integers) "
+        "throughout."
     )
 
 
@@ -76,9 +77,9 @@ def _check_labels(named, column, task, label_names):
                 bad.append(v)
         if bad:
             raise ValueError(
-                f"Dataset {name!r}: label(s) {', '.join(map(repr, bad[:5]))} are not among the {len(label_names)} training classes "
-                f"({', '.join(label_names[:10])}{', ...' if len(label_names) > 10 else ''}): pass label_names (--label-names) "
-                "with every class, in id order."
+                f"Dataset {name!r}: label(s) {', '.join(map(repr, bad[:5]))} are not among the {len(label_names)} "
+                f"training classes ({', '.join(label_names[:10])}{', ...' if len(label_names) > 10 else ''}): pass "
+                "label_names (--label-names) with every class, in id order."
             )
 
 

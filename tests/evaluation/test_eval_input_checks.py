@@ -143,7 +143,8 @@ CASES = [
     (C + ["deu=FILES/ints.jsonl"], "--test: language 'deu' is given twice"),
     (
         C[:-1] + ["deu=FILES/three.jsonl"],
-        "Dataset 'deu': label(s) 2 are not among the 2 training classes (0, 1): pass label_names (--label-names) with every class",
+        "Dataset 'deu': label(s) 2 are not among the 2 training classes (0, 1): pass label_names (--label-names) with "
+        "every class",
     ),
     (C + ["--label-names", "only"], "label_names ['only']: a classifier needs at least 2 distinct classes"),
     (
@@ -336,10 +337,10 @@ def test_benchmark_names_the_unreachable_hub_and_the_fix(weightless, tmp_path):
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert lines[0] == (
-        f"langsamp_eval.py benchmark: error: Dataset 'Davlan/sib200' cannot be loaded: the Hugging Face Hub ({endpoint}) is "
-        "unreachable (ConnectError). Pass --dataset DIR with a local copy laid out like the Hub repo, or check the network "
-        "(or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use a copy already in the datasets cache; gated sets (flores) also "
-        "need --token or HF_TOKEN."
+        "langsamp_eval.py benchmark: error: Dataset 'Davlan/sib200' cannot be loaded: the Hugging Face Hub "
+        f"({endpoint}) is unreachable (ConnectError). Pass --dataset DIR with a local copy laid out like the Hub "
+        "repo, or check the network (or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use a copy already in the datasets "
+        "cache; gated sets (flores) also need --token or HF_TOKEN."
     )
     # A checkpoint given as a Hub id: one quick request names the unreachable Hub (no 30 s of download retries).
     done = fresh_process(["langsamp_eval.py", "retrieval", "--model", "someone/model"], tmp_path, HF_ENDPOINT=endpoint)
@@ -366,8 +367,9 @@ def test_export_push_refused_before_writing_when_the_hub_is_unreachable(tmp_path
         HF_TOKEN="hf_test",
     )
     assert done.returncode == 2 and done.stderr.strip() == (
-        f"export.py: error: --push_to_hub me/tiny: the Hub ({endpoint}) is unreachable (ConnectError): check the network "
-        f"or HF_ENDPOINT, or export without --push_to_hub and upload the folder later with `hf upload me/tiny {output}`."
+        f"export.py: error: --push_to_hub me/tiny: the Hub ({endpoint}) is unreachable (ConnectError): check the "
+        "network or HF_ENDPOINT, or export without --push_to_hub and upload the folder later with `hf upload me/tiny "
+        f"{output}`."
     ), done.stderr
     assert not output.exists()  # nothing written
     done = fresh_process(
@@ -413,8 +415,9 @@ def test_export_push_failing_after_the_folder_is_written_says_so(tmp_path, token
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "Traceback" not in err
     assert [line for line in err.splitlines() if "error" in line] == [
-        f"export.py: error: the Hub-ready folder {output} is written, but the push to me/tiny failed (ConnectionError: connection "
-        f"reset by peer). Retry the upload alone with `hf upload me/tiny {output}` (huggingface_hub's upload_folder)."
+        f"export.py: error: the Hub-ready folder {output} is written, but the push to me/tiny failed "
+        f"(ConnectionError: connection reset by peer). Retry the upload alone with `hf upload me/tiny {output}` "
+        "(huggingface_hub's upload_folder)."
     ]
     assert (output / "model.safetensors").is_file() and (output / "README.md").is_file()
 

@@ -1,5 +1,5 @@
-"""Named evaluation tasks on local copies of the Hub repos (tests/fixtures/hub_fixtures.py), loaded through the code path a
-Hub id takes; language-code mapping and the head / tail split; the benchmark and sources commands; model-index.
+"""Named evaluation tasks on local copies of the Hub repos (tests/fixtures/hub_fixtures.py), loaded through the code
+path a Hub id takes; language-code mapping and the head / tail split; the benchmark and sources commands; model-index.
 
 Per-language expectations come from how the test sets are built: a task model whose head always predicts one class
 (and a learning rate of 0) scores, on each language, exactly the share of that class in its test set, so languages
@@ -30,8 +30,8 @@ STATS = Path(__file__).resolve().parents[2] / "bench" / "glot500_languages_stats
 
 
 def test_defaults_are_the_releases():
-    # The release's settings: SIB-200 lr 1e-5, 8 x 2, 40 epochs, 160, 5 seeds; Taxi1500
-    # the same with 100 and 4 seeds; NER / POS lr 2e-5, 8 x 4, 10 epochs, 256, seed 1; retrieval layer 8, 512, Acc@1/5/10.
+    # The release's settings: SIB-200 lr 1e-5, 8 x 2, 40 epochs, 160, 5 seeds; Taxi1500 the same with 100 and 4
+    # seeds; NER / POS lr 2e-5, 8 x 4, 10 epochs, 256, seed 1; retrieval layer 8, 512, Acc@1/5/10.
     sib, taxi = TASKS["sib200"].defaults, TASKS["taxi1500"].defaults
     assert (
         sib["learning_rate"],
@@ -298,8 +298,8 @@ def test_benchmark_puts_checkpoints_side_by_side_and_writes_model_index(checkpoi
     assert "**average, tail** (1 languages)" in table
     start, mine = results["start"]["per_language"]["yor_Latn"], results["langsamp"]["per_language"]["yor_Latn"]
     assert (
-        f"| yor_Latn | {start['top1'] * 100:.2f} | {start['top10'] * 100:.2f} | {mine['top1'] * 100:.2f} | {mine['top10'] * 100:.2f} |"
-        in table
+        f"| yor_Latn | {start['top1'] * 100:.2f} | {start['top10'] * 100:.2f} | {mine['top1'] * 100:.2f} | "
+        f"{mine['top10'] * 100:.2f} |" in table
     )
     value = results["langsamp"]["averages"]["tail"]["top10"] * 100
     card = ModelCard.load(checkpoints["langsamp"] / "README.md")
@@ -413,7 +413,8 @@ def test_source_scores_are_mean_and_sd_over_seeds_by_hand():
         math.sqrt(0.03)
     )
     assert rows[1]["random_score"] == pytest.approx(0.3) and rows[1]["random_score_sd"] == 0.0
-    # recommended per seed: (urd from hin, yor from deu) = 0.35, 0.55, 0.6 -> mean 0.5, sd sqrt((0.15^2 + 0.05^2 + 0.1^2) / 2)
+    # recommended per seed: (urd from hin, yor from deu) = 0.35, 0.55, 0.6 -> mean 0.5,
+    # sd sqrt((0.15^2 + 0.05^2 + 0.1^2) / 2)
     assert average["recommended_score"] == pytest.approx(0.5)
     assert average["recommended_score_sd"] == pytest.approx(math.sqrt(0.0175))
     # English per seed: 0.15, 0.25, 0.5 (not the sd of the per-target means)

@@ -24,7 +24,8 @@ R = 1 / math.sqrt(2)
 
 
 def test_cross_language_cosine_by_hand():
-    # Two parallel sentences in three languages; deu's vectors are scaled (cosine ignores length, a dot product would not).
+    # Two parallel sentences in three languages; deu's vectors are scaled (cosine ignores length, a dot product would
+    # not).
     states = {"eng": [[1.0, 0.0], [0.0, 1.0]], "deu": [[2.0, 2.0], [0.0, 3.0]], "rus": [[1.0, 0.0], [-1.0, 0.0]]}
     result = cross_language_cosine(states)
     # parallel: eng-deu (cos 45° + cos 0°) / 2; eng-rus (1 + 0) / 2; deu-rus (cos 45° + cos 90°) / 2
@@ -34,7 +35,8 @@ def test_cross_language_cosine_by_hand():
         result["matrix"], [[1, eng_deu, eng_rus], [eng_deu, 1, deu_rus], [eng_rus, deu_rus, 1]], atol=1e-6
     )
     assert result["mean"] == pytest.approx((eng_deu + eng_rus + deu_rus) / 3)  # unordered pairs, diagonal left out
-    # non-parallel (sentence 0 against 1 and 1 against 0): eng-deu (0 + R) / 2; eng-rus (-1 + 0) / 2; deu-rus (-R + 0) / 2
+    # non-parallel (sentence 0 against 1 and 1 against 0): eng-deu (0 + R) / 2; eng-rus (-1 + 0) / 2;
+    # deu-rus (-R + 0) / 2
     assert result["mean_non_parallel"] == pytest.approx((R / 2 - 0.5 - R / 2) / 3)
 
 

@@ -352,7 +352,8 @@ def test_the_default_pretraining_command_is_this_packages_train_py(tiny_checkpoi
         runs.pretrain("langsamp", 1, tiny_checkpoints["start"], tmp_path / "no-corpus", tmp_path / "run", 2, [], log)
     assert "train.py failed (exit 2)" in str(stop.value)
     assert log.read_text().splitlines()[-1] == (
-        f"train.py: error: --corpus {tmp_path / 'no-corpus'}: no such file or directory (a Hub dataset id looks like `user/name`)."
+        f"train.py: error: --corpus {tmp_path / 'no-corpus'}: no such file or directory (a Hub dataset id looks like "
+        "`user/name`)."
     )
 
 
