@@ -42,10 +42,10 @@ from langsamp.evaluation.embedding_analysis import (
     embedding_model,
     language_similarity,
     nearest_languages,
-    plot_language_embeddings,
     recommend_source_languages,
     script_similarity,
 )
+from langsamp.evaluation.embedding_plots import plot_language_embeddings
 from langsamp.evaluation.labelled_data import classification_sets, load_split
 from langsamp.evaluation.language_neutrality import (
     check_neutrality_inputs,

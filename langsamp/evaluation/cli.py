@@ -49,9 +49,9 @@ from langsamp.evaluation.embedding_analysis import (  # noqa: E402
     embedding_model,
     language_similarity,
     nearest_languages,
-    plot_language_embeddings,
     recommend_source_languages,
 )
+from langsamp.evaluation.embedding_plots import plot_language_embeddings
 from langsamp.evaluation.labelled_data import classification_sets, udhr_topic_note  # noqa: E402
 from langsamp.evaluation.language_neutrality import (  # noqa: E402
     check_neutrality_inputs,
