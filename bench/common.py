@@ -67,7 +67,12 @@ def training_flops(config, sequences, seq_len, head_positions):
     `head_positions` positions only, which is where a model actually runs it. Biases, layer norms, softmax and
     embedding lookups are left out (under 1%); so is recomputation (flash attention's backward redoes the scores):
     these are the model's FLOPs, not the hardware's."""
-    h, layers, ffn, vocab = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"], config["vocab_size"]
+    h, layers, ffn, vocab = (
+        config["hidden_size"],
+        config["num_hidden_layers"],
+        config["intermediate_size"],
+        config["vocab_size"],
+    )
     tokens = sequences * seq_len
     parts = {
         "encoder_matmuls": 6 * tokens * layers * (4 * h * h + 2 * h * ffn),
@@ -166,7 +171,9 @@ def run_worker(module, args, env=None):
         child_env = {**os.environ, **(env or {})}
         completed = subprocess.run([sys.executable, str(BENCH_DIR / f"{module}.py"), str(args_path)], env=child_env)
         if completed.returncode != 0 or not result_path.exists():
-            raise RuntimeError(f"bench/{module}.py failed (exit code {completed.returncode}); its error is printed above.")
+            raise RuntimeError(
+                f"bench/{module}.py failed (exit code {completed.returncode}); its error is printed above."
+            )
         return json.loads(result_path.read_text())
 
 
@@ -203,7 +210,9 @@ def run_lockstep(module, args_list, n_steps, desc="steps"):
             for proc in procs:
                 proc.stdin.close()
                 if proc.wait() != 0:
-                    raise RuntimeError(f"bench/{module}.py failed (exit code {proc.returncode}); its error is printed above.")
+                    raise RuntimeError(
+                        f"bench/{module}.py failed (exit code {proc.returncode}); its error is printed above."
+                    )
             return [json.loads(path.read_text()) for path in results]
         finally:
             for proc in procs:
@@ -218,7 +227,10 @@ def _expect(proc, word, module):
         line = proc.stdout.readline()
         if not line:
             proc.wait()
-            raise RuntimeError(f"bench/{module}.py stopped before saying {word!r} (exit code {proc.returncode}); its error is printed above.")
+            raise RuntimeError(
+                f"bench/{module}.py stopped before saying {word!r} (exit code {proc.returncode}); its error is "
+                "printed above."
+            )
         if line.strip() == word:
             return
         sys.stderr.write(line)

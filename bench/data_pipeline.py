@@ -69,7 +69,9 @@ def main():
     length = args["max_seq_length"]
     tokenizer = default_tokenizer()
     result = {
-        "corpora": {name: {"bytes": size, "files": len(list(path.iterdir()))} for name, (path, size) in corpora.items()},
+        "corpora": {
+            name: {"bytes": size, "files": len(list(path.iterdir()))} for name, (path, size) in corpora.items()
+        },
         "max_seq_length": length,
         "runs": {},
     }
@@ -96,7 +98,9 @@ def main():
 
         build = langsamp.data.build_pretraining_dataset
     except Exception as error:  # missing, or broken while another engineer writes it
-        result["library_error"] = f"langsamp.data.build_pretraining_dataset unavailable ({type(error).__name__}: {error})"
+        result["library_error"] = (
+            f"langsamp.data.build_pretraining_dataset unavailable ({type(error).__name__}: {error})"
+        )
     else:
         # Two corpus sizes: the difference gives the per-token (marginal) rate without the fixed costs
         # (tokenizer fingerprint, worker start, one datasets builder per pair), which is the rate at corpus scale.
@@ -111,7 +115,9 @@ def main():
 
                     timed(f"library_{corpus_name}", corpus_name, library)
                 except Exception as error:
-                    result["library_error"] = f"build_pretraining_dataset(num_proc=1) failed ({type(error).__name__}: {error})"
+                    result["library_error"] = (
+                        f"build_pretraining_dataset(num_proc=1) failed ({type(error).__name__}: {error})"
+                    )
                     break
     runs = result["runs"]
     if "library_main" in runs and "library_small" in runs:
@@ -120,7 +126,9 @@ def main():
         extra = big["cpu_seconds"] - small["cpu_seconds"]
         marginal = (big["tokens_out"] - small["tokens_out"]) / extra if extra > 0 else None
         result["library_marginal_tokens_per_cpu_s"] = marginal
-        result["library_fixed_cpu_seconds"] = small["cpu_seconds"] - small["tokens_out"] / marginal if marginal else None
+        result["library_fixed_cpu_seconds"] = (
+            small["cpu_seconds"] - small["tokens_out"] / marginal if marginal else None
+        )
     common.write_result(args, result)
 
 

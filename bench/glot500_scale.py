@@ -37,8 +37,11 @@ STATS = BENCH_DIR / "glot500_languages_stats.csv"
 if str(ROOT) not in sys.path:  # the package's modules live flat in the repository root
     sys.path.insert(0, str(ROOT))
 MEAN_PAIR_BYTES = 560_000  # x scale: 673 pairs at scale 1 are ~376 MB, Glot500-c's size
-MODES = {"stream": dict(streaming=True, num_proc=None), "cached": dict(streaming=False, num_proc=None),
-         "cached_np2": dict(streaming=False, num_proc=2)}
+MODES = {
+    "stream": dict(streaming=True, num_proc=None),
+    "cached": dict(streaming=False, num_proc=None),
+    "cached_np2": dict(streaming=False, num_proc=2),
+}
 
 
 def glot500_pairs():
@@ -127,11 +130,22 @@ def measure(spec):
     mode = MODES[spec["mode"]]
     with tempfile.TemporaryDirectory(prefix="langsamp-scale-cache-") as cache:
         start = time.perf_counter()
-        dataset = build_pretraining_dataset(spec["corpus"], tokenizer, max_seq_length=spec["max_seq_length"],
-                                            streaming=mode["streaming"], num_proc=mode["num_proc"], cache_dir=cache)
+        dataset = build_pretraining_dataset(
+            spec["corpus"],
+            tokenizer,
+            max_seq_length=spec["max_seq_length"],
+            streaming=mode["streaming"],
+            num_proc=mode["num_proc"],
+            cache_dir=cache,
+        )
         built = time.perf_counter() - start
-        loader = torch.utils.data.DataLoader(dataset, batch_size=spec["batch"], collate_fn=make_collator(tokenizer),
-                                             num_workers=spec["workers"], shuffle=False)
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=spec["batch"],
+            collate_fn=make_collator(tokenizer),
+            num_workers=spec["workers"],
+            shuffle=False,
+        )
         batches = iter(loader)
         next(batches)
         first = time.perf_counter() - start
@@ -147,8 +161,15 @@ def measure(spec):
     sampler.join()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return dict(spec, build_s=round(built, 1), first_batch_s=round(first, 1), peak_rss_mb=round(own),
-                child_peak_rss_mb=round(children), max_open_fds=sampler.peak, pipeline_tokens_per_s=round(rate))
+    return dict(
+        spec,
+        build_s=round(built, 1),
+        first_batch_s=round(first, 1),
+        peak_rss_mb=round(own),
+        child_peak_rss_mb=round(children),
+        max_open_fds=sampler.peak,
+        pipeline_tokens_per_s=round(rate),
+    )
 
 
 def load_now():
@@ -163,7 +184,12 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, nargs="+", default=[0], help="DataLoader workers (streaming runs)")
     parser.add_argument("--max_seq_length", type=int, default=512)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--batches", type=int, default=250, help="batches timed after the first (past the 1,000-chunk shuffle buffer a streaming first batch fills)")
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=250,
+        help="batches timed after the first (past the 1,000-chunk shuffle buffer a streaming first batch fills)",
+    )
     parser.add_argument("--out", default=str(ROOT / "outputs" / "glot500_scale"))
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one measurement, JSON spec
     args = parser.parse_args(argv)
@@ -172,25 +198,39 @@ def main(argv=None):
         return
     rows = []
     print(f"machine: {os.cpu_count()} cores, load {load_now():.1f} at start (shared with other work)")
-    print(f"{'pairs':>5} {'MB':>6} {'mode':>10} {'workers':>7} {'build s':>8} {'1st batch s':>11} {'peak RSS MB':>11} "
-          f"{'worker RSS MB':>13} {'max fds':>7} {'tokens/s':>9} {'load':>5}")
+    print(
+        f"{'pairs':>5} {'MB':>6} {'mode':>10} {'workers':>7} {'build s':>8} {'1st batch s':>11} {'peak RSS MB':>11} "
+        f"{'worker RSS MB':>13} {'max fds':>7} {'tokens/s':>9} {'load':>5}"
+    )
     for n in args.pairs:
         corpus, written, size = write_corpus(Path(args.out) / f"corpus_{n}_{args.scale}", n, args.scale)
         for mode in args.modes:
-            for workers in (args.workers if MODES[mode]["streaming"] else [0]):
-                spec = dict(corpus=str(corpus), pairs=written, mb=round(size / 1e6, 1), mode=mode, workers=workers,
-                            max_seq_length=args.max_seq_length, batch=args.batch, batches=args.batches)
-                proc = subprocess.run([sys.executable, __file__, "--run", json.dumps(spec)], capture_output=True,
-                                      text=True, cwd=ROOT)
+            for workers in args.workers if MODES[mode]["streaming"] else [0]:
+                spec = dict(
+                    corpus=str(corpus),
+                    pairs=written,
+                    mb=round(size / 1e6, 1),
+                    mode=mode,
+                    workers=workers,
+                    max_seq_length=args.max_seq_length,
+                    batch=args.batch,
+                    batches=args.batches,
+                )
+                proc = subprocess.run(
+                    [sys.executable, __file__, "--run", json.dumps(spec)], capture_output=True, text=True, cwd=ROOT
+                )
                 lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
                 if proc.returncode or not lines:
                     print(f"{written:>5} {mode}: failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}")
                     continue
                 row = dict(json.loads(lines[-1][7:]), load=round(load_now(), 1))
                 rows.append(row)
-                print(f"{row['pairs']:>5} {row['mb']:>6} {mode:>10} {workers:>7} {row['build_s']:>8} "
-                      f"{row['first_batch_s']:>11} {row['peak_rss_mb']:>11} {row['child_peak_rss_mb']:>13} "
-                      f"{row['max_open_fds']:>7} {row['pipeline_tokens_per_s']:>9} {row['load']:>5}", flush=True)
+                print(
+                    f"{row['pairs']:>5} {row['mb']:>6} {mode:>10} {workers:>7} {row['build_s']:>8} "
+                    f"{row['first_batch_s']:>11} {row['peak_rss_mb']:>11} {row['child_peak_rss_mb']:>13} "
+                    f"{row['max_open_fds']:>7} {row['pipeline_tokens_per_s']:>9} {row['load']:>5}",
+                    flush=True,
+                )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / f"results_{args.scale}.json").write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -1,4 +1,5 @@
-"""GPU training step of XLM-R base: LangSAMPForMaskedLM vs transformers' XLMRobertaForMaskedLM, same weights, same masks.
+"""GPU training step of XLM-R base: LangSAMPForMaskedLM vs transformers' XLMRobertaForMaskedLM, same weights, same
+masks.
 
 One run, bounded by --budget-s (default 300 s of measurement; about 6 minutes with start-up on one H200), for
 vocabularies 250,002 (XLM-R) and 401,145 (Glot500), sequence 512, 32 sequences per step, sdpa attention, fused AdamW,
@@ -66,8 +67,28 @@ FP32_CHECK_SEQUENCES = 4
 FIT_GRANULARITY = 8  # the largest-batch bisection stops when fits and fails are this many sequences apart
 # Settings per mode: the GPU run, and the tiny CPU dry run through the same code (two vocabularies as well).
 MODES = {
-    "gpu": dict(shape="base", vocab_sizes=VOCAB_SIZES, seq_len=512, batch_size=32, warmup=3, steps=10, fit_max=4096, budget_s=300, fit_s=30),
-    "tiny": dict(shape="tiny", vocab_sizes=(1000, 1601), seq_len=32, batch_size=4, warmup=1, steps=2, fit_max=8, budget_s=120, fit_s=20),
+    "gpu": dict(
+        shape="base",
+        vocab_sizes=VOCAB_SIZES,
+        seq_len=512,
+        batch_size=32,
+        warmup=3,
+        steps=10,
+        fit_max=4096,
+        budget_s=300,
+        fit_s=30,
+    ),
+    "tiny": dict(
+        shape="tiny",
+        vocab_sizes=(1000, 1601),
+        seq_len=32,
+        batch_size=4,
+        warmup=1,
+        steps=2,
+        fit_max=8,
+        budget_s=120,
+        fit_s=20,
+    ),
 }
 
 
@@ -82,22 +103,65 @@ class OneLineParser(argparse.ArgumentParser):
 
 def parse_args(argv=None):
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tiny", action="store_true", help="tiny encoder, vocabularies 1,000 and 1,601, sequence 32, batch 4: a dry run in seconds")
-    parser.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto", help="auto (default): cuda when torch sees a GPU")
-    parser.add_argument("--dtypes", default="bf16,fp16", help=f"comma-separated autocast dtypes from {','.join(DTYPES)} (default bf16,fp16)")
-    parser.add_argument("--fit-dtypes", help="dtypes whose largest batch is searched (default bf16, else the first of --dtypes; 'none' to skip)")
-    parser.add_argument("--vocab-sizes", help="comma-separated vocabulary sizes (default 250002,401145; --tiny 1000,1601)")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="tiny encoder, vocabularies 1,000 and 1,601, sequence 32, batch 4: a dry run in seconds",
+    )
+    parser.add_argument(
+        "--device", choices=("auto", "cuda", "cpu"), default="auto", help="auto (default): cuda when torch sees a GPU"
+    )
+    parser.add_argument(
+        "--dtypes",
+        default="bf16,fp16",
+        help=f"comma-separated autocast dtypes from {','.join(DTYPES)} (default bf16,fp16)",
+    )
+    parser.add_argument(
+        "--fit-dtypes",
+        help="dtypes whose largest batch is searched (default bf16, else the first of --dtypes; 'none' to skip)",
+    )
+    parser.add_argument(
+        "--vocab-sizes", help="comma-separated vocabulary sizes (default 250002,401145; --tiny 1000,1601)"
+    )
     parser.add_argument("--batch-size", type=int, help="sequences per step (default 32; --tiny 4)")
     parser.add_argument("--seq-len", type=int, help="tokens per sequence, at most 512 (default 512; --tiny 32)")
     parser.add_argument("--steps", type=int, help="timed steps per case after the warm-up (default 10; --tiny 2)")
     parser.add_argument("--warmup", type=int, help="untimed steps per case first (default 3; --tiny 1)")
     parser.add_argument("--fit-max", type=int, help="largest batch a search tries (default 4096; --tiny 8)")
-    parser.add_argument("--fit-seconds", type=float, help="time limit of one largest-batch search (default 30; --tiny 20)")
-    parser.add_argument("--budget-s", type=float, help="measurement time budget in seconds; what does not fit is skipped and said so (default 300; --tiny 120)")
-    parser.add_argument("--liger", choices=("auto", "on", "off"), default="auto", help="Liger Kernel's fused linear cross-entropy as a third model: auto (default) where it imports on a GPU; on: fail without it")
-    parser.add_argument("--peak-tflops", type=float, help="dense bf16 peak of the GPU in TFLOP/s, for a GPU PEAK_BF16_DENSE does not list")
-    parser.add_argument("--install-wheels", nargs="?", const=str(common.ROOT / ".whl"), metavar="DIR", help="first pip-install (--no-index --no-deps) the wheels in DIR (default .whl/, from bench/gpu_prepare.sh) into a temporary folder and use them")
-    parser.add_argument("--output", type=Path, default=common.RESULTS_DIR, help="folder for the JSON and markdown (default bench/results/)")
+    parser.add_argument(
+        "--fit-seconds", type=float, help="time limit of one largest-batch search (default 30; --tiny 20)"
+    )
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        help="measurement time budget in seconds; what does not fit is skipped and said so (default 300; --tiny 120)",
+    )
+    parser.add_argument(
+        "--liger",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="Liger Kernel's fused linear cross-entropy as a third model: auto (default) where it imports on a GPU; "
+        "on: fail without it",
+    )
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        help="dense bf16 peak of the GPU in TFLOP/s, for a GPU PEAK_BF16_DENSE does not list",
+    )
+    parser.add_argument(
+        "--install-wheels",
+        nargs="?",
+        const=str(common.ROOT / ".whl"),
+        metavar="DIR",
+        help="first pip-install (--no-index --no-deps) the wheels in DIR (default .whl/, from bench/gpu_prepare.sh) "
+        "into a temporary folder and use them",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=common.RESULTS_DIR,
+        help="folder for the JSON and markdown (default bench/results/)",
+    )
     args = parser.parse_args(argv)
     args.command = " ".join(["python bench/gpu_train_step.py", *(sys.argv[1:] if argv is None else argv)])
 
@@ -113,7 +177,10 @@ def parse_args(argv=None):
         if getattr(args, name) < low:
             parser.error(f"--{name.replace('_', '-')} {getattr(args, name)}: give at least {low}.")
     if args.seq_len > common.COMMON_CONFIG["max_position_embeddings"] - 2:
-        parser.error(f"--seq-len {args.seq_len}: XLM-R's positions allow at most {common.COMMON_CONFIG['max_position_embeddings'] - 2}.")
+        parser.error(
+            f"--seq-len {args.seq_len}: XLM-R's positions allow at most "
+            f"{common.COMMON_CONFIG['max_position_embeddings'] - 2}."
+        )
     if args.budget_s <= 0 or args.fit_seconds <= 0:
         parser.error("--budget-s and --fit-seconds must be positive.")
     if args.peak_tflops is not None and args.peak_tflops <= 0:
@@ -131,13 +198,18 @@ def parse_args(argv=None):
         try:
             args.vocab_sizes = [int(v) for v in args.vocab_sizes.split(",") if v.strip()]
         except ValueError:
-            parser.error(f"--vocab-sizes {args.vocab_sizes!r}: give whole numbers separated by commas, e.g. 250002,401145.")
+            parser.error(
+                f"--vocab-sizes {args.vocab_sizes!r}: give whole numbers separated by commas, e.g. 250002,401145."
+            )
         if not args.vocab_sizes or min(args.vocab_sizes) < 16:
             parser.error(f"--vocab-sizes {args.vocab_sizes}: give sizes of at least 16 (special tokens plus pieces).")
     if args.install_wheels is not None:
         wheels = sorted(Path(args.install_wheels).glob("*.whl"))
         if not wheels:
-            parser.error(f"--install-wheels: no .whl files in {args.install_wheels}; run `bash bench/gpu_prepare.sh` where pip reaches PyPI first.")
+            parser.error(
+                f"--install-wheels: no .whl files in {args.install_wheels}; run `bash bench/gpu_prepare.sh` where pip "
+                "reaches PyPI first."
+            )
         args.wheels = wheels
     return args
 
@@ -157,7 +229,19 @@ def install_wheels(wheels):
         raise RuntimeError("install_wheels must run before transformers is imported.")
     target = tempfile.mkdtemp(prefix="langsamp-wheels-")
     atexit.register(shutil.rmtree, target, ignore_errors=True)
-    command = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile", "--target", target, *map(str, wheels)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-index",
+        "--no-deps",
+        "--no-compile",
+        "--target",
+        target,
+        *map(str, wheels),
+    ]
     subprocess.run(command, check=True)
     sys.path.insert(0, target)
     print(f"Installed {', '.join(w.name for w in wheels)} into {target}", flush=True)
@@ -197,7 +281,12 @@ def environment(device):
             cudnn=torch.backends.cudnn.version(),
         )
         try:
-            smi = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=20)
+            smi = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
             info["driver"] = smi.stdout.strip() or None
         except (OSError, subprocess.SubprocessError):
             info["driver"] = None
@@ -209,7 +298,9 @@ def environment(device):
             if line.startswith("transformers"):
                 requirement = Requirement(line)
                 info["transformers_required"] = str(requirement.specifier)
-                info["transformers_meets_requirement"] = requirement.specifier.contains(transformers.__version__, prereleases=True)
+                info["transformers_meets_requirement"] = requirement.specifier.contains(
+                    transformers.__version__, prereleases=True
+                )
     except (ImportError, OSError):
         pass
     return info
@@ -260,7 +351,10 @@ def placeholder_collator(vocab_size):
     pieces += [(f"\u2581p{i}", -1.0) for i in range(vocab_size - len(pieces) - 1)] + [("<mask>", 0.0)]
     tokenizer = XLMRobertaTokenizer(vocab=pieces)
     if len(tokenizer) != vocab_size or tokenizer.mask_token_id != vocab_size - 1:
-        raise RuntimeError(f"placeholder vocabulary: {len(tokenizer)} pieces, <mask> at {tokenizer.mask_token_id}; expected {vocab_size}, {vocab_size - 1}.")
+        raise RuntimeError(
+            f"placeholder vocabulary: {len(tokenizer)} pieces, <mask> at {tokenizer.mask_token_id}; expected "
+            f"{vocab_size}, {vocab_size - 1}."
+        )
     return DataCollatorForLanguageModeling(tokenizer, mlm_probability=MASK_PROBABILITY)
 
 
@@ -305,7 +399,10 @@ def liger_loss_class(choice, device):
         from liger_kernel.transformers.fused_linear_cross_entropy import LigerFusedLinearCrossEntropyLoss
     except Exception as error:  # ImportError, or a Triton / transformers mismatch inside it
         if choice == "on":
-            raise BadInput(f"--liger on: liger_kernel does not import ({type(error).__name__}: {error}); bring its wheel with bench/gpu_prepare.sh.") from error
+            raise BadInput(
+                f"--liger on: liger_kernel does not import ({type(error).__name__}: {error}); bring its wheel with "
+                "bench/gpu_prepare.sh."
+            ) from error
         return None, f"not measured: liger_kernel does not import ({type(error).__name__}: {error})"
     return LigerFusedLinearCrossEntropyLoss, f"liger-kernel {_version('liger-kernel')}"
 
@@ -440,7 +537,9 @@ def time_case(model_name, dtype, args, state, vocab_size, batches, device, liger
     batch_size, seq_len = batches[0]["input_ids"].shape
     masked = statistics.mean(int((b["labels"] != -100).sum()) for b in batches)
     config = model.config.to_dict()
-    computed = common.training_flops(config, batch_size, seq_len, batch_size * seq_len if model_name == "xlmr" else masked)
+    computed = common.training_flops(
+        config, batch_size, seq_len, batch_size * seq_len if model_name == "xlmr" else masked
+    )
     needed = common.training_flops(config, batch_size, seq_len, masked)
     result = {
         "model": model_name,
@@ -457,7 +556,9 @@ def time_case(model_name, dtype, args, state, vocab_size, batches, device, liger
         "tokens_per_s": batch_size * seq_len / median,
         "losses": losses,
         "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
-        "memory_kind": "torch.cuda.max_memory_allocated, reset after model, optimizer and batches were placed" if device.type == "cuda" else "not measured on CPU",
+        "memory_kind": "torch.cuda.max_memory_allocated, reset after model, optimizer and batches were placed"
+        if device.type == "cuda"
+        else "not measured on CPU",
         "parameters": sum(p.numel() for p in model.parameters()),
         "flops_per_step": computed,
         "flops_per_step_needed": needed,
@@ -472,7 +573,8 @@ def time_case(model_name, dtype, args, state, vocab_size, batches, device, liger
 def largest_fitting(fits, start, limit, time_left, granularity=FIT_GRANULARITY):
     """The largest batch in [1, limit] for which `fits(batch)` holds, assuming that fitting is monotone: try
     `start`, double while it fits, then bisect between the largest fit and the smallest failure down to
-    `granularity` sequences (to one while nothing fits). Stops early when `time_left()` is not positive. Returns (largest fit or 0, smallest
+    `granularity` sequences (to one while nothing fits). Stops early when `time_left()` is not positive. Returns
+    (largest fit or 0, smallest
     failure or None, why it stopped)."""
     fit, fail = 0, None
     batch = min(start, limit)
@@ -500,7 +602,9 @@ def largest_fitting(fits, start, limit, time_left, granularity=FIT_GRANULARITY):
     return fit, fail, f"fits {fit}, not {fail}" if fit else f"not even {fail}"
 
 
-def fit_case(model_name, dtype, args, state, vocab_size, collator, device, liger_class, n_languages, n_scripts, deadline):
+def fit_case(
+    model_name, dtype, args, state, vocab_size, collator, device, liger_class, n_languages, n_scripts, deadline
+):
     """The largest batch `model_name` trains in one step (forward, backward, AdamW with its state) in `dtype`."""
     import torch
 
@@ -511,7 +615,9 @@ def fit_case(model_name, dtype, args, state, vocab_size, collator, device, liger
 
     def fits(batch_size):
         torch.manual_seed(SEED + batch_size)
-        batch = model_inputs(model_name, masked_batch(collator, batch_size, args.seq_len, n_languages, n_scripts), device)
+        batch = model_inputs(
+            model_name, masked_batch(collator, batch_size, args.seq_len, n_languages, n_scripts), device
+        )
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         start = time.perf_counter()
@@ -538,12 +644,23 @@ def fit_case(model_name, dtype, args, state, vocab_size, collator, device, liger
             trainer.optimizer.zero_grad(set_to_none=True)
             trainer.new_scaler()  # a step cut short can leave a scaler mid-step
         free_memory(device, collect=False)
-        print(f"    batch {batch_size}: {'fits' if ok else 'out of memory'} ({probes[-1]['seconds']:.1f} s)", flush=True)
+        print(
+            f"    batch {batch_size}: {'fits' if ok else 'out of memory'} ({probes[-1]['seconds']:.1f} s)", flush=True
+        )
         return ok
 
     fit, fail, why = largest_fitting(fits, args.batch_size, args.fit_max, lambda: case_deadline - time.perf_counter())
-    del trainer, model  # the caller frees the memory
-    return {"model": model_name, "vocab_size": vocab_size, "dtype": dtype, "seq_len": args.seq_len, "largest_batch": fit, "smallest_failing_batch": fail, "status": why, "probes": probes}
+    trainer = model = None  # the caller frees the memory (`fits` still closes over the names)
+    return {
+        "model": model_name,
+        "vocab_size": vocab_size,
+        "dtype": dtype,
+        "seq_len": args.seq_len,
+        "largest_batch": fit,
+        "smallest_failing_batch": fail,
+        "status": why,
+        "probes": probes,
+    }
 
 
 def loss_check(kind, vocab_size, dtype, name_a, loss_a, name_b, loss_b):
@@ -591,21 +708,33 @@ def render(report):
         "",
         f"Command: `{report['command']}`  ",
         f"Date: {report['date']}; wall time {report['wall_s']:.0f} s (budget {s['budget_s']:.0f} s of measurement)  ",
-        "Versions: " + ", ".join(f"{k} {env[k]}" for k in ("python", "torch", "transformers", "cuda", "cudnn", "triton", "liger_kernel", "driver") if env.get(k)),
+        "Versions: "
+        + ", ".join(
+            f"{k} {env[k]}"
+            for k in ("python", "torch", "transformers", "cuda", "cudnn", "triton", "liger_kernel", "driver")
+            if env.get(k)
+        ),
         "",
-        f"Encoder: hidden {c['hidden_size']}, {c['num_hidden_layers']} layers, {c['num_attention_heads']} heads, FFN {c['intermediate_size']}, "
-        f"{s['attn_implementation']} attention, dropout {c['hidden_dropout_prob']}; random init from seed {SEED}, the LangSAMP tables zeroed "
-        "(their addition still runs) and the same weights loaded into the stock model. Step = forward + backward + fused AdamW "
-        f"(lr 5e-5); batches of {s['batch_size']} x {s['seq_len']} random pieces, {MASK_PROBABILITY:.0%} masked by "
-        f"DataCollatorForLanguageModeling, identical for every model; same dropout seed per step. Median of {s['steps']} steps after {s['warmup']} warm-up.",
+        f"Encoder: hidden {c['hidden_size']}, {c['num_hidden_layers']} layers, {c['num_attention_heads']} heads, FFN "
+        f"{c['intermediate_size']}, {s['attn_implementation']} attention, dropout {c['hidden_dropout_prob']}; random "
+        f"init from seed {SEED}, the LangSAMP tables zeroed (their addition still runs) and the same weights loaded "
+        f"into the stock model. Step = forward + backward + fused AdamW (lr 5e-5); batches of {s['batch_size']} x "
+        f"{s['seq_len']} random pieces, {MASK_PROBABILITY:.0%} masked by DataCollatorForLanguageModeling, identical "
+        f"for every model; same dropout seed per step. Median of {s['steps']} steps after {s['warmup']} warm-up.",
         "",
         f"MFU = model FLOPs per step / median step time / peak. Peak: {report['peak_source']}"
-        + (f"; a bf16 8192^3 matmul measured {report['matmul_bf16_tflops']:.0f} TFLOP/s on this card." if report.get("matmul_bf16_tflops") else "."),
-        "FLOPs: 6 x encoder matmul weights x tokens + attention (12 x layers x seq^2 x hidden per sequence) + the LM head "
-        "(6 x (hidden^2 + hidden x vocab) per position) at the positions each model runs it: ours at the masked ones, stock "
-        "at all of them. 'MFU, needed' counts the head at the masked positions for both: the work the loss needs.",
+        + (
+            f"; a bf16 8192^3 matmul measured {report['matmul_bf16_tflops']:.0f} TFLOP/s on this card."
+            if report.get("matmul_bf16_tflops")
+            else "."
+        ),
+        "FLOPs: 6 x encoder matmul weights x tokens + attention (12 x layers x seq^2 x hidden per sequence) + the LM "
+        "head (6 x (hidden^2 + hidden x vocab) per position) at the positions each model runs it: ours at the masked "
+        "ones, stock at all of them. 'MFU, needed' counts the head at the masked positions for both: the work the "
+        "loss needs.",
         "",
-        "| vocab | dtype | model | step (ms) | tokens/s | peak memory (GiB) | TFLOP/step | MFU | MFU, needed | largest batch |",
+        "| vocab | dtype | model | step (ms) | tokens/s | peak memory (GiB) | TFLOP/step | MFU | MFU, needed | "
+        "largest batch |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     fits = {(f["vocab_size"], f["dtype"], f["model"]): f for f in report["fits"]}
@@ -616,23 +745,39 @@ def render(report):
             lines.append(f"| {r['vocab_size']:,} | {r['dtype']} | {label} | {r['error']} | | | | | | |")
             continue
         fit = fits.get(key)
-        fit_text = "-" if fit is None else (f"{fit['largest_batch']}" + ("" if fit["smallest_failing_batch"] else "+") + f" ({fit['status']})")
+        fit_text = (
+            "-"
+            if fit is None
+            else (f"{fit['largest_batch']}" + ("" if fit["smallest_failing_batch"] else "+") + f" ({fit['status']})")
+        )
         lines.append(
-            f"| {r['vocab_size']:,} | {r['dtype']} | {label} | {r['median_step_s'] * 1e3:,.1f} | {r['tokens_per_s']:,.0f} | {_gib(r['peak_memory_bytes'])} | "
-            f"{r['flops_per_step']['total'] / 1e12:.3g} | {_pct(r['mfu'])} | {_pct(r['mfu_needed'])} | {fit_text} |"
+            f"| {r['vocab_size']:,} | {r['dtype']} | {label} | {r['median_step_s'] * 1e3:,.1f} | "
+            f"{r['tokens_per_s']:,.0f} | {_gib(r['peak_memory_bytes'])} | {r['flops_per_step']['total'] / 1e12:.3g} | "
+            f"{_pct(r['mfu'])} | {_pct(r['mfu_needed'])} | {fit_text} |"
         )
     ratios = report["ratios"]
     if ratios:
-        lines += ["", "| vocab | dtype | stock / ours step time | ours / stock peak memory | largest batch, ours / stock |", "|---:|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "| vocab | dtype | stock / ours step time | ours / stock peak memory | largest batch, ours / stock |",
+            "|---:|---|---:|---:|---:|",
+        ]
         for q in ratios:
             memory = "-" if q["memory_ratio"] is None else f"{q['memory_ratio']:.2f}"
             batch = "-" if q["largest_batch_ratio"] is None else f"{q['largest_batch_ratio']:.1f}x"
             lines.append(f"| {q['vocab_size']:,} | {q['dtype']} | {q['speedup']:.2f}x | {memory} | {batch} |")
-    lines += ["", "Loss checks (identical weights and masks):", "", "| vocab | precision | compared | loss a | loss b | abs diff | tolerance | equal |", "|---:|---|---|---:|---:|---:|---:|---|"]
+    lines += [
+        "",
+        "Loss checks (identical weights and masks):",
+        "",
+        "| vocab | precision | compared | loss a | loss b | abs diff | tolerance | equal |",
+        "|---:|---|---|---:|---:|---:|---:|---|",
+    ]
     for k in report["loss_checks"]:
         lines.append(
-            f"| {k['vocab_size']:,} | {k['dtype']} ({k['kind']}) | {MODEL_LABELS[k['a']]} vs {MODEL_LABELS[k['b']]} | {k['loss_a']:.6f} | {k['loss_b']:.6f} | "
-            f"{k['abs_diff']:.1e} | {k['tolerance']:.1e} | {'yes' if k['equal'] else 'NO'} |"
+            f"| {k['vocab_size']:,} | {k['dtype']} ({k['kind']}) | {MODEL_LABELS[k['a']]} vs {MODEL_LABELS[k['b']]} | "
+            f"{k['loss_a']:.6f} | {k['loss_b']:.6f} | {k['abs_diff']:.1e} | {k['tolerance']:.1e} | "
+            f"{'yes' if k['equal'] else 'NO'} |"
         )
     lines += ["", f"Liger Kernel: {report['liger']}."]
     if report["largest_batch_note"]:
@@ -658,8 +803,12 @@ def ratios(cases, fits):
                 "vocab_size": vocab,
                 "dtype": dtype,
                 "speedup": stock["median_step_s"] / ours["median_step_s"],
-                "memory_ratio": ours["peak_memory_bytes"] / stock["peak_memory_bytes"] if ours["peak_memory_bytes"] else None,
-                "largest_batch_ratio": fo["largest_batch"] / fs["largest_batch"] if fo and fs and fs["largest_batch"] else None,
+                "memory_ratio": ours["peak_memory_bytes"] / stock["peak_memory_bytes"]
+                if ours["peak_memory_bytes"]
+                else None,
+                "largest_batch_ratio": fo["largest_batch"] / fs["largest_batch"]
+                if fo and fs and fs["largest_batch"]
+                else None,
             }
         )
     return rows
@@ -669,7 +818,9 @@ def write(report, output):
     output.mkdir(parents=True, exist_ok=True)
     stem = "gpu_train_step" if report["mode"] == "gpu" else "gpu_train_step_tiny"
     report["ratios"] = ratios(report["cases"], report["fits"])
-    report["wall_s"] = time.perf_counter() - report.pop("_started") if "_started" in report else report.get("wall_s", 0.0)
+    report["wall_s"] = (
+        time.perf_counter() - report.pop("_started") if "_started" in report else report.get("wall_s", 0.0)
+    )
     paths = output / f"{stem}.json", output / f"{stem}.md"
     paths[0].write_text(json.dumps(report, indent=2) + "\n")
     paths[1].write_text(render(report))
@@ -687,7 +838,10 @@ def run(args):
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.device == "cuda" and not torch.cuda.is_available():
-        raise BadInput("--device cuda: torch sees no GPU here (torch.cuda.is_available() is False); use --device cpu for a dry run.")
+        raise BadInput(
+            "--device cuda: torch sees no GPU here (torch.cuda.is_available() is False); use --device cpu for a dry "
+            "run."
+        )
     device = torch.device(args.device)
     started = time.perf_counter()
     deadline = started + args.budget_s
@@ -697,8 +851,8 @@ def run(args):
     print("Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), flush=True)
     if env.get("transformers_meets_requirement") is False:
         print(
-            f"Warning: transformers {env['transformers']} is outside requirements.txt's {env['transformers_required']}: bring the wheel "
-            "with bench/gpu_prepare.sh and pass --install-wheels.",
+            f"Warning: transformers {env['transformers']} is outside requirements.txt's "
+            f"{env['transformers_required']}: bring the wheel with bench/gpu_prepare.sh and pass --install-wheels.",
             flush=True,
         )
     models = ["langsamp", "xlmr"] + (["langsamp+liger"] if liger_class else [])
@@ -711,7 +865,9 @@ def run(args):
         "environment": env,
         "settings": {
             "shape": args.shape,
-            "config": {k: v for k, v in common.model_config(args.shape).items() if k != "vocab_size"},  # vocab_sizes below
+            "config": {
+                k: v for k, v in common.model_config(args.shape).items() if k != "vocab_size"
+            },  # vocab_sizes below
             "vocab_sizes": args.vocab_sizes,
             "dtypes": args.dtypes,
             "fit_dtypes": args.fit_dtypes,
@@ -735,11 +891,17 @@ def run(args):
         "loss_checks": [],
         "skipped": [],
         "errors": [],
-        "largest_batch_note": "" if device.type == "cuda" else "Largest batch on CPU: nothing runs out of memory here, so the search only exercises its code up to --fit-max.",
+        "largest_batch_note": ""
+        if device.type == "cuda"
+        else "Largest batch on CPU: nothing runs out of memory here, so the search only exercises its code up to "
+        "--fit-max.",
         "_started": started,
     }
     if report["matmul_bf16_tflops"]:
-        print(f"bf16 8192^3 matmul: {report['matmul_bf16_tflops']:.0f} TFLOP/s; peak used for MFU: {peak_source}", flush=True)
+        print(
+            f"bf16 8192^3 matmul: {report['matmul_bf16_tflops']:.0f} TFLOP/s; peak used for MFU: {peak_source}",
+            flush=True,
+        )
 
     def over_budget(what):
         if time.perf_counter() < deadline:
@@ -756,12 +918,17 @@ def run(args):
         states[vocab] = train_step.initial_state(args.shape, SEED, vocab_size=vocab)
         collators[vocab] = collator = placeholder_collator(vocab)
         torch.manual_seed(SEED)
-        batches = [masked_batch(collator, args.batch_size, args.seq_len, n_languages, n_scripts) for _ in range(args.warmup + args.steps)]
+        batches = [
+            masked_batch(collator, args.batch_size, args.seq_len, n_languages, n_scripts)
+            for _ in range(args.warmup + args.steps)
+        ]
         check_batch = {k: v[:FP32_CHECK_SEQUENCES] for k, v in batches[0].items()}
         try:
             fp32 = fp32_losses(models, states[vocab], args.shape, vocab, check_batch, device, liger_class)
             for name in models[1:]:
-                report["loss_checks"].append(loss_check("eval", vocab, "fp32", "langsamp", fp32["langsamp"], name, fp32[name]))
+                report["loss_checks"].append(
+                    loss_check("eval", vocab, "fp32", "langsamp", fp32["langsamp"], name, fp32[name])
+                )
             print(f"[vocab {vocab:,}] fp32 losses: " + ", ".join(f"{k} {v:.6f}" for k, v in fp32.items()), flush=True)
         except Exception as error:
             report["errors"].append(f"fp32 loss check, vocabulary {vocab:,}: {type(error).__name__}: {error}")
@@ -773,16 +940,25 @@ def run(args):
                 if over_budget(f"timing of {name}, vocabulary {vocab:,}, {dtype}"):
                     continue
                 try:
-                    result = time_case(name, dtype, args, states[vocab], vocab, batches, device, liger_class, peak_flops)
+                    result = time_case(
+                        name, dtype, args, states[vocab], vocab, batches, device, liger_class, peak_flops
+                    )
                     first[name] = result["losses"][0]
                     print(
-                        f"[vocab {vocab:,} {dtype}] {name}: {result['median_step_s'] * 1e3:.1f} ms/step, {result['tokens_per_s']:,.0f} tokens/s, "
-                        f"peak {_gib(result['peak_memory_bytes'])} GiB, MFU {_pct(result['mfu'])}, loss {result['losses'][0]:.6f}",
+                        f"[vocab {vocab:,} {dtype}] {name}: {result['median_step_s'] * 1e3:.1f} ms/step, "
+                        f"{result['tokens_per_s']:,.0f} tokens/s, peak {_gib(result['peak_memory_bytes'])} GiB, MFU "
+                        f"{_pct(result['mfu'])}, loss {result['losses'][0]:.6f}",
                         flush=True,
                     )
                 except Exception as error:
                     what = "out of memory" if is_out_of_memory(error) else f"{type(error).__name__}: {error}"
-                    result = {"model": name, "vocab_size": vocab, "dtype": dtype, "batch_size": args.batch_size, "error": what}
+                    result = {
+                        "model": name,
+                        "vocab_size": vocab,
+                        "dtype": dtype,
+                        "batch_size": args.batch_size,
+                        "error": what,
+                    }
                     if not is_out_of_memory(error):
                         report["errors"].append(f"{name}, vocabulary {vocab:,}, {dtype}: {what}")
                     print(f"[vocab {vocab:,} {dtype}] {name}: {what}", flush=True)
@@ -791,7 +967,9 @@ def run(args):
                 write(dict(report), args.output)  # so far, in case the run is cut short
             for name in models[1:]:
                 if "langsamp" in first and name in first:
-                    report["loss_checks"].append(loss_check("train, step 1", vocab, dtype, "langsamp", first["langsamp"], name, first[name]))
+                    report["loss_checks"].append(
+                        loss_check("train, step 1", vocab, dtype, "langsamp", first["langsamp"], name, first[name])
+                    )
         del batches
 
     for vocab in states:
@@ -801,11 +979,28 @@ def run(args):
                     continue
                 print(f"[vocab {vocab:,} {dtype}] {name}: largest batch...", flush=True)
                 try:
-                    fit = fit_case(name, dtype, args, states[vocab], vocab, collators[vocab], device, liger_class, n_languages, n_scripts, deadline)
+                    fit = fit_case(
+                        name,
+                        dtype,
+                        args,
+                        states[vocab],
+                        vocab,
+                        collators[vocab],
+                        device,
+                        liger_class,
+                        n_languages,
+                        n_scripts,
+                        deadline,
+                    )
                     report["fits"].append(fit)
-                    print(f"[vocab {vocab:,} {dtype}] {name}: largest batch {fit['largest_batch']} ({fit['status']})", flush=True)
+                    print(
+                        f"[vocab {vocab:,} {dtype}] {name}: largest batch {fit['largest_batch']} ({fit['status']})",
+                        flush=True,
+                    )
                 except Exception as error:
-                    report["errors"].append(f"largest batch of {name}, vocabulary {vocab:,}, {dtype}: {type(error).__name__}: {error}")
+                    report["errors"].append(
+                        f"largest batch of {name}, vocabulary {vocab:,}, {dtype}: {type(error).__name__}: {error}"
+                    )
                 free_memory(device)
                 write(dict(report), args.output)
     return report
@@ -830,7 +1025,10 @@ def main(argv=None):
     print(f"Written: {json_path}, {md_path}")
     failed = [k for k in report["loss_checks"] if not k["equal"]]
     if failed:  # a wrong model is not a fast model
-        print("LOSS CHECK FAILED: " + "; ".join(f"{k['a']} vs {k['b']}, vocabulary {k['vocab_size']:,}, {k['dtype']}" for k in failed))
+        print(
+            "LOSS CHECK FAILED: "
+            + "; ".join(f"{k['a']} vs {k['b']}, vocabulary {k['vocab_size']:,}, {k['dtype']}" for k in failed)
+        )
     if not any("median_step_s" in c for c in report["cases"]):
         print("Nothing was measured: see the skipped cases above (raise --budget-s?).")
         return 1

@@ -41,7 +41,9 @@ def main():
     tokenizer = default_tokenizer()
     size = args["batch_size"]
     batches = [
-        tokenizer(texts[i : i + size], padding="longest", truncation=True, max_length=args["max_length"], return_tensors="pt")
+        tokenizer(
+            texts[i : i + size], padding="longest", truncation=True, max_length=args["max_length"], return_tensors="pt"
+        )
         for i in range(0, len(texts), size)
     ]
     real = sum(int(b["attention_mask"].sum()) for b in batches)
@@ -50,7 +52,11 @@ def main():
 
     models = {}
     for impl in ("eager", "sdpa"):
-        model = LangSAMPModel.from_pretrained(args["checkpoint"], attn_implementation=impl, add_pooling_layer=False).to(device).eval()
+        model = (
+            LangSAMPModel.from_pretrained(args["checkpoint"], attn_implementation=impl, add_pooling_layer=False)
+            .to(device)
+            .eval()
+        )
         if model.config._attn_implementation != impl:
             raise RuntimeError(f"Asked for {impl} attention, got {model.config._attn_implementation}.")
         models[impl] = model

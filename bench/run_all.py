@@ -49,7 +49,13 @@ SETTINGS = {
 COMPILE_WARMUP = 2  # extra warm-up steps with --compile: the first step compiles (forward and backward)
 # Where no GPU was measured, the GPU trainer's appetite is an assumption, stated in the output: XLM-R base trained
 # the LangSAMP way (head on 15% of positions) on one A100 (312 TFLOP/s bf16 peak) at 40% model-FLOPs utilisation.
-ASSUMED_GPU = dict(name="one A100 (bf16, 312 TFLOP/s peak) at 40% MFU, XLM-R base, seq 512", peak_flops=312e12, mfu=0.40, seq=512, mask=0.15)
+ASSUMED_GPU = dict(
+    name="one A100 (bf16, 312 TFLOP/s peak) at 40% MFU, XLM-R base, seq 512",
+    peak_flops=312e12,
+    mfu=0.40,
+    seq=512,
+    mask=0.15,
+)
 
 
 def training_flops_per_token(shape, seq, mask_share):
@@ -61,15 +67,23 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes: a smoke check in under a minute")
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for training and inference on CPU (default 2)")
-    parser.add_argument("--compile", action="store_true",
-                        help="train part: also time both models torch.compile'd (CPU inductor), all four in lockstep")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads for training and inference on CPU (default 2)"
+    )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="train part: also time both models torch.compile'd (CPU inductor), all four in lockstep",
+    )
     parser.add_argument("--output", type=Path, default=common.RESULTS_DIR, help="folder for latest.json / latest.md")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
     if unknown or not parts:
-        parser.error(f"--only {args.only!r}: unknown part(s) {', '.join(unknown) or '(none given)'}; choose from {','.join(PARTS)}.")
+        parser.error(
+            f"--only {args.only!r}: unknown part(s) {', '.join(unknown) or '(none given)'}; choose from "
+            f"{','.join(PARTS)}."
+        )
     if args.threads < 1:
         parser.error(f"--threads {args.threads}: give at least 1.")
     args.device = "cpu"  # a GPU run is bench/gpu_train_step.py
@@ -94,12 +108,23 @@ def run_train(args, settings, folder):
     s = settings["train"]
     print(f"[train] preparing shared weights and masked batches ({settings['shape']} shape)...", flush=True)
     compiled = getattr(args, "compile", False)
-    weights, batch_files = train_step.prepare(folder, settings["shape"], s["seq_lens"], s["batch_sizes"],
-                                              s["warmup"] + s["steps"] + (COMPILE_WARMUP if compiled else 0))
+    weights, batch_files = train_step.prepare(
+        folder,
+        settings["shape"],
+        s["seq_lens"],
+        s["batch_sizes"],
+        s["warmup"] + s["steps"] + (COMPILE_WARMUP if compiled else 0),
+    )
     rows = []
-    variants = [(model, False) for model in ("langsamp", "xlmr")] + ([(model, True) for model in ("langsamp", "xlmr")] if compiled else [])
+    variants = [(model, False) for model in ("langsamp", "xlmr")] + (
+        [(model, True) for model in ("langsamp", "xlmr")] if compiled else []
+    )
     for seq_len in s["seq_lens"]:
-        print(f"[train] LangSAMP and stock XLM-R in lockstep{', eager and compiled' if compiled else ''}, sequence {seq_len}...", flush=True)
+        print(
+            f"[train] LangSAMP and stock XLM-R in lockstep{', eager and compiled' if compiled else ''}, sequence "
+            f"{seq_len}...",
+            flush=True,
+        )
         ours, stock, *compiled_results = common.run_lockstep(
             "train_step",
             [
@@ -203,14 +228,16 @@ def run_data(args, settings, folder, train):
         ours = row["langsamp"]
         consumers.append(
             {
-                "what": f"LangSAMP training step, {train['shape']} shape, seq {row['seq_len']}, {args.device} (measured above)",
+                "what": f"LangSAMP training step, {train['shape']} shape, seq {row['seq_len']}, {args.device} "
+                "(measured above)",
                 "tokens_per_s": ours["tokens_per_step"] / ours["median_step_s"],
             }
         )
     flops = training_flops_per_token("base", ASSUMED_GPU["seq"], ASSUMED_GPU["mask"])
     consumers.append(
         {
-            "what": f"ASSUMED, not measured (bench/gpu_train_step.py measures it on a GPU): {ASSUMED_GPU['name']}, {flops / 1e9:.2f} GFLOP/token",
+            "what": f"ASSUMED, not measured (bench/gpu_train_step.py measures it on a GPU): {ASSUMED_GPU['name']}, "
+            f"{flops / 1e9:.2f} GFLOP/token",
             "tokens_per_s": ASSUMED_GPU["peak_flops"] * ASSUMED_GPU["mfu"] / flops,
         }
     )
@@ -256,15 +283,21 @@ def verdict(ok):
 def render(report):
     """The markdown printed and written to latest.md."""
     lines = [f"# LangSAMP benchmark ({report['mode']} run, {report['device']})", ""]
-    lines += [f"Command: `{report['command']}`  ", f"Machine: {common.machine_line(report['machine'])}  ", f"Date: {report['date']}, wall time {report['wall_s']:.0f} s ("
+    lines += [
+        f"Command: `{report['command']}`  ",
+        f"Machine: {common.machine_line(report['machine'])}  ",
+        f"Date: {report['date']}, wall time {report['wall_s']:.0f} s ("
         + ", ".join(f"{part} {seconds:.0f} s" for part, seconds in report.get("part_seconds", {}).items())
-        + f"), load average at end {report['loadavg_at_end'][0]}", ""]
+        + f"), load average at end {report['loadavg_at_end'][0]}",
+        "",
+    ]
     load = report["machine"]["loadavg_at_start"][0]
     if max(load, report["loadavg_at_end"][0]) > 0.5:
         lines += [
-            f"Other work shared the {report['machine']['cores_visible']} cores during this run (load average {load} at start, "
-            f"{report['loadavg_at_end'][0]} at end): absolute times are slower and noisier than on an idle machine; the compared variants "
-            "alternate step by step (training) or batch by batch (tokenizer, inference), so their ratios hold better.",
+            f"Other work shared the {report['machine']['cores_visible']} cores during this run (load average {load} "
+            f"at start, {report['loadavg_at_end'][0]} at end): absolute times are slower and noisier than on an idle "
+            "machine; the compared variants alternate step by step (training) or batch by batch (tokenizer, "
+            "inference), so their ratios hold better.",
             "",
         ]
     for part, error in report.get("errors", {}).items():
@@ -273,84 +306,111 @@ def render(report):
     if train:
         c = train["config"]
         lines += [
-            f"## 1. Training step: LangSAMPForMaskedLM vs XLMRobertaForMaskedLM ({train['shape']}: hidden {c['hidden_size']}, "
-            f"{c['num_hidden_layers']} layers, {c['num_attention_heads']} heads, FFN {c['intermediate_size']}, vocab {c['vocab_size']:,})",
+            f"## 1. Training step: LangSAMPForMaskedLM vs XLMRobertaForMaskedLM ({train['shape']}: hidden "
+            f"{c['hidden_size']}, {c['num_hidden_layers']} layers, {c['num_attention_heads']} heads, FFN "
+            f"{c['intermediate_size']}, vocab {c['vocab_size']:,})",
             "",
-            f"Forward + backward + AdamW step, fp32, same weights (LangSAMP tables zeroed), same 15% masks (DataCollatorForLanguageModeling, seed 0). "
-            f"AdamW fused (the Trainer's default), lr 5e-5, no weight decay. The two models run in separate processes that alternate step by step. Median of {train['settings']['steps']} steps after {train['settings']['warmup']} warm-up; "
-            f"CPU s/step = process CPU time (all threads), a cross-check when other load shares the cores. "
-            f"Memory: {train['rows'][0]['langsamp']['memory_kind']} above the process's memory after loading model and batches (\"growth\"), and its absolute peak.",
+            "Forward + backward + AdamW step, fp32, same weights (LangSAMP tables zeroed), same 15% masks "
+            "(DataCollatorForLanguageModeling, seed 0). AdamW fused (the Trainer's default), lr 5e-5, no weight decay. "
+            "The two models run in separate processes that alternate step by step. "
+            f"Median of {train['settings']['steps']} steps after {train['settings']['warmup']} warm-up; "
+            "CPU s/step = process CPU time (all threads), a cross-check when other load shares the cores. "
+            f"Memory: {train['rows'][0]['langsamp']['memory_kind']} above the process's memory after loading model "
+            'and batches ("growth"), and its absolute peak.',
             "",
-            "| seq x batch | model | step, median (s) | step, min (s) | CPU s/step | tokens/s | peak growth (MiB) | peak (MiB) | loss, step 1 |",
+            "| seq x batch | model | step, median (s) | step, min (s) | CPU s/step | tokens/s | peak growth (MiB) | "
+            "peak (MiB) | loss, step 1 |",
             "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in train["rows"]:
             for name, label in (("langsamp", "LangSAMP"), ("xlmr", "stock XLM-R")):
                 r = row[name]
                 lines.append(
-                    f"| {row['seq_len']} x {r['batch_size']} | {label} | {r['median_step_s']:.3f} | {r['min_step_s']:.3f} | {r['median_step_cpu_s']:.2f} | "
-                    f"{r['tokens_per_step'] / r['median_step_s']:,.0f} | "
-                    f"{mib(r['peak_growth_bytes']):,.0f} | {mib(r['peak_bytes']):,.0f} | {r['losses'][0]:.6f} |"
+                    f"| {row['seq_len']} x {r['batch_size']} | {label} | {r['median_step_s']:.3f} | "
+                    f"{r['min_step_s']:.3f} | {r['median_step_cpu_s']:.2f} | "
+                    f"{r['tokens_per_step'] / r['median_step_s']:,.0f} | {mib(r['peak_growth_bytes']):,.0f} | "
+                    f"{mib(r['peak_bytes']):,.0f} | {r['losses'][0]:.6f} |"
                 )
         lines += [
             "",
-            "| seq | speed-up (stock/ours) | CPU-time speed-up | time ours/stock | peak growth ours/stock | peak ours/stock | loss diff step 1 (all steps) | targets |",
+            "| seq | speed-up (stock/ours) | CPU-time speed-up | time ours/stock | peak growth ours/stock | peak "
+            "ours/stock | loss diff step 1 (all steps) | targets |",
             "|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         for row in train["rows"]:
             targets = (
-                f"speed {verdict(row['speedup'] >= TARGETS['train_speedup'])}, memory {verdict(row['memory_growth_ratio'] <= TARGETS['train_memory_ratio'])}, "
-                f"loss {verdict(row['loss_equal'])}"
+                f"speed {verdict(row['speedup'] >= TARGETS['train_speedup'])}, memory "
+                f"{verdict(row['memory_growth_ratio'] <= TARGETS['train_memory_ratio'])}, loss "
+                f"{verdict(row['loss_equal'])}"
             )
             lines.append(
-                f"| {row['seq_len']} | {row['speedup']:.2f}x | {row['cpu_speedup']:.2f}x | {row['time_ratio']:.2f} | {row['memory_growth_ratio']:.2f} | {row['memory_peak_ratio']:.2f} | "
-                f"{row['loss_diff_step1']:.1e} ({row['loss_diff_max_all_steps']:.1e}) | {targets} |"
+                f"| {row['seq_len']} | {row['speedup']:.2f}x | {row['cpu_speedup']:.2f}x | {row['time_ratio']:.2f} | "
+                f"{row['memory_growth_ratio']:.2f} | {row['memory_peak_ratio']:.2f} | {row['loss_diff_step1']:.1e} "
+                f"({row['loss_diff_max_all_steps']:.1e}) | {targets} |"
             )
         if "langsamp_compiled" in train["rows"][0]:
             lines += [
                 "",
-                f"torch.compile (CPU inductor, capture_dynamic_output_shape_ops as train.py --torch_compile sets it; the first "
-                f"{COMPILE_WARMUP + train['settings']['warmup']} steps, which compile, are warm-up):",
+                "torch.compile (CPU inductor, capture_dynamic_output_shape_ops as train.py --torch_compile sets it; "
+                f"the first {COMPILE_WARMUP + train['settings']['warmup']} steps, which compile, are warm-up):",
                 "",
-                "| seq | ours compiled (s) | stock compiled (s) | ours compiled/eager | stock compiled/eager | time ours/stock, compiled | max loss diff ours compiled vs eager |",
+                "| seq | ours compiled (s) | stock compiled (s) | ours compiled/eager | stock compiled/eager | time "
+                "ours/stock, compiled | max loss diff ours compiled vs eager |",
                 "|---|---:|---:|---:|---:|---:|---:|",
             ]
             for row in train["rows"]:
                 lines.append(
-                    f"| {row['seq_len']} | {row['langsamp_compiled']['median_step_s']:.3f} | {row['xlmr_compiled']['median_step_s']:.3f} | "
-                    f"{row['compiled_over_eager_langsamp']:.2f} | {row['compiled_over_eager_xlmr']:.2f} | {row['compiled_time_ratio']:.2f} | "
+                    f"| {row['seq_len']} | {row['langsamp_compiled']['median_step_s']:.3f} | "
+                    f"{row['xlmr_compiled']['median_step_s']:.3f} | {row['compiled_over_eager_langsamp']:.2f} | "
+                    f"{row['compiled_over_eager_xlmr']:.2f} | {row['compiled_time_ratio']:.2f} | "
                     f"{row['compiled_loss_diff_max']:.1e} |"
                 )
-        lines += ["", f"Targets (small shape, CPU): speed-up >= {TARGETS['train_speedup']}x, peak growth <= {TARGETS['train_memory_ratio']}x; |loss diff| <= {TARGETS['loss_tolerance']} on identical weights (step 1)."]
+        lines += [
+            "",
+            f"Targets (small shape, CPU): speed-up >= {TARGETS['train_speedup']}x, peak growth <= "
+            f"{TARGETS['train_memory_ratio']}x; |loss diff| <= {TARGETS['loss_tolerance']} on identical weights (step "
+            "1).",
+        ]
         if report["mode"] == "quick":
-            lines.append("Quick run: smaller batches and fewer steps than the full run the targets are set for; a smoke check only.")
+            lines.append(
+                "Quick run: smaller batches and fewer steps than the full run the targets are set for; a smoke check "
+                "only."
+            )
         lines.append("")
     tok = report.get("tokenize")
     if tok:
         first = next(iter(tok["by_parallelism"].values()))
         lines += [
-            f"## 2. Tokenization: {first['texts']:,} UDHR paragraphs, {first['languages']} languages, {first['scripts']} scripts, {first['tokens']:,} tokens, batches of {first['batch_size']}",
+            f"## 2. Tokenization: {first['texts']:,} UDHR paragraphs, {first['languages']} languages, "
+            f"{first['scripts']} scripts, {first['tokens']:,} tokens, batches of {first['batch_size']}",
             "",
-            f"Same tokenizer.json for both; variants interleaved batch by batch; median of {tok['settings']['repeats']} passes. "
-            "CPU-time ratio = the same with process CPU time (all threads), a cross-check when other load shares the cores.",
+            "Same tokenizer.json for both; variants interleaved batch by batch; median of "
+            f"{tok['settings']['repeats']} passes. CPU-time ratio = the same with process CPU time (all threads), a "
+            "cross-check when other load shares the cores.",
             "",
             "| TOKENIZERS_PARALLELISM | tokenizer | texts/s | tokens/s | ratio to stock | CPU-time ratio to stock |",
             "|---|---|---:|---:|---:|---:|",
         ]
-        names = {"stock": "stock XLMRobertaTokenizer", "detect": "LangSAMP, lang=ISO 639-3 (script detected)", "label": "LangSAMP, lang=Glot500 label (no detection)"}
+        names = {
+            "stock": "stock XLMRobertaTokenizer",
+            "detect": "LangSAMP, lang=ISO 639-3 (script detected)",
+            "label": "LangSAMP, lang=Glot500 label (no detection)",
+        }
         for parallelism, result in tok["by_parallelism"].items():
             stock = result["variants"]["stock"]
             for name, v in result["variants"].items():
                 lines.append(
-                    f"| {parallelism} | {names[name]} | {v['texts_per_s']:,.0f} | {v['tokens_per_s']:,.0f} | {v['tokens_per_s'] / stock['tokens_per_s']:.2f} | "
+                    f"| {parallelism} | {names[name]} | {v['texts_per_s']:,.0f} | {v['tokens_per_s']:,.0f} | "
+                    f"{v['tokens_per_s'] / stock['tokens_per_s']:.2f} | "
                     f"{v['tokens_per_cpu_s'] / stock['tokens_per_cpu_s']:.2f} |"
                 )
         lines.append("")
         for parallelism, result in tok["by_parallelism"].items():
             lines.append(
-                f"- parallelism {parallelism}: detection / stock = {result['ratio_detect']:.2f} (target >= {TARGETS['tokenize_ratio']}: "
-                f"{verdict(result['ratio_detect'] >= TARGETS['tokenize_ratio'])}); same input_ids as stock: {result['same_input_ids_as_stock']}; "
-                f"detected script = label's script for {result['detected_script_matches_label']:.1%} of texts"
+                f"- parallelism {parallelism}: detection / stock = {result['ratio_detect']:.2f} (target >= "
+                f"{TARGETS['tokenize_ratio']}: {verdict(result['ratio_detect'] >= TARGETS['tokenize_ratio'])}); same "
+                f"input_ids as stock: {result['same_input_ids_as_stock']}; detected script = label's script for "
+                f"{result['detected_script_matches_label']:.1%} of texts"
             )
         lines.append("")
     data = report.get("data")
@@ -365,24 +425,29 @@ def render(report):
         lines += [
             "## 3. Data pipeline: raw text files -> training-ready chunks, one CPU core",
             "",
-            f"Glot500-layout corpora written from the UDHR with langsamp.resources.udhr.write_glot500_corpus ({corpora['main']['files']} files, one per language-script "
-            f"pair; \"main\" repeats each file's text x{corpora['main']['copies']}); chunks of {p['max_seq_length']} tokens; "
+            "Glot500-layout corpora written from the UDHR with langsamp.resources.udhr.write_glot500_corpus "
+            f"({corpora['main']['files']} files, one per language-script pair; "
+            f"\"main\" repeats each file's text x{corpora['main']['copies']}); "
+            f"chunks of {p['max_seq_length']} tokens; "
             "TOKENIZERS_PARALLELISM=false, 1 torch thread.",
             "",
-            "| path | corpus | chunks | tokens out | wall (s) | CPU (s) | tokens per CPU-second (per core) | tokens/s wall |",
+            "| path | corpus | chunks | tokens out | wall (s) | CPU (s) | tokens per CPU-second (per core) | tokens/s "
+            "wall |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for name, m in p["runs"].items():
             lines.append(
-                f"| {names[name]} | {m['corpus']} ({m['bytes'] / 1e6:.1f} MB) | {m['chunks']:,} | {m['tokens_out']:,} | {m['seconds']:.1f} | {m['cpu_seconds']:.1f} | "
-                f"{m['tokens_per_cpu_s']:,.0f} | {m['tokens_per_s']:,.0f} |"
+                f"| {names[name]} | {m['corpus']} ({m['bytes'] / 1e6:.1f} MB) | {m['chunks']:,} | {m['tokens_out']:,} "
+                f"| {m['seconds']:.1f} | {m['cpu_seconds']:.1f} | {m['tokens_per_cpu_s']:,.0f} | "
+                f"{m['tokens_per_s']:,.0f} |"
             )
         if p.get("library_marginal_tokens_per_cpu_s"):
             lines += [
                 "",
-                f"build_pretraining_dataset per token, from the difference of the two corpora: **{p['library_marginal_tokens_per_cpu_s']:,.0f} tokens per "
-                f"CPU-second**, plus a fixed cost of about {p['library_fixed_cpu_seconds']:.1f} CPU-s per build (tokenizer fingerprint, worker process, "
-                "one datasets text builder per pair) that a corpus of hundreds of GB amortises.",
+                "build_pretraining_dataset per token, from the difference of the two corpora: "
+                f"**{p['library_marginal_tokens_per_cpu_s']:,.0f} tokens per CPU-second**, plus a fixed cost of about "
+                f"{p['library_fixed_cpu_seconds']:.1f} CPU-s per build (tokenizer fingerprint, worker process, one "
+                "datasets text builder per pair) that a corpus of hundreds of GB amortises.",
             ]
         if p.get("library_error"):
             lines += ["", f"The library path did not run: {p['library_error']}; figures are for the direct path."]
@@ -391,11 +456,17 @@ def render(report):
             "",
             "Cores needed to keep the trainer fed = trainer tokens/s / pipeline tokens per CPU-second:",
             "",
-            "| trainer | consumes tokens/s | " + " | ".join(f"cores at {name} ({data['rates_per_core'][name]:,.0f}/s)" for name in rate_names) + " |",
+            "| trainer | consumes tokens/s | "
+            + " | ".join(f"cores at {name} ({data['rates_per_core'][name]:,.0f}/s)" for name in rate_names)
+            + " |",
             "|---|---:|" + "---:|" * len(rate_names),
         ]
         for c in data["consumers"]:
-            lines.append(f"| {c['what']} | {c['tokens_per_s']:,.0f} | " + " | ".join(f"{c['cores_needed'][name]:.3f}" for name in rate_names) + " |")
+            lines.append(
+                f"| {c['what']} | {c['tokens_per_s']:,.0f} | "
+                + " | ".join(f"{c['cores_needed'][name]:.3f}" for name in rate_names)
+                + " |"
+            )
         lines.append("")
     infer = report.get("infer")
     if infer:
@@ -403,17 +474,21 @@ def render(report):
         lines += [
             f"## 4. Inference: mean-pooled LangSAMPModel embeddings ({infer['shape']} shape), eager vs sdpa",
             "",
-            f"{infer['texts']} UDHR paragraphs, batches of {infer['batch_size']} padded to the longest (max {infer['max_length']}), "
-            f"{infer['padding_share']:.0%} of positions are padding; {infer['threads'] or 'default'} threads; implementations interleaved batch by batch, "
-            f"median of {infer['settings']['repeats']} passes.",
+            f"{infer['texts']} UDHR paragraphs, batches of {infer['batch_size']} padded to the longest (max "
+            f"{infer['max_length']}), {infer['padding_share']:.0%} of positions are padding; "
+            f"{infer['threads'] or 'default'} threads; implementations interleaved batch by batch, median of "
+            f"{infer['settings']['repeats']} passes.",
             "",
             "| attention | embeddings/s | real tokens/s | CPU s per pass |",
             "|---|---:|---:|---:|",
-            f"| eager | {v['eager']['embeddings_per_s']:,.1f} | {v['eager']['tokens_per_s']:,.0f} | {v['eager']['median_cpu_s']:.2f} |",
-            f"| sdpa | {v['sdpa']['embeddings_per_s']:,.1f} | {v['sdpa']['tokens_per_s']:,.0f} | {v['sdpa']['median_cpu_s']:.2f} |",
+            f"| eager | {v['eager']['embeddings_per_s']:,.1f} | {v['eager']['tokens_per_s']:,.0f} | "
+            f"{v['eager']['median_cpu_s']:.2f} |",
+            f"| sdpa | {v['sdpa']['embeddings_per_s']:,.1f} | {v['sdpa']['tokens_per_s']:,.0f} | "
+            f"{v['sdpa']['median_cpu_s']:.2f} |",
             "",
-            f"sdpa / eager = {infer['sdpa_speedup']:.2f}x (CPU time: {v['eager']['median_cpu_s'] / v['sdpa']['median_cpu_s']:.2f}x); outputs agree (allclose rtol 1e-4, atol 1e-5): {infer['allclose']} "
-            f"(max |diff| {infer['max_abs_difference']:.1e}).",
+            f"sdpa / eager = {infer['sdpa_speedup']:.2f}x (CPU time: "
+            f"{v['eager']['median_cpu_s'] / v['sdpa']['median_cpu_s']:.2f}x); outputs agree (allclose rtol 1e-4, atol "
+            f"1e-5): {infer['allclose']} (max |diff| {infer['max_abs_difference']:.1e}).",
             "",
         ]
     return "\n".join(lines)
@@ -435,8 +510,9 @@ def main(argv=None):
     print(common.machine_line(report["machine"]), flush=True)
     if report["machine"]["loadavg_at_start"][0] > 0.5:
         print(
-            f"Note: load average {report['machine']['loadavg_at_start'][0]} before starting: other work shares the cores, so absolute times "
-            "will be slow and noisy. Ratios hold better (the compared variants alternate step by step / batch by batch).",
+            f"Note: load average {report['machine']['loadavg_at_start'][0]} before starting: other work shares the "
+            "cores, so absolute times will be slow and noisy. Ratios hold better (the compared variants alternate "
+            "step by step / batch by batch).",
             flush=True,
         )
     runners = {
@@ -468,7 +544,9 @@ def main(argv=None):
     print(f"Written: {args.output / 'latest.json'}, {args.output / 'latest.md'}")
     failed = [row["seq_len"] for row in report.get("train", {}).get("rows", []) if not row["loss_equal"]]
     if failed:  # a wrong model is not a fast model: fail loudly
-        print(f"LOSS CHECK FAILED at sequence length(s) {failed}: the two models disagree on identical weights and masks.")
+        print(
+            f"LOSS CHECK FAILED at sequence length(s) {failed}: the two models disagree on identical weights and masks."
+        )
     if errors:
         print(f"Parts that failed: {', '.join(errors)}.")
     return 1 if failed or errors else 0

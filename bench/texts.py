@@ -10,14 +10,17 @@ import common  # noqa: F401  (puts the repository root on sys.path)
 
 @lru_cache(maxsize=1)
 def translations():
-    """label (`eng_Latn`) -> langsamp.resources.udhr.Translation, for the labels whose language and script the release's tables have."""
+    """label (`eng_Latn`) -> langsamp.resources.udhr.Translation, for the labels whose language and script the
+    release's tables have."""
     from langsamp.resources.udhr import load_udhr
     from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 
     languages, scripts = set(RELEASE_LANGUAGES), set(RELEASE_SCRIPTS)
     found = {label: t for label, t in sorted(load_udhr().items()) if t.language in languages and t.script in scripts}
     if not found:
-        raise RuntimeError("No UDHR translation matches the model's inventory: run `bash setup.sh` to unpack data/udhr.")
+        raise RuntimeError(
+            "No UDHR translation matches the model's inventory: run `bash setup.sh` to unpack data/udhr."
+        )
     return found
 
 
@@ -52,7 +55,9 @@ def training_chunks(tokenizer, seq_len, n_chunks, seed=0, per_language=2):
     for label in labels:
         if len(chunks) >= n_chunks:
             break
-        encoded = tokenizer(translations()[label].paragraphs(), lang=label, verbose=False)  # long lines are fine: they get chunked
+        encoded = tokenizer(
+            translations()[label].paragraphs(), lang=label, verbose=False
+        )  # long lines are fine: they get chunked
         ids = [token for row in encoded["input_ids"] for token in row]
         lang_id, script_id = encoded["lang_ids"][0][0], encoded["script_ids"][0][0]
         starts = range(0, len(ids) - seq_len + 1, seq_len)
@@ -67,7 +72,8 @@ def training_chunks(tokenizer, seq_len, n_chunks, seed=0, per_language=2):
 
 def write_corpus(directory, copies=1, labels=None):
     """A Glot500-layout corpus (one `<lang>_<Script>` file per pair, one paragraph a line) written with
-    langsamp.resources.udhr.write_glot500_corpus, each file's text repeated `copies` times. Returns (directory, bytes written)."""
+    langsamp.resources.udhr.write_glot500_corpus, each file's text repeated `copies` times. Returns (directory, bytes
+    written)."""
     from langsamp.resources.udhr import write_glot500_corpus
 
     chosen = {label: t for label, t in translations().items() if labels is None or label in labels}

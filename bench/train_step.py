@@ -28,17 +28,20 @@ def initial_state(shape, seed=0, **overrides):
     torch.manual_seed(seed)
     model = LangSAMPForMaskedLM(common.langsamp_config(shape, **overrides))
     with torch.no_grad():
-        for table in (model.language_script_embeddings.language_embeddings, model.language_script_embeddings.script_embeddings):
+        for table in (
+            model.language_script_embeddings.language_embeddings,
+            model.language_script_embeddings.script_embeddings,
+        ):
             table.weight.zero_()
     return model.state_dict()
 
 
 def prepare(folder, shape, seq_lens, batch_sizes, n_steps, seed=0):
     """Write `weights.pt` and one `batches_<seq>.pt` per sequence length into `folder`; return their paths."""
+    import texts
     import torch
     from transformers import DataCollatorForLanguageModeling
 
-    import texts
     from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
     weights = folder / "weights.pt"
@@ -79,7 +82,9 @@ def build(model_name, shape, weights, device="cpu", **overrides):
     model.tie_weights()  # skipped with the init above; the check below makes sure it happened
     model.load_state_dict(state, strict=True)
     if model.lm_head.decoder.weight is not model.roberta.embeddings.word_embeddings.weight:
-        raise RuntimeError(f"{model_name}: the LM decoder is not tied to the word embeddings; the comparison would be unfair.")
+        raise RuntimeError(
+            f"{model_name}: the LM decoder is not tied to the word embeddings; the comparison would be unfair."
+        )
     return model
 
 
@@ -96,7 +101,9 @@ def main():
         model = torch.compile(model)
     # The recipe's optimizer: AdamW (0.9, 0.999, 1e-8), no weight decay; fused, as the Trainer's default
     # (optim="adamw_torch_fused" with torch >= 2.8) builds it.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=True)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=5e-5, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, fused=True
+    )
     batches = torch.load(args["batches"], weights_only=True)
     if args["model"] == "xlmr":  # the stock model has no use for them
         batches = [{k: v for k, v in b.items() if k not in ("lang_ids", "script_ids")} for b in batches]
@@ -115,7 +122,11 @@ def main():
     times, cpu_times, losses = [], [], []
     warmup = args["warmup"]
     common.lockstep_say(args, "ready")
-    steps = batches if args.get("lockstep") else tqdm(batches, desc=f"train {args['model']} seq {args['seq_len']}", leave=False)
+    steps = (
+        batches
+        if args.get("lockstep")
+        else tqdm(batches, desc=f"train {args['model']} seq {args['seq_len']}", leave=False)
+    )
     for step, batch in enumerate(steps):
         common.lockstep_next(args)
         torch.manual_seed(1000 + step)  # same dropout masks in both models' processes
@@ -152,7 +163,9 @@ def main():
             "median_step_cpu_s": common.median(cpu_times[warmup:]),
             "loadavg_after": os.getloadavg(),
             "losses": losses,
-            "memory_kind": "cuda max_memory_allocated" if cuda else ("peak RSS (VmHWM, reset before step 1)" if peak_reset else "ru_maxrss"),
+            "memory_kind": "cuda max_memory_allocated"
+            if cuda
+            else ("peak RSS (VmHWM, reset before step 1)" if peak_reset else "ru_maxrss"),
             "memory_before_bytes": base_bytes,
             "peak_bytes": peak_bytes,
             "peak_growth_bytes": peak_bytes - base_bytes,

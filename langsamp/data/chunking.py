@@ -94,8 +94,10 @@ class ChunkPairs:
 
 def table_ids(tokenizer, labels: Sequence[str]) -> tuple[dict[str, int], dict[str, int]]:
     """({label: language table row}, {label: script table row}) of the pairs."""
-    return ({label: tokenizer.language_id(label.split("_")[0]) for label in labels},
-            {label: tokenizer.script_id(label.split("_")[1]) for label in labels})
+    return (
+        {label: tokenizer.language_id(label.split("_")[0]) for label in labels},
+        {label: tokenizer.script_id(label.split("_")[1]) for label in labels},
+    )
 
 
 def check_enough_tokens(tokens: Mapping[str, int], max_seq_length: int) -> None:
@@ -128,29 +130,62 @@ class PairChunks:
     max_seq_length: int
 
 
-def chunk_sources(sources: Mapping[str, PairSource], tokenizer, max_seq_length: int, *, num_proc: int | None = None,
-                  cache_dir=None) -> PairChunks:
+def chunk_sources(
+    sources: Mapping[str, PairSource], tokenizer, max_seq_length: int, *, num_proc: int | None = None, cache_dir=None
+) -> PairChunks:
     """The chunks of a corpus of pair sources (all opened, then tokenized and chunked)."""
     labels = list(sources)
     texts = open_pairs(sources, streaming=False, cache_dir=cache_dir)
     row_counts = [len(texts[label]) for label in labels]
     combined = concatenate_datasets([texts[label] for label in labels]) if len(labels) > 1 else texts[labels[0]]
-    return chunk_texts(combined, [texts[label]._fingerprint for label in labels], row_counts, labels, tokenizer,
-                       max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
+    return chunk_texts(
+        combined,
+        [texts[label]._fingerprint for label in labels],
+        row_counts,
+        labels,
+        tokenizer,
+        max_seq_length,
+        num_proc=num_proc,
+        cache_dir=cache_dir,
+    )
 
 
-def chunk_rows(dataset: Dataset, languages, tokenizer, max_seq_length: int, *, num_proc: int | None = None,
-               cache_dir=None) -> PairChunks:
+def chunk_rows(
+    dataset: Dataset, languages, tokenizer, max_seq_length: int, *, num_proc: int | None = None, cache_dir=None
+) -> PairChunks:
     """The chunks of a Dataset with text/lang(/script) columns: every row labelled with its pair, rows grouped by
     pair, then tokenized and chunked."""
-    grouped, labels, row_counts = group_rows_by_pair(dataset, languages, as_lookup(tokenizer.languages),
-                                                     list(tokenizer.scripts), num_proc=num_proc, cache_dir=cache_dir)
-    return chunk_texts(grouped, grouped._fingerprint, row_counts, labels, tokenizer, max_seq_length,
-                       num_proc=num_proc, cache_dir=cache_dir)
+    grouped, labels, row_counts = group_rows_by_pair(
+        dataset,
+        languages,
+        as_lookup(tokenizer.languages),
+        list(tokenizer.scripts),
+        num_proc=num_proc,
+        cache_dir=cache_dir,
+    )
+    return chunk_texts(
+        grouped,
+        grouped._fingerprint,
+        row_counts,
+        labels,
+        tokenizer,
+        max_seq_length,
+        num_proc=num_proc,
+        cache_dir=cache_dir,
+    )
 
 
-def chunk_texts(texts: Dataset, texts_fingerprint, row_counts: Sequence[int], labels: Sequence[str], tokenizer,
-                max_seq_length: int, *, num_proc: int | None = None, cache_dir=None) -> PairChunks:
+def chunk_texts(
+    texts: Dataset,
+    texts_fingerprint,
+    row_counts: Sequence[int],
+    labels: Sequence[str],
+    tokenizer,
+    max_seq_length: int,
+    *,
+    num_proc: int | None = None,
+    cache_dir=None,
+) -> PairChunks:
     """`texts` (the pairs' lines one pair after the other, `row_counts` of each) tokenized (num_proc processes)
     and chunked per pair (one process)."""
     labels = list(labels)
@@ -227,8 +262,10 @@ class StreamSource:
             for batch in stream_pair(self.source, self.cache_dir).iter(batch_size=batch_size):
                 yield batch["text"]
         except (OSError, EOFError, UnicodeDecodeError, ValueError) as error:  # a file corrupt past its start
-            raise ValueError(f"Corpus {self.source.origin} ({self.label}) cannot be read to its end: "
-                             f"{type(error).__name__}: {error}. Replace or remove the corrupt file.") from error
+            raise ValueError(
+                f"Corpus {self.source.origin} ({self.label}) cannot be read to its end: "
+                f"{type(error).__name__}: {error}. Replace or remove the corrupt file."
+            ) from error
 
 
 @dataclass(frozen=True)
@@ -254,8 +291,9 @@ class RowSource:
 def pair_streams(sources: Mapping[str, PairSource], tokenizer, cache_dir=None) -> list[StreamSource]:
     """The streamed pairs of a corpus of pair sources, in its order."""
     lang_ids, script_ids = table_ids(tokenizer, list(sources))
-    return [StreamSource(label, source, lang_ids[label], script_ids[label], cache_dir)
-            for label, source in sources.items()]
+    return [
+        StreamSource(label, source, lang_ids[label], script_ids[label], cache_dir) for label, source in sources.items()
+    ]
 
 
 def row_streams(rows: IterableDataset, labels: Sequence[str], tokenizer) -> list[RowSource]:
@@ -278,8 +316,9 @@ class SharedSources:
         return self
 
 
-def generate_chunks(pairs: Sequence[int], sources: SharedSources, tokenizer: SharedTokenizer,
-                    max_seq_length: int) -> Iterator[dict]:
+def generate_chunks(
+    pairs: Sequence[int], sources: SharedSources, tokenizer: SharedTokenizer, max_seq_length: int
+) -> Iterator[dict]:
     """IterableDataset generator: the chunks of each pair numbered in `pairs`, built by the same code as the
     cached path."""
     tokenizer = tokenizer.tokenizer
@@ -297,6 +336,10 @@ def chunk_stream(sources: Sequence[StreamSource | RowSource], tokenizer, max_seq
     return IterableDataset.from_generator(
         generate_chunks,
         features=CHUNK_FEATURES,
-        gen_kwargs={"pairs": list(range(len(sources))), "sources": SharedSources(sources),
-                    "tokenizer": SharedTokenizer(tokenizer), "max_seq_length": max_seq_length},
+        gen_kwargs={
+            "pairs": list(range(len(sources))),
+            "sources": SharedSources(sources),
+            "tokenizer": SharedTokenizer(tokenizer),
+            "max_seq_length": max_seq_length,
+        },
     )

@@ -47,16 +47,20 @@ def estimate_tokens(files: Iterable, tokenizer, probe_bytes: int = 1 << 18) -> t
     every file (then `tokens` is the exact count)."""
     files = [Path(f) for f in files]
     sample, sample_bytes, text_bytes, disk_bytes, whole = probe_text(files, probe_bytes)
-    tokens = sum(len(ids) for start in range(0, len(sample), 256)
-                 for ids in tokenize_texts(tokenizer, sample[start : start + 256]))
+    tokens = sum(
+        len(ids)
+        for start in range(0, len(sample), 256)
+        for ids in tokenize_texts(tokenizer, sample[start : start + 256])
+    )
     if whole and sample_bytes == text_bytes:
         return tokens, True
     text_total = text_bytes if whole else text_bytes / max(disk_bytes, 1) * sum(f.stat().st_size for f in files)
     return int(round(tokens / max(sample_bytes, 1) * text_total)), False
 
 
-def estimate_dataset_tokens(rows: IterableDataset, source: PairSource, tokenizer,
-                            probe_rows: int = 10_000) -> tuple[int, bool]:
+def estimate_dataset_tokens(
+    rows: IterableDataset, source: PairSource, tokenizer, probe_rows: int = 10_000
+) -> tuple[int, bool]:
     """(tokens, exact) of one pair of a dataset corpus (shards or a config), from its first `probe_rows` rows:
     exact when they are all its rows; else tokens per row x the split's rows from the dataset's metadata, or
     tokens per text byte x its bytes from the metadata, or x the size of its data files."""
@@ -94,14 +98,23 @@ def given_sizes(pair_sizes: Mapping[str, float], labels: Sequence[str]) -> dict:
     return {label: pair_sizes[label] for label in labels}
 
 
-def source_sizes(sources: Mapping[str, PairSource], tokenizer, max_seq_length: int, *, pair_sizes=None,
-                 cache_dir=None, probe_bytes: int = 1 << 18, probe_rows: int = 10_000) -> PairSizes:
+def source_sizes(
+    sources: Mapping[str, PairSource],
+    tokenizer,
+    max_seq_length: int,
+    *,
+    pair_sizes=None,
+    cache_dir=None,
+    probe_bytes: int = 1 << 18,
+    probe_rows: int = 10_000,
+) -> PairSizes:
     """The sizes of a streamed corpus of pair sources: `pair_sizes` when given, else estimated per pair. The
     pairs that are not text files are opened here for their checks and size probes (and closed again: the
     stream reopens each pair when it reaches it); text files were checked when found."""
     labels = list(sources)
-    streams = open_pairs({label: s for label, s in sources.items() if s.kind != "text"}, streaming=True,
-                         cache_dir=cache_dir)
+    streams = open_pairs(
+        {label: s for label, s in sources.items() if s.kind != "text"}, streaming=True, cache_dir=cache_dir
+    )
     if pair_sizes is not None:
         return PairSizes(labels, given_sizes(pair_sizes, labels))
     tokens, exact = {}, True
@@ -116,8 +129,9 @@ def source_sizes(sources: Mapping[str, PairSource], tokenizer, max_seq_length: i
     return PairSizes(labels, sizes, tokens, not exact)
 
 
-def row_stream_sizes(rows: IterableDataset, tokenizer, max_seq_length: int, languages=None, *, pair_sizes=None,
-                     probe_rows: int = 10_000) -> PairSizes:
+def row_stream_sizes(
+    rows: IterableDataset, tokenizer, max_seq_length: int, languages=None, *, pair_sizes=None, probe_rows: int = 10_000
+) -> PairSizes:
     """The pairs and sizes of a text/lang(/script) stream: the pairs `pair_sizes` names, with those sizes; else
     the pairs and token counts of its first `probe_rows` rows (estimates, unless those were all its rows)."""
     model_languages = as_lookup(tokenizer.languages)

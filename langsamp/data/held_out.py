@@ -43,8 +43,9 @@ def split_held_out(
     if isinstance(dataset, datasets.IterableDataset):
         train = dataset.filter(not_held_out, batched=True)
     else:
-        train = dataset.filter(not_held_out, batched=True, batch_size=1000, num_proc=num_proc,
-                               desc="Removing held-out chunks")
+        train = dataset.filter(
+            not_held_out, batched=True, batch_size=1000, num_proc=num_proc, desc="Removing held-out chunks"
+        )
         if len(train) == 0:
             raise ValueError(
                 f"Holding out {len(unique)} chunk(s) for the held-out loss leaves no training row (the run draws only "
@@ -53,8 +54,9 @@ def split_held_out(
     return train, datasets.Dataset.from_list(list(unique.values()))
 
 
-def mask_once(chunks: datasets.Dataset, tokenizer, mlm_probability: float, seed: int,
-              batch_size: int = 64) -> datasets.Dataset:
+def mask_once(
+    chunks: datasets.Dataset, tokenizer, mlm_probability: float, seed: int, batch_size: int = 64
+) -> datasets.Dataset:
     """The held-out chunks masked ONCE with a seeded collator, stored with their labels: every evaluation (before and
     after training, and any --eval_strategy evaluation) then scores the same masked positions."""
     collator = make_collator(tokenizer, mlm_probability=mlm_probability, seed=seed)

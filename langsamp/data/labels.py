@@ -51,8 +51,11 @@ def select_pairs(labels: Sequence[str], languages: str | Iterable[str] | None, m
     wanted, unmatched = set(), []
     for code in languages:
         lang, script = parse_language(code, model_languages)
-        found = [label for label in labels
-                 if label.split("_")[0] == lang and (script is None or label.split("_")[1] == script)]
+        found = [
+            label
+            for label in labels
+            if label.split("_")[0] == lang and (script is None or label.split("_")[1] == script)
+        ]
         if not found:
             unmatched.append(code)
         wanted.update(found)
@@ -96,12 +99,11 @@ def check_pair_script(label: str, texts: Sequence[str], origin: str, fix: str | 
         return
     counts = {s: found.count(s) for s in set(found)}
     shown = ", ".join(f"{s} {n / len(found):.0%}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1])[:4])
-    message = (
-        f"{origin} ({label}): only {share:.0%} of its first {len(found)} lines are in {script}; found {shown}."
-    )
+    message = f"{origin} ({label}): only {share:.0%} of its first {len(found)} lines are in {script}; found {shown}."
     if share < ERROR_SHARE:
         top = max(counts, key=counts.get)
-        fix = fix or (f"rename it after the script it is written in (e.g. {label.split('_')[0]}_{top}), "
-                      "or fix its content")
+        fix = fix or (
+            f"rename it after the script it is written in (e.g. {label.split('_')[0]}_{top}), or fix its content"
+        )
         raise ValueError(f"{message} Its text would train under the wrong script id: {fix.format(top=top)}.")
     logger.warning("%s Mixed-script text is trained under the label's script id.", message)

@@ -88,8 +88,10 @@ class PairMixture:
         ]
         order = self._largest_first()
         for label in order[:limit]:
-            lines.append(f"| {label} | {self.sizes[label]} | {self.probabilities[label]:.4f} |"
-                         + (f" {self.samples[label]} |" if drawn else ""))
+            lines.append(
+                f"| {label} | {self.sizes[label]} | {self.probabilities[label]:.4f} |"
+                + (f" {self.samples[label]} |" if drawn else "")
+            )
         if len(order) > limit:
             lines += ["", f"... and {len(order) - limit} more pairs."]
         return "\n".join(lines)
@@ -98,25 +100,45 @@ class PairMixture:
         return dict(dataclasses.asdict(self), num_samples=self.num_samples)
 
 
-def draw_epoch(pairs: PairChunks, *, sampling: str = "alpha", alpha: float = 0.3, seed: int = 42,
-               num_samples: int | None = None) -> tuple[Dataset, PairMixture]:
+def draw_epoch(
+    pairs: PairChunks, *, sampling: str = "alpha", alpha: float = 0.3, seed: int = 42, num_samples: int | None = None
+) -> tuple[Dataset, PairMixture]:
     """The cached path's rows: `num_samples` rows (default: sampling.py's epoch size) drawn from the pairs' chunks
     (module doc), and the mixture they follow."""
     probabilities = mixture_probabilities(pairs.sizes, sampling, alpha)
     epoch = num_samples or default_epoch_size(pairs.sizes, sampling, alpha)
     counts = sample_counts(probabilities, epoch)
-    indices = epoch_indices([pairs.sizes[label] for label in pairs.labels], [counts[label] for label in pairs.labels],
-                            seed)
+    indices = epoch_indices(
+        [pairs.sizes[label] for label in pairs.labels], [counts[label] for label in pairs.labels], seed
+    )
     dataset = pairs.chunks.select(indices)
-    mixture = PairMixture(pairs.labels, pairs.lang_ids, pairs.script_ids, pairs.sizes, probabilities, alpha,
-                          pairs.max_seq_length, samples=counts, tokens=pairs.tokens, sampling=sampling)
+    mixture = PairMixture(
+        pairs.labels,
+        pairs.lang_ids,
+        pairs.script_ids,
+        pairs.sizes,
+        probabilities,
+        alpha,
+        pairs.max_seq_length,
+        samples=counts,
+        tokens=pairs.tokens,
+        sampling=sampling,
+    )
     logger.info(mixture.summary())
     return dataset, mixture
 
 
-def mix_streams(sources: Sequence[StreamSource | RowSource], sizes: PairSizes, tokenizer, max_seq_length: int, *,
-                sampling: str = "alpha", alpha: float = 0.3, seed: int = 42,
-                shuffle_buffer_size: int = 1000) -> tuple[IterableDataset, PairMixture]:
+def mix_streams(
+    sources: Sequence[StreamSource | RowSource],
+    sizes: PairSizes,
+    tokenizer,
+    max_seq_length: int,
+    *,
+    sampling: str = "alpha",
+    alpha: float = 0.3,
+    seed: int = 42,
+    shuffle_buffer_size: int = 1000,
+) -> tuple[IterableDataset, PairMixture]:
     """The streaming path's rows: the pairs' chunk streams (chunking.py) mixed with p_l from their `sizes`, then
     through a seeded shuffle buffer of `shuffle_buffer_size` chunks (0: none), and the mixture they follow."""
     labels = [source.label for source in sources]
@@ -125,9 +147,18 @@ def mix_streams(sources: Sequence[StreamSource | RowSource], sizes: PairSizes, t
     mixed = interleave_shards(chunks, [probabilities[label] for label in labels], seed)
     if shuffle_buffer_size:
         mixed = mixed.shuffle(seed=seed, buffer_size=shuffle_buffer_size)
-    mixture = PairMixture(labels, {s.label: s.lang_id for s in sources}, {s.label: s.script_id for s in sources},
-                          sizes.sizes, probabilities, alpha, max_seq_length, estimated=sizes.estimated,
-                          tokens=sizes.tokens, sampling=sampling)
+    mixture = PairMixture(
+        labels,
+        {s.label: s.lang_id for s in sources},
+        {s.label: s.script_id for s in sources},
+        sizes.sizes,
+        probabilities,
+        alpha,
+        max_seq_length,
+        estimated=sizes.estimated,
+        tokens=sizes.tokens,
+        sampling=sampling,
+    )
     logger.info(mixture.summary())
     return mixed, mixture
 
@@ -144,12 +175,19 @@ def interleave_shards(chunks: IterableDataset, probabilities: Sequence[float], s
 
         sources = [chunks._ex_iterable.shard_data_sources(num_shards=len(shards), index=k) for k in shards]
         mixed = RandomlyCyclingMultiSourcesExamplesIterable(
-            sources, generator=np.random.default_rng(seed), probabilities=probabilities,
+            sources,
+            generator=np.random.default_rng(seed),
+            probabilities=probabilities,
             stopping_strategy="all_exhausted",
         )
         return IterableDataset(mixed, info=chunks.info.copy())
     except (ImportError, AttributeError, TypeError) as error:
-        logger.info("Interleaving the pairs with interleave_datasets (%s): one open file per pair while building.",
-                    error)
-        return interleave_datasets([chunks.shard(num_shards=len(shards), index=k) for k in shards],
-                                   probabilities=probabilities, seed=seed, stopping_strategy="all_exhausted")
+        logger.info(
+            "Interleaving the pairs with interleave_datasets (%s): one open file per pair while building.", error
+        )
+        return interleave_datasets(
+            [chunks.shard(num_shards=len(shards), index=k) for k in shards],
+            probabilities=probabilities,
+            seed=seed,
+            stopping_strategy="all_exhausted",
+        )

@@ -14,8 +14,9 @@ from langsamp.data.reading import column_names, find_unreadable_file, pick_split
 from langsamp.data.sources import PairSource
 
 
-def open_pairs(sources: Mapping[str, PairSource], streaming: bool = False,
-               cache_dir=None) -> dict[str, Dataset | IterableDataset]:
+def open_pairs(
+    sources: Mapping[str, PairSource], streaming: bool = False, cache_dir=None
+) -> dict[str, Dataset | IterableDataset]:
     """`{label: Dataset}` (IterableDataset when `streaming`), each with the pair's `text` column only, in the
     order of `sources`; every pair's first lines checked against its script (data files and configs; text files
     were checked when found)."""
@@ -27,8 +28,9 @@ def open_pairs(sources: Mapping[str, PairSource], streaming: bool = False,
                 dataset = pick_split(dataset, source.split, source.origin)
             opened[label] = dataset.to_iterable_dataset() if streaming else dataset
         elif source.kind == "config":
-            opened[label] = load_dataset(source.path, source.config, split=source.split, streaming=streaming,
-                                         cache_dir=cache_dir)
+            opened[label] = load_dataset(
+                source.path, source.config, split=source.split, streaming=streaming, cache_dir=cache_dir
+            )
     result = {}
     for label, source in sources.items():
         dataset = opened[label]
@@ -63,11 +65,14 @@ def _open_files(sources, streaming, cache_dir):
             files = [f for source in members.values() for f in source.files]
             bad, reason = find_unreadable_file(files)
             if bad is not None:
-                raise ValueError(f"Corpus file {str(bad)!r} is corrupt: {type(reason).__name__}: {reason}. Replace or "
-                                 "remove it.") from error
+                raise ValueError(
+                    f"Corpus file {str(bad)!r} is corrupt: {type(reason).__name__}: {reason}. Replace or remove it."
+                ) from error
             origins = ", ".join(source.origin for source in members.values())
-            raise ValueError(f"The corpus' {builder} files cannot be read ({type(error).__name__}: {error}); they are "
-                             f"those of {origins}. Replace or remove the broken one.") from error
+            raise ValueError(
+                f"The corpus' {builder} files cannot be read ({type(error).__name__}: {error}); they are "
+                f"those of {origins}. Replace or remove the broken one."
+            ) from error
         opened.update({label: loaded[label] for label in members})
     return opened
 
@@ -76,11 +81,16 @@ def stream_pair(source: PairSource, cache_dir=None) -> IterableDataset:
     """One pair's `text` rows as an IterableDataset (a shard, config or saved folder), opened only when the
     stream reaches it; the checks of `open_pairs` were made when the corpus was built."""
     if source.kind in ("text", "shards"):
-        rows = load_dataset(source.builder or "text", data_files={"train": [str(f) for f in source.files]},
-                            split="train", streaming=True, cache_dir=cache_dir)
+        rows = load_dataset(
+            source.builder or "text",
+            data_files={"train": [str(f) for f in source.files]},
+            split="train",
+            streaming=True,
+            cache_dir=cache_dir,
+        )
     elif source.kind == "saved":
         saved = load_from_disk(str(source.files[0]))
-        rows = (pick_split(saved, source.split, source.origin) if isinstance(saved, DatasetDict) else saved)
+        rows = pick_split(saved, source.split, source.origin) if isinstance(saved, DatasetDict) else saved
         rows = rows.to_iterable_dataset()
     else:
         rows = load_dataset(source.path, source.config, split=source.split, streaming=True, cache_dir=cache_dir)

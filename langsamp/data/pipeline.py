@@ -14,8 +14,9 @@ from langsamp.data.sampling import check_sampling
 from langsamp.data.sources import Corpus, check_tokenizer, open_corpus
 
 
-def check_build_arguments(tokenizer, max_seq_length: int, sampling: str, sampling_alpha: float,
-                          num_samples: int | None) -> None:
+def check_build_arguments(
+    tokenizer, max_seq_length: int, sampling: str, sampling_alpha: float, num_samples: int | None
+) -> None:
     """ValueError for a build that cannot work, before any work."""
     check_tokenizer(tokenizer)
     if not isinstance(max_seq_length, (int, np.integer)) or max_seq_length < 2:
@@ -31,10 +32,23 @@ def check_build_arguments(tokenizer, max_seq_length: int, sampling: str, samplin
         raise ValueError(f"num_samples must be a positive integer (rows per epoch), not {num_samples!r}.")
 
 
-def build(corpus: Corpus, tokenizer, *, max_seq_length: int = 512, sampling_alpha: float = 0.3, sampling: str = "alpha",
-          streaming: bool = False, seed: int = 42, num_proc: int | None = None, cache_dir=None,
-          num_samples: int | None = None, pair_sizes: dict | None = None, shuffle_buffer_size: int = 1000,
-          probe_bytes: int = 1 << 18, probe_rows: int = 10_000) -> tuple[Dataset | IterableDataset, PairMixture]:
+def build(
+    corpus: Corpus,
+    tokenizer,
+    *,
+    max_seq_length: int = 512,
+    sampling_alpha: float = 0.3,
+    sampling: str = "alpha",
+    streaming: bool = False,
+    seed: int = 42,
+    num_proc: int | None = None,
+    cache_dir=None,
+    num_samples: int | None = None,
+    pair_sizes: dict | None = None,
+    shuffle_buffer_size: int = 1000,
+    probe_bytes: int = 1 << 18,
+    probe_rows: int = 10_000,
+) -> tuple[Dataset | IterableDataset, PairMixture]:
     """MLM pretraining rows of a Corpus (`open_corpus`) and the mixture they follow: (Dataset, PairMixture), or
     (IterableDataset, PairMixture) when `streaming` (lazy, no preprocessing pass).
 
@@ -51,8 +65,15 @@ def build(corpus: Corpus, tokenizer, *, max_seq_length: int = 512, sampling_alph
         chunks = chunk_sources(corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
         return draw_epoch(chunks, num_samples=num_samples, **mixing)
     if corpus.sources is not None:
-        sizes = source_sizes(corpus.sources, tokenizer, max_seq_length, pair_sizes=pair_sizes, cache_dir=cache_dir,
-                             probe_bytes=probe_bytes, probe_rows=probe_rows)
+        sizes = source_sizes(
+            corpus.sources,
+            tokenizer,
+            max_seq_length,
+            pair_sizes=pair_sizes,
+            cache_dir=cache_dir,
+            probe_bytes=probe_bytes,
+            probe_rows=probe_rows,
+        )
         streams = pair_streams(corpus.sources, tokenizer, cache_dir)
         return mix_streams(streams, sizes, tokenizer, max_seq_length, shuffle_buffer_size=shuffle_buffer_size, **mixing)
     rows = corpus.rows
@@ -62,8 +83,9 @@ def build(corpus: Corpus, tokenizer, *, max_seq_length: int = 512, sampling_alph
     if not streaming:
         raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
     rows = rows.to_iterable_dataset() if isinstance(rows, Dataset) else rows
-    sizes = row_stream_sizes(rows, tokenizer, max_seq_length, corpus.languages, pair_sizes=pair_sizes,
-                             probe_rows=probe_rows)
+    sizes = row_stream_sizes(
+        rows, tokenizer, max_seq_length, corpus.languages, pair_sizes=pair_sizes, probe_rows=probe_rows
+    )
     streams = row_streams(rows, sizes.labels, tokenizer)
     return mix_streams(streams, sizes, tokenizer, max_seq_length, shuffle_buffer_size=shuffle_buffer_size, **mixing)
 
@@ -98,11 +120,23 @@ def build_pretraining_dataset(
     """
     check_build_arguments(tokenizer, max_seq_length, sampling, sampling_alpha, num_samples)  # before any work
     if not isinstance(corpus, Corpus):
-        corpus = open_corpus(corpus, tokenizer, languages=languages, split=split, streaming=streaming,
-                             cache_dir=cache_dir)
-    dataset, mixture = build(corpus, tokenizer, max_seq_length=max_seq_length, sampling_alpha=sampling_alpha,
-                             sampling=sampling, streaming=streaming, seed=seed, num_proc=num_proc, cache_dir=cache_dir,
-                             num_samples=num_samples, pair_sizes=pair_sizes, shuffle_buffer_size=shuffle_buffer_size,
-                             probe_bytes=probe_bytes, probe_rows=probe_rows)
+        corpus = open_corpus(
+            corpus, tokenizer, languages=languages, split=split, streaming=streaming, cache_dir=cache_dir
+        )
+    dataset, mixture = build(
+        corpus,
+        tokenizer,
+        max_seq_length=max_seq_length,
+        sampling_alpha=sampling_alpha,
+        sampling=sampling,
+        streaming=streaming,
+        seed=seed,
+        num_proc=num_proc,
+        cache_dir=cache_dir,
+        num_samples=num_samples,
+        pair_sizes=pair_sizes,
+        shuffle_buffer_size=shuffle_buffer_size,
+        probe_bytes=probe_bytes,
+        probe_rows=probe_rows,
+    )
     return (dataset, mixture) if return_mixture else dataset
-

@@ -24,8 +24,15 @@ from langsamp.data.labels import LABEL_EXAMPLE, LABEL_PATTERN, SCRIPT_SAMPLE_LIN
 COMPRESSION_PACKAGES = {"gzip": None, "bz2": None, "xz": None, "lzma": None, "zstd": "zstandard", "lz4": "lz4"}
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".tar.gz", ".7z", ".rar")
 SAVED_DATASET_MARKERS = ("state.json", "dataset_dict.json", "dataset_info.json")
-DATA_FILE_BUILDERS = {".json": "json", ".jsonl": "json", ".ndjson": "json", ".csv": "csv", ".tsv": "csv",
-                      ".parquet": "parquet", ".arrow": "arrow"}
+DATA_FILE_BUILDERS = {
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".arrow": "arrow",
+}
 SHARD_BUILDERS = {".parquet": "parquet", ".arrow": "arrow", ".jsonl": "json", ".json": "json", ".ndjson": "json"}
 HUB_REPO_FILES = ("README.md", ".gitattributes")  # next to the pair folders of a snapshot
 

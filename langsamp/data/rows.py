@@ -28,8 +28,9 @@ from langsamp.data.reading import (
 from langsamp_codes import SCRIPT_ALIASES, default_script, detect_scripts, parse_language
 
 
-def load_text_dataset(name_or_path, split: str = "train", streaming: bool = False, cache_dir=None,
-                      **load_kwargs) -> Dataset | IterableDataset:
+def load_text_dataset(
+    name_or_path, split: str = "train", streaming: bool = False, cache_dir=None, **load_kwargs
+) -> Dataset | IterableDataset:
     """A `datasets` corpus with a `text` column and a `lang` column (ISO 639-3 codes or Glot500 labels such as
     `hin_Deva`) and optionally `script` (ISO 15924). `name_or_path` is a `save_to_disk` folder, a local data
     file (.json/.jsonl/.csv/.tsv/.parquet/.arrow) or folder of them, or a Hub dataset name. Returns a Dataset
@@ -78,8 +79,9 @@ def _load_file(path, split, streaming, cache_dir, load_kwargs):
         )
     if suffix == ".tsv":
         load_kwargs.setdefault("delimiter", "\t")
-    return load_dataset(builder, data_files=str(path), split=split, streaming=streaming, cache_dir=cache_dir,
-                        **load_kwargs)
+    return load_dataset(
+        builder, data_files=str(path), split=split, streaming=streaming, cache_dir=cache_dir, **load_kwargs
+    )
 
 
 def check_text_columns(dataset, name="corpus") -> None:
@@ -103,13 +105,17 @@ def check_row_pair_scripts(samples: Mapping[str, Sequence[str]], origin: str = "
     the script their `script` or `lang` value names, as the first lines of a text file are (a row whose script is
     detected names its own script)."""
     for label, texts in samples.items():
-        check_pair_script(label, [text or "" for text in texts[:SCRIPT_SAMPLE_LINES]], f"{origin} rows",
-                          fix="correct their `script` (or `lang`) values (`{top}`?), or leave the script out to "
-                              "detect it")
+        check_pair_script(
+            label,
+            [text or "" for text in texts[:SCRIPT_SAMPLE_LINES]],
+            f"{origin} rows",
+            fix="correct their `script` (or `lang`) values (`{top}`?), or leave the script out to detect it",
+        )
 
 
-def pair_labels(texts: Sequence, langs: Sequence, scripts: Sequence, languages,
-                model_scripts: Sequence[str]) -> list[str]:
+def pair_labels(
+    texts: Sequence, langs: Sequence, scripts: Sequence, languages, model_scripts: Sequence[str]
+) -> list[str]:
     """Glot500 label of each row of a text/lang dataset (`hin_Deva`), '' for a row without text. The script is
     the `script` value, else the one the label names, else the majority script of the text's letters."""
     parsed = {}
@@ -146,8 +152,15 @@ def label_batch(batch: dict, languages, scripts: Sequence[str]) -> dict:
     return {"pair": pair_labels(texts, batch["lang"], given, languages, scripts)}
 
 
-def group_rows_by_pair(dataset: Dataset, languages, model_languages, model_scripts: Sequence[str], *,
-                       num_proc: int | None = None, cache_dir=None) -> tuple[Dataset, list[str], list[int]]:
+def group_rows_by_pair(
+    dataset: Dataset,
+    languages,
+    model_languages,
+    model_scripts: Sequence[str],
+    *,
+    num_proc: int | None = None,
+    cache_dir=None,
+) -> tuple[Dataset, list[str], list[int]]:
     """The `text` rows of a text/lang(/script) Dataset grouped by pair, the pairs' labels (sorted, filtered by
     `languages`) and their row counts: (texts, labels, row_counts), pair after pair, in dataset order within
     one. Unknown `lang` codes fail before any per-row work; each pair's first rows are checked against its
@@ -179,8 +192,10 @@ def group_rows_by_pair(dataset: Dataset, languages, model_languages, model_scrip
     row_counts = np.bincount(codes[keep], minlength=len(labels)).tolist()
     grouped = labeled.select(order).select_columns(["text"])
     starts = np.concatenate([[0], np.cumsum(row_counts)[:-1]])
-    check_row_pair_scripts({  # a mislabelled `script` (or `lang` label) column: the first rows of each pair
-        label: grouped.select(range(int(start), int(start) + min(count, SCRIPT_SAMPLE_LINES)))["text"]
-        for label, start, count in zip(labels, starts, row_counts)
-    })
+    check_row_pair_scripts(
+        {  # a mislabelled `script` (or `lang` label) column: the first rows of each pair
+            label: grouped.select(range(int(start), int(start) + min(count, SCRIPT_SAMPLE_LINES)))["text"]
+            for label, start, count in zip(labels, starts, row_counts)
+        }
+    )
     return grouped, labels, row_counts

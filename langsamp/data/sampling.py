@@ -70,9 +70,7 @@ def glot500_counts(sizes, alpha=0.3, scale=GLOT500_SCALE, head_pairs=GLOT500_HEA
     probabilities = sampling_probabilities(sizes, alpha)
     min_c, min_p = min(sizes.values()), min(probabilities.values())
     flat = scale * min_c
-    return {
-        label: int(round(flat if label in head_pairs else flat * probabilities[label] / min_p)) for label in sizes
-    }
+    return {label: int(round(flat if label in head_pairs else flat * probabilities[label] / min_p)) for label in sizes}
 
 
 def mixture_probabilities(sizes, method="alpha", alpha=0.3):

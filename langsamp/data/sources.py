@@ -86,8 +86,9 @@ class PairSource:
 # Finding the pairs
 
 
-def find_pairs(corpus, languages=None, model_languages=None, model_scripts=None,
-               split: str = "train") -> dict[str, PairSource] | None:
+def find_pairs(
+    corpus, languages=None, model_languages=None, model_scripts=None, split: str = "train"
+) -> dict[str, PairSource] | None:
     """`{label: PairSource}` for a corpus made of per-pair files, folders or configs (module doc), labels sorted;
     None when `corpus` is a dataset of rows with a `lang` column instead (`load_text_dataset`). FileNotFoundError
     for a path that does not exist and cannot be a Hub id."""
@@ -111,8 +112,9 @@ def find_pairs(corpus, languages=None, model_languages=None, model_scripts=None,
     return config_pairs(str(corpus), languages, model_languages, model_scripts, split)
 
 
-def discover_corpus(path, languages=None, model_languages=None, model_scripts=None,
-                    split: str = "train") -> dict[str, PairSource]:
+def discover_corpus(
+    path, languages=None, model_languages=None, model_scripts=None, split: str = "train"
+) -> dict[str, PairSource]:
     """The pairs of a local per-pair folder (Glot500-c text layout or a snapshot of shards): `{label:
     PairSource}`, labels and files sorted.
 
@@ -214,8 +216,10 @@ def config_pairs(path: str, languages, model_languages, model_scripts, split: st
             logger.info("Corpus %s: configs not named <lang>_<Script> are left out: %s", path, ", ".join(skipped[:20]))
         labels = select_pairs(sorted(labelled), languages, model_languages)
         check_inventory({label: f"{path} config {label}" for label in labels}, model_languages, model_scripts)
-        return {label: PairSource(label, "config", f"{path} (config {label})", path=path, config=label, split=split)
-                for label in labels}
+        return {
+            label: PairSource(label, "config", f"{path} (config {label})", path=path, config=label, split=split)
+            for label in labels
+        }
     wanted = _scriptless_configs(path, names, languages, model_languages)
     if wanted is None:
         return None
@@ -292,8 +296,9 @@ class Corpus:
     labels: list[str] = field(default_factory=list)
 
 
-def open_corpus(path_or_dataset, tokenizer, *, languages=None, split: str = "train", streaming: bool = False,
-                cache_dir=None) -> Corpus:
+def open_corpus(
+    path_or_dataset, tokenizer, *, languages=None, split: str = "train", streaming: bool = False, cache_dir=None
+) -> Corpus:
     """Find and check a corpus (module doc) against the model's inventory, the tokenizer's `languages` and
     `scripts`: a path or Hub id (pairs, or a dataset of rows), `{label: PairSource}` as `find_pairs` returns it,
     or a Dataset/IterableDataset with text/lang(/script) columns. `languages` keeps only these codes or labels;

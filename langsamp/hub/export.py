@@ -3,7 +3,8 @@ remote-code modules and `model_card.md` rendered as README.md. One call: `save_f
 
 CLI (also converts stock XLM-R and the authors' release format into this package's format):
 
-    python export.py --model PATH_OR_REPO --output_dir DIR [--tokenizer PATH_OR_REPO] [--push_to_hub USER/NAME] [--overwrite]
+    python export.py --model PATH_OR_REPO --output_dir DIR [--tokenizer PATH_OR_REPO] [--push_to_hub USER/NAME]
+    [--overwrite]
 
 Bad input (a missing path, a folder that is not a masked-LM checkpoint, a non-empty --output_dir without
 --overwrite, a --push_to_hub the Hub cannot take: offline, no token, unreachable, ...) ends in ONE line
@@ -65,7 +66,8 @@ def check_source(value: str, flag: str) -> None:
             snapshot_download(value, local_files_only=True)
         except Exception as error:  # LocalEntryNotFoundError, or a malformed id
             raise FileNotFoundError(
-                f"{flag} {value}: no such folder, and HF_HUB_OFFLINE is set, so it cannot be a Hub repo (none is cached)."
+                f"{flag} {value}: no such folder, and HF_HUB_OFFLINE is set, so it cannot be a Hub repo (none is "
+                "cached)."
             ) from error
 
 
@@ -76,7 +78,9 @@ def check_output_dir(value: str | os.PathLike, flag: str = "--output_dir", overw
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"{flag} {value} is a file, not a folder: choose another path.")
     if path.is_dir() and not overwrite and any(path.iterdir()):
-        raise FileExistsError(f"{flag} {value} already holds files: pass --overwrite to replace them, or choose an empty folder.")
+        raise FileExistsError(
+            f"{flag} {value} already holds files: pass --overwrite to replace them, or choose an empty folder."
+        )
     existing = path
     while not existing.exists():  # the nearest existing folder above is where it will be created
         existing = existing.parent
@@ -94,25 +98,36 @@ def check_hub_push(repo_id: str, folder: str | os.PathLike) -> None:
 
     later = f"or export without --push_to_hub and upload the folder later with `hf upload {repo_id} {folder}`"
     if constants.HF_HUB_OFFLINE:  # said first: a missing token is beside the point then
-        raise ValueError(f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it, {later}.")
+        raise ValueError(
+            f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it, {later}."
+        )
     try:
         return HfApi().whoami()["name"]
     except OfflineModeIsEnabled as error:
-        raise ValueError(f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it, {later}.") from error
+        raise ValueError(
+            f"--push_to_hub {repo_id}: HF_HUB_OFFLINE is set, so nothing can be uploaded: unset it, {later}."
+        ) from error
     except LocalTokenNotFoundError as error:
-        raise ValueError(f"--push_to_hub {repo_id}: no Hub token: log in with `hf auth login` or set HF_TOKEN (a write token), {later}.") from error
+        raise ValueError(
+            f"--push_to_hub {repo_id}: no Hub token: log in with `hf auth login` or set HF_TOKEN (a write token), "
+            f"{later}."
+        ) from error
     except HfHubHTTPError as error:
         status = getattr(error.response, "status_code", None)
-        raise ValueError(f"--push_to_hub {repo_id}: the Hub refused the token (HTTP {status}): set HF_TOKEN to a valid write token, {later}.") from error
+        raise ValueError(
+            f"--push_to_hub {repo_id}: the Hub refused the token (HTTP {status}): set HF_TOKEN to a valid write "
+            f"token, {later}."
+        ) from error
     except Exception as error:  # a refused or timed-out connection (httpx / requests errors)
         raise ValueError(
-            f"--push_to_hub {repo_id}: the Hub ({constants.ENDPOINT}) is unreachable ({type(error).__name__}): check the network "
-            f"or HF_ENDPOINT, {later}."
+            f"--push_to_hub {repo_id}: the Hub ({constants.ENDPOINT}) is unreachable ({type(error).__name__}): check "
+            f"the network or HF_ENDPOINT, {later}."
         ) from error
 
 
 def push_folder(repo_id: str, folder: str | os.PathLike) -> Any:
-    """Upload a written folder with huggingface_hub; a failure is one line that says the folder is kept and how to retry."""
+    """Upload a written folder with huggingface_hub; a failure is one line that says the folder is kept and how to
+    retry."""
     from huggingface_hub import HfApi
 
     api = HfApi()
@@ -122,8 +137,8 @@ def push_folder(repo_id: str, folder: str | os.PathLike) -> Any:
     except Exception as error:  # network, permissions, quota: the folder on disk is complete either way
         reason = " ".join(str(error).split())[:300]
         raise RuntimeError(
-            f"the Hub-ready folder {folder} is written, but the push to {repo_id} failed ({type(error).__name__}: {reason}). "
-            f"Retry the upload alone with `hf upload {repo_id} {folder}` (huggingface_hub's upload_folder)."
+            f"the Hub-ready folder {folder} is written, but the push to {repo_id} failed ({type(error).__name__}: "
+            f"{reason}). Retry the upload alone with `hf upload {repo_id} {folder}` (huggingface_hub's upload_folder)."
         ) from error
 
 
@@ -192,7 +207,8 @@ def save_for_hub(
 
 
 def masked_lm_architecture(model: str | os.PathLike) -> None:
-    """Refuse a checkpoint that is not a masked LM (a fine-tuned classifier, a bare encoder): exporting it as a fill-mask
+    """Refuse a checkpoint that is not a masked LM (a fine-tuned classifier, a bare encoder): exporting it as a
+    fill-mask
     model would drop its head and write a random LM head. Reads config.json only."""
     from transformers import PretrainedConfig
 
@@ -205,7 +221,8 @@ def masked_lm_architecture(model: str | os.PathLike) -> None:
         raise ValueError(
             f"--model {model} is a {', '.join(others)} checkpoint, not a masked LM: export.py writes fill-mask models "
             "and would replace its head by a random LM head. A fine-tuned model is already Hub-ready: "
-            "`model.save_pretrained(folder)` writes the code files too (load it with its Auto class and trust_remote_code)."
+            "`model.save_pretrained(folder)` writes the code files too (load it with its Auto class and "
+            "trust_remote_code)."
         )
 
 
@@ -218,7 +235,10 @@ def load_export_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
     for flag, source in (("--model", args.model), ("--tokenizer", args.tokenizer)):
         source_path = Path(source).expanduser().resolve() if source else None
         if source_path and source_path.exists() and output in (source_path, *source_path.parents):
-            raise ValueError(f"--output_dir {args.output_dir} holds {flag} {source}: writing there would replace it; choose another folder.")
+            raise ValueError(
+                f"--output_dir {args.output_dir} holds {flag} {source}: writing there would replace it; choose "
+                "another folder."
+            )
     check_output_dir(args.output_dir, overwrite=args.overwrite)
     if args.push_to_hub:
         try:
@@ -237,7 +257,9 @@ def load_export_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
         raise OSError(f"--model {args.model}: {error}") from error
     no_head = sorted(key for key in info["missing_keys"] if key.startswith("lm_head."))
     if no_head:
-        raise ValueError(f"--model {args.model} has no masked-LM head ({', '.join(no_head[:3])} missing): it is not a masked LM.")
+        raise ValueError(
+            f"--model {args.model} has no masked-LM head ({', '.join(no_head[:3])} missing): it is not a masked LM."
+        )
     try:
         tokenizer = LangSAMPTokenizer.from_pretrained(args.tokenizer or args.model)
     except (OSError, ValueError) as error:
@@ -251,8 +273,10 @@ def load_export_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
         from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
         tokenizer = default_tokenizer()
-        print(f"{args.model} has no tokenizer files: exporting XLM-R's ({len(tokenizer)} pieces, the model's vocabulary "
-              "size); pass --tokenizer to choose another.")
+        print(
+            f"{args.model} has no tokenizer files: exporting XLM-R's ({len(tokenizer)} pieces, the model's vocabulary "
+            "size); pass --tokenizer to choose another."
+        )
     if len(tokenizer) != model.config.vocab_size:
         raise ValueError(
             f"The tokenizer has {len(tokenizer)} pieces but the model {model.config.vocab_size} embedding rows: pass "
@@ -269,9 +293,15 @@ def load_export_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog=command_name("export.py"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="a LangSAMP, stock XLM-R (masked LM) or release-format checkpoint")
-    parser.add_argument("--tokenizer", help="XLM-R tokenizer folder or repo (default: --model's, else the offline XLM-R one)")
+    parser = argparse.ArgumentParser(
+        prog=command_name("export.py"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--model", required=True, help="a LangSAMP, stock XLM-R (masked LM) or release-format checkpoint"
+    )
+    parser.add_argument(
+        "--tokenizer", help="XLM-R tokenizer folder or repo (default: --model's, else the offline XLM-R one)"
+    )
     parser.add_argument("--output_dir", required=True)
     parser.add_argument("--overwrite", action="store_true", help="replace what a non-empty --output_dir holds")
     parser.add_argument("--push_to_hub", metavar="REPO_ID", help="also upload the folder to this Hub repo")

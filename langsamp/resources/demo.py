@@ -29,23 +29,40 @@ DEMO_LANGUAGES = (
 # no backward pass through the encoder and no AdamW on the embedding, a fraction of that.
 HEAD_WARMUP_STEPS, FULL_STEPS = 80, 120
 DEMO_TRAINING = [
-    "--max_seq_length", "128",
-    "--max_eval_samples", "64",
-    "--per_device_train_batch_size", "8",
-    "--per_device_eval_batch_size", "16",
-    "--max_steps", str(HEAD_WARMUP_STEPS + FULL_STEPS),
-    "--head_warmup_steps", str(HEAD_WARMUP_STEPS),
-    "--head_warmup_learning_rate", "1e-3",
-    "--learning_rate", "5e-5",
-    "--warmup_steps", "0.1",  # a float below 1 is a ratio of the steps after the head warm-up (transformers 5)
-    "--weight_decay", "0.0",
-    "--logging_steps", "10",
-    "--save_steps", str(HEAD_WARMUP_STEPS),  # a checkpoint at the end of the head warm-up, and the last
-    "--save_total_limit", "1",
-    "--dataloader_num_workers", "0",
-    "--dataloader_pin_memory", "false",
-    "--report_to", "none",
-    "--seed", "42",
+    "--max_seq_length",
+    "128",
+    "--max_eval_samples",
+    "64",
+    "--per_device_train_batch_size",
+    "8",
+    "--per_device_eval_batch_size",
+    "16",
+    "--max_steps",
+    str(HEAD_WARMUP_STEPS + FULL_STEPS),
+    "--head_warmup_steps",
+    str(HEAD_WARMUP_STEPS),
+    "--head_warmup_learning_rate",
+    "1e-3",
+    "--learning_rate",
+    "5e-5",
+    "--warmup_steps",
+    "0.1",  # a float below 1 is a ratio of the steps after the head warm-up (transformers 5)
+    "--weight_decay",
+    "0.0",
+    "--logging_steps",
+    "10",
+    "--save_steps",
+    str(HEAD_WARMUP_STEPS),  # a checkpoint at the end of the head warm-up, and the last
+    "--save_total_limit",
+    "1",
+    "--dataloader_num_workers",
+    "0",
+    "--dataloader_pin_memory",
+    "false",
+    "--report_to",
+    "none",
+    "--seed",
+    "42",
 ]
 
 # Article 1 of the UDHR with one word masked, in three scripts (the demo trains on the UDHR: the sentence is seen).
@@ -85,7 +102,15 @@ def demo_argv():
     # The demo starts over each time: its previous checkpoints (same folder) would otherwise be resumed.
     for old in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
         shutil.rmtree(old)
-    argv = ["--model_name_or_path", str(DEMO_ENCODER), "--corpus", str(corpus), "--output_dir", str(output_dir), *DEMO_TRAINING]
+    argv = [
+        "--model_name_or_path",
+        str(DEMO_ENCODER),
+        "--corpus",
+        str(corpus),
+        "--output_dir",
+        str(output_dir),
+        *DEMO_TRAINING,
+    ]
     print(
         f"LangSAMP demo: continual pretraining of a real pretrained encoder (multilingual-e5-small, 12 x 384, XLM-R's "
         f"vocabulary, fresh LM head) on {len(translations)} UDHR translations "
@@ -112,10 +137,18 @@ def probe(model, tokenizer, pairs=None):
     with torch.no_grad():
         for label, text in FILL_MASK_PROBES:
             # "␣": the bare word-boundary piece, which would print as nothing
-            fill_mask[label] = [guess["token_str"].strip() or "␣" for guess in fill(text, tokenizer_kwargs={"lang": label})]
-    corpus = {label: units for label, units in ev.udhr_parallel_corpus(ev.udhr_translations(["eng_Latn", *RETRIEVAL_LANGUAGES])).items()}
+            fill_mask[label] = [
+                guess["token_str"].strip() or "␣" for guess in fill(text, tokenizer_kwargs={"lang": label})
+            ]
+    corpus = {
+        label: units
+        for label, units in ev.udhr_parallel_corpus(ev.udhr_translations(["eng_Latn", *RETRIEVAL_LANGUAGES])).items()
+    }
     found = ev.sentence_retrieval(model, tokenizer, corpus, source="eng_Latn", layer=list(RETRIEVAL_LAYERS))
-    retrieval = {layer: {label: found[layer]["per_language"][label]["top1"] for label in RETRIEVAL_LANGUAGES} for layer in RETRIEVAL_LAYERS}
+    retrieval = {
+        layer: {label: found[layer]["per_language"][label]["top1"] for label in RETRIEVAL_LANGUAGES}
+        for layer in RETRIEVAL_LAYERS
+    }
     table = table_report(model, pairs) if pairs and model.config.use_lang_embedding else None
     model.train(was_training)
     return {"fill_mask": fill_mask, "retrieval": retrieval, "table": table}
@@ -128,7 +161,9 @@ def table_report(model, pairs):
     from langsamp.evaluation.uriel_similarity import table_vs_uriel
 
     trained = list(dict.fromkeys(pair.split("_")[0] for pair in pairs))
-    nearest = {code: nearest_languages(model, code, k=3, candidates=trained) for code in TABLE_PROBES if code in trained}
+    nearest = {
+        code: nearest_languages(model, code, k=3, candidates=trained) for code in TABLE_PROBES if code in trained
+    }
     uriel = table_vs_uriel(model, pairs, permutations=URIEL_PERMUTATIONS, seed=0)
     return {"nearest": nearest, "uriel": uriel}
 
@@ -140,10 +175,13 @@ def probe_lines(before, after):
         lines.append(f"    {label}  {text}")
         lines.append(f"      before: {' | '.join(before['fill_mask'][label])}")
         lines.append(f"      after:  {' | '.join(after['fill_mask'][label])}")
-    lines.append("  UDHR retrieval    top-1, English queries, 31 candidates each (chance 3.2%), mean-pooled layer output")
+    lines.append(
+        "  UDHR retrieval    top-1, English queries, 31 candidates each (chance 3.2%), mean-pooled layer output"
+    )
     for layer in RETRIEVAL_LAYERS:
         cells = "  ".join(
-            f"{label.split('_')[0]} {100 * before['retrieval'][layer][label]:.0f}->{100 * after['retrieval'][layer][label]:.0f}"
+            f"{label.split('_')[0]} "
+            f"{100 * before['retrieval'][layer][label]:.0f}->{100 * after['retrieval'][layer][label]:.0f}"
             for label in RETRIEVAL_LANGUAGES
         )
         mean_before = 100 * sum(before["retrieval"][layer].values()) / len(RETRIEVAL_LANGUAGES)
@@ -157,7 +195,10 @@ def probe_lines(before, after):
 def table_lines(before, after):
     """The summary lines of two `table_report` results (before: the tables' random start, a control)."""
     lines = ["  language table    nearest trained languages by cosine of the learned language embeddings (after)"]
-    lines += [f"    {code}: " + ", ".join(f"{other} {score:.2f}" for other, score in ranked) for code, ranked in after["nearest"].items()]
+    lines += [
+        f"    {code}: " + ", ".join(f"{other} {score:.2f}" for other, score in ranked)
+        for code, ranked in after["nearest"].items()
+    ]
     any_kind = next(iter(after["uriel"].values()))
     lines.append(
         f"  URIEL             Spearman rho of table cosine vs URIEL similarity, {any_kind['n_pairs']} pairs of "
@@ -167,8 +208,8 @@ def table_lines(before, after):
     for kind, result in after["uriel"].items():
         start = f"random start {before['uriel'][kind]['rho']:+.2f} -> " if before else ""
         lines.append(
-            f"    {names.get(kind, kind):<10} rho {start}{result['rho']:+.2f} (p {result['p_value']:.1g}); "
-            f"pairs of different scripts only ({result['n_pairs_different_script']}): rho {result['rho_different_script']:+.2f} "
-            f"(p {result['p_value_different_script']:.1g})"
+            f"    {names.get(kind, kind):<10} rho {start}{result['rho']:+.2f} (p {result['p_value']:.1g}); pairs of "
+            f"different scripts only ({result['n_pairs_different_script']}): rho "
+            f"{result['rho_different_script']:+.2f} (p {result['p_value_different_script']:.1g})"
         )
     return lines

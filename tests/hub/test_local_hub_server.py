@@ -14,9 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fixtures.hub_server import LocalHub
-
 
 REPO = "local-user/tiny-folder"
 BERT_REPO = "local-org/tiny-bert"
@@ -53,16 +51,18 @@ def run_client(hub, tmp_path_factory):
 
 def _folder_versions() -> list[dict[str, bytes]]:
     """Two versions of a folder with a safetensors file (LFS), a .py and a json file (regular)."""
-    from safetensors.numpy import save as save_safetensors
     import numpy as np
+    from safetensors.numpy import save as save_safetensors
 
     versions = []
     for i in range(2):
-        versions.append({
-            "weights.safetensors": save_safetensors({"w": np.full((4, 4), float(i + 1), dtype=np.float32)}),
-            "modeling_tiny.py": f"VERSION = {i + 1}\n\ndef forward(x):\n    return x * {i + 1}\n".encode(),
-            "config.json": json.dumps({"version": i + 1, "hidden_size": 4}).encode(),
-        })
+        versions.append(
+            {
+                "weights.safetensors": save_safetensors({"w": np.full((4, 4), float(i + 1), dtype=np.float32)}),
+                "modeling_tiny.py": f"VERSION = {i + 1}\n\ndef forward(x):\n    return x * {i + 1}\n".encode(),
+                "config.json": json.dumps({"version": i + 1, "hidden_size": 4}).encode(),
+            }
+        )
     return versions
 
 
@@ -113,7 +113,10 @@ def test_upload_folder_creates_revisions(hub, uploaded):
     assert hub.files_at(REPO, commits[0]) == [".gitattributes"]
     # safetensors went through the LFS batch + PUT path, the others inline in the commit
     assert [tuple(x) for x in uploaded["tree"]] == [
-        (".gitattributes", False), ("config.json", False), ("modeling_tiny.py", False), ("weights.safetensors", True),
+        (".gitattributes", False),
+        ("config.json", False),
+        ("modeling_tiny.py", False),
+        ("weights.safetensors", True),
     ]
     assert any(method == "PUT" and path.startswith("/_lfs/") for method, path, _ in hub.request_log)
     for sha, files in zip(shas, uploaded["versions"]):
@@ -220,7 +223,14 @@ def test_standalone_server(tmp_path):
     import urllib.request
 
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve().parents[1] / "fixtures" / "hub_server.py"), "--root", str(tmp_path), "--port", "0"],
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parents[1] / "fixtures" / "hub_server.py"),
+            "--root",
+            str(tmp_path),
+            "--port",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

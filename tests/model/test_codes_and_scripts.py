@@ -59,8 +59,11 @@ def test_the_tokenizer_uses_the_majority_script_of_a_text_and_its_pair(tokenizer
 @pytest.mark.parametrize(
     "code, message",
     [
-        ("hin_Dev", r"Language 'hin_Dev': 'Dev' is not a script code \(ISO 15924 codes have 4 letters; closest: Deva\). "
-                    r"Write the label as `<lang>_<Script>`, e.g. 'hin_Deva'."),
+        (
+            "hin_Dev",
+            r"Language 'hin_Dev': 'Dev' is not a script code \(ISO 15924 codes have 4 letters; closest: Deva\). "
+            r"Write the label as `<lang>_<Script>`, e.g. 'hin_Deva'.",
+        ),
         ("hin_Latin", r"'Latin' is not a script code .*closest: Latn\).*e.g. 'hin_Latn'"),
         ("hin-Devanagari", r"'Devanagari' is not a script code .*closest: Deva\b"),
         ("rus_Cyrillic", r"'Cyrillic' is not a script code .*closest: Cyrl\b"),
@@ -158,9 +161,12 @@ TEXTS = ["Paris is the <mask> of France.", "Berlin ist die <mask> Deutschlands."
 
 def test_fill_mask_with_a_language_per_text(fill):
     # A pipeline tokenizes one text at a time, so a list of codes can never line up: the message says what works.
-    with pytest.raises(ValueError, match=r"`lang` has 2 entries for a single text: give one code\. A pipeline "
-                                         r"\(fill-mask\) tokenizes one text at a time: pass "
-                                         r"`tokenizer_kwargs=\{'lang': dict\(zip\(texts, codes\)\)\}`"):
+    with pytest.raises(
+        ValueError,
+        match=r"`lang` has 2 entries for a single text: give one code\. A pipeline "
+        r"\(fill-mask\) tokenizes one text at a time: pass "
+        r"`tokenizer_kwargs=\{'lang': dict\(zip\(texts, codes\)\)\}`",
+    ):
         fill(TEXTS, tokenizer_kwargs={"lang": ["eng", "deu"]})
     # ... and it works: every text gets its own language, exactly as one call per text would give it.
     together = fill(TEXTS, tokenizer_kwargs={"lang": dict(zip(TEXTS, ["eng", "deu"]))}, top_k=3)
@@ -172,7 +178,9 @@ def test_fill_mask_with_a_language_per_text(fill):
 
 
 def test_a_text_missing_from_the_mapping_is_named(tokenizer):
-    with pytest.raises(ValueError, match=r"`lang` is a mapping of texts to codes, but text 1 \('Salut'\) is not one of its 1 keys"):
+    with pytest.raises(
+        ValueError, match=r"`lang` is a mapping of texts to codes, but text 1 \('Salut'\) is not one of its 1 keys"
+    ):
         tokenizer(["Hello", "Salut"], lang={"Hello": "eng"})
 
 

@@ -1,6 +1,7 @@
 """`torch.compile` (CPU inductor) trains LangSAMP: the same losses as eager, and one graph.
 
-With `sparse_prediction` (ModernBERT's switch; train.py turns it on), the head selects the labelled positions, a data-dependent shape. It is written as ONE nonzero and
+With `sparse_prediction` (ModernBERT's switch; train.py turns it on), the head selects the labelled positions, a
+data-dependent shape. It is written as ONE nonzero and
 plain gathers, and its loss without a Python branch on the number of targets when compiling, so with dynamo's
 `capture_dynamic_output_shape_ops` (train.py sets it for --torch_compile) the whole forward is one graph, and
 without it there is a single break. The id range checks (`.item()`) are skipped while compiling. Slow-ish: about
@@ -8,7 +9,6 @@ without it there is a single break. The id range checks (`.item()`) are skipped 
 
 import pytest
 import torch
-
 from fixtures.models import tiny_config
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -23,9 +23,15 @@ def batches(seed=0, n=3, batch=4, seq=24):
         masked = torch.rand(batch, seq, generator=generator) < 0.15
         masked[0, step + 1] = True  # at least one target
         labels[masked] = ids[masked]
-        out.append(dict(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels,
-                        lang_ids=torch.randint(0, 600, (batch,), generator=generator),
-                        script_ids=torch.randint(0, 30, (batch,), generator=generator)))
+        out.append(
+            dict(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                labels=labels,
+                lang_ids=torch.randint(0, 600, (batch,), generator=generator),
+                script_ids=torch.randint(0, 30, (batch,), generator=generator),
+            )
+        )
     return out
 
 
@@ -54,7 +60,10 @@ def capture_dynamic_shapes():
     import torch._inductor.config
 
     # One compile thread: a pool of compile workers costs more to start than the tiny graphs cost to build.
-    with torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True), torch._inductor.config.patch(compile_threads=1):
+    with (
+        torch._dynamo.config.patch(capture_dynamic_output_shape_ops=True),
+        torch._inductor.config.patch(compile_threads=1),
+    ):
         torch._dynamo.reset()
         yield
     torch._dynamo.reset()

@@ -16,8 +16,6 @@ from tokenization_langsamp import LangSAMPTokenizer
 ARA, ARB, ARZ, ZHO, CMN = (RELEASE_LANGUAGES.index(code) for code in ("ara", "arb", "arz", "zho", "cmn"))
 
 
-
-
 # ------------------------------------------------------------------------------------------------ tokenizer
 
 
@@ -33,7 +31,11 @@ def test_a_folder_without_tokenizer_files_is_refused(tmp_path):
     [
         (lambda t: t(5, lang="eng"), TypeError, r"Text 0 is int 5: pass a str"),
         (lambda t: t(["ok", None], lang="eng"), TypeError, r"Text 1 is NoneType None"),
-        (lambda t: t("ok", lang=5), TypeError, r"`lang` must be a code \(str\), a list of codes \(one per text\) or a mapping of texts to codes.*int 5"),
+        (
+            lambda t: t("ok", lang=5),
+            TypeError,
+            r"`lang` must be a code \(str\), a list of codes \(one per text\) or a mapping of texts to codes.*int 5",
+        ),
         (lambda t: t("ok", lang="eng", script=7), TypeError, r"`script` must be a code.*int 7"),
         (lambda t: t(["a", "b"], lang=["eng"]), ValueError, r"`lang` has 1 entries for a batch of 2"),
     ],
@@ -121,7 +123,9 @@ def test_one_id_for_the_whole_batch_is_the_same_as_one_per_sequence():
     model = LangSAMPForMaskedLM(tiny_config()).eval()
     ids = torch.tensor([[0, 100, 2], [0, 200, 2]])
     with torch.no_grad():
-        assert torch.equal(model(ids, lang_ids=3, script_ids=19).logits, model(ids, lang_ids=[3, 3], script_ids=[19, 19]).logits)
+        assert torch.equal(
+            model(ids, lang_ids=3, script_ids=19).logits, model(ids, lang_ids=[3, 3], script_ids=[19, 19]).logits
+        )
 
 
 def test_empty_inventories_and_lowercase_scripts():
@@ -133,5 +137,7 @@ def test_empty_inventories_and_lowercase_scripts():
 
 
 def test_trained_pairs_must_be_labels_of_the_inventory():
-    with pytest.raises(ValueError, match=r"`trained_pairs` holds \['arb', 'hin_Qqqq'\]: each entry must be `<lang>_<Script>`"):
+    with pytest.raises(
+        ValueError, match=r"`trained_pairs` holds \['arb', 'hin_Qqqq'\]: each entry must be `<lang>_<Script>`"
+    ):
         tiny_config(trained_pairs=["arb", "hin_Qqqq", "eng_Latn"])

@@ -47,7 +47,9 @@ CHILD = textwrap.dedent(
     # Everything has to come from the folder, as for a user without this package: the copies that `pip install`
     # (setup.sh's editable one included) puts in the venv are hidden, so that the remote code's fallback to top-level
     # imports cannot stand in for a file missing from the folder.
-    REMOTE = {"configuration_langsamp", "modeling_langsamp", "tokenization_langsamp", "langsamp_codes", "langsamp_inventory"}
+    REMOTE = {
+        "configuration_langsamp", "modeling_langsamp", "tokenization_langsamp", "langsamp_codes", "langsamp_inventory"
+    }
 
     class Uninstalled:
         def find_spec(self, name, path=None, target=None):
@@ -115,7 +117,9 @@ def hub_folder(tmp_path_factory, tokenizer):
     with torch.no_grad():
         expected = {
             "logits": model(**batch).logits.numpy(),
-            "hidden": model.roberta(batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state.numpy(),
+            "hidden": model.roberta(
+                batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).last_hidden_state.numpy(),
             "hin": model.language_embedding("hin").numpy(),
         }
     return folder, expected, {key: value.tolist() for key, value in batch.items()}
@@ -145,7 +149,11 @@ def test_fresh_process_loads_the_folder_with_auto_classes(hub_folder, tmp_path):
     # every class came from the folder's code (transformers' module cache), not from the checkout
     assert report["config"][0] == "LangSAMPConfig" and report["config"][2:] == ["langsamp", 610]
     assert report["tokenizer"][0] == "LangSAMPTokenizer"
-    for name, (cls, module) in {**report["models"], "config": report["config"][:2], "tokenizer": report["tokenizer"]}.items():
+    for name, (cls, module) in {
+        **report["models"],
+        "config": report["config"][:2],
+        "tokenizer": report["tokenizer"],
+    }.items():
         assert module.startswith("transformers_modules."), (name, module)
     assert {name: cls for name, (cls, _) in report["models"].items()} == {
         "AutoModelForMaskedLM": "LangSAMPForMaskedLM",
@@ -162,9 +170,14 @@ def test_fresh_process_loads_the_folder_with_auto_classes(hub_folder, tmp_path):
     assert np.array_equal(arrays["hin"], expected["hin"])
     # task heads: the encoder is loaded in full (only the new head, and the pooler an MLM has none of, is missing)
     for name, missing in report["missing"].items():
-        assert missing and not [k for k in missing if k.startswith("roberta.") and not k.startswith("roberta.pooler.")], (name, missing)
+        assert missing and not [
+            k for k in missing if k.startswith("roberta.") and not k.startswith("roberta.pooler.")
+        ], (name, missing)
         # the pretraining tables are dropped by design (no warning); only the MLM head is left over, as in XLM-R
-        assert not [k for k in report["unexpected"][name] if not k.startswith("lm_head.")], (name, report["unexpected"][name])
+        assert not [k for k in report["unexpected"][name] if not k.startswith("lm_head.")], (
+            name,
+            report["unexpected"][name],
+        )
         assert report["encoder_diff"][name] < 1e-5, name
     seq = len(batch["input_ids"][0])
     assert report["output_shape"] == {
@@ -199,13 +212,25 @@ def test_plain_save_pretrained_writes_the_code_for_trust_remote_code(tmp_path, t
         encoder = AutoModel.from_pretrained(folder, trust_remote_code=True)
         with torch.no_grad():
             np.save(sys.argv[4], mlm(**tokenizer([text], lang=lang, return_tensors="pt")).logits.numpy())
-        print("CLASSES", type(tokenizer).__name__, type(mlm).__name__, type(encoder).__name__, type(mlm).__module__.split(".")[0])
+        classes = (type(tokenizer).__name__, type(mlm).__name__, type(encoder).__name__)
+        print("CLASSES", *classes, type(mlm).__module__.split(".")[0])
         """
     )
-    result = subprocess.run([sys.executable, "-c", child, str(folder), TEXTS[0], LANGS[0], str(tmp_path / "logits.npy")],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", child, str(folder), TEXTS[0], LANGS[0], str(tmp_path / "logits.npy")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
-    assert result.stdout.split("CLASSES", 1)[1].split() == ["LangSAMPTokenizer", "LangSAMPForMaskedLM", "LangSAMPModel", "transformers_modules"]
+    assert result.stdout.split("CLASSES", 1)[1].split() == [
+        "LangSAMPTokenizer",
+        "LangSAMPForMaskedLM",
+        "LangSAMPModel",
+        "transformers_modules",
+    ]
     assert np.abs(np.load(tmp_path / "logits.npy") - expected).max() < 1e-5
 
 
@@ -221,7 +246,9 @@ def release_tensors(seed=2):
     for key, shape in shapes.items():
         if "token_type" in key or key.startswith("lm_head.decoder.") or key.endswith("position_ids"):
             continue
-        tensors[key] = torch.randn(shape, generator=generator) * 0.05 + (1.0 if key.endswith("LayerNorm.weight") or key.endswith("layer_norm.weight") else 0.0)
+        tensors[key] = torch.randn(shape, generator=generator) * 0.05 + (
+            1.0 if key.endswith("LayerNorm.weight") or key.endswith("layer_norm.weight") else 0.0
+        )
     tensors["roberta.embeddings.lang_type_embeddings.weight"] = torch.randn(610, HIDDEN, generator=generator)
     tensors["roberta.embeddings.script_type_embeddings.weight"] = torch.randn(30, HIDDEN, generator=generator)
     return tensors
@@ -287,13 +314,21 @@ def release_formula(tensors, input_ids, attention_mask, lang_ids, script_ids):
     """The release's predictions computed from its own tensors: transformers' stock XLM-R encoder (token-type row
     zero), then decoder(LN(gelu(dense(h + E_l + E_s)))) + bias."""
     encoder = XLMRobertaModel(stock_config(), add_pooling_layer=False).eval()
-    state = {k.removeprefix("roberta."): v for k, v in tensors.items() if k.startswith("roberta.") and "_type_embeddings" not in k}
+    state = {
+        k.removeprefix("roberta."): v
+        for k, v in tensors.items()
+        if k.startswith("roberta.") and "_type_embeddings" not in k
+    }
     state["embeddings.token_type_embeddings.weight"] = torch.zeros(1, HIDDEN)
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     assert not unexpected and not [k for k in missing if not k.endswith("position_ids")]
     with torch.no_grad():
         h = encoder(input_ids, attention_mask=attention_mask).last_hidden_state
-    o = h + tensors["roberta.embeddings.lang_type_embeddings.weight"][lang_ids][:, None] + tensors["roberta.embeddings.script_type_embeddings.weight"][script_ids][:, None]
+    o = (
+        h
+        + tensors["roberta.embeddings.lang_type_embeddings.weight"][lang_ids][:, None]
+        + tensors["roberta.embeddings.script_type_embeddings.weight"][script_ids][:, None]
+    )
     x = F.gelu(o @ tensors["lm_head.dense.weight"].T + tensors["lm_head.dense.bias"])
     x = F.layer_norm(x, (HIDDEN,), tensors["lm_head.layer_norm.weight"], tensors["lm_head.layer_norm.bias"], 1e-5)
     return x @ tensors["roberta.embeddings.word_embeddings.weight"].T + tensors["lm_head.bias"]
@@ -330,16 +365,25 @@ def test_release_format(tmp_path, tokenizer, with_tied_copies):
     batch = tokenizer(TEXTS, lang=LANGS, padding=True, return_tensors="pt")
     with torch.no_grad():
         logits = model(**batch).logits
-    expected = release_formula(tensors, batch["input_ids"], batch["attention_mask"], batch["lang_ids"][:, 0], batch["script_ids"][:, 0])
+    expected = release_formula(
+        tensors, batch["input_ids"], batch["attention_mask"], batch["lang_ids"][:, 0], batch["script_ids"][:, 0]
+    )
     assert (logits - expected).abs().max().item() < 1e-4
 
     # saving again writes this package's names and config, and reloads identically
     model.save_pretrained(tmp_path / "ours")
     keys = set(load_file(tmp_path / "ours" / "model.safetensors"))
-    assert {"language_script_embeddings.language_embeddings.weight", "language_script_embeddings.script_embeddings.weight"} <= keys
+    assert {
+        "language_script_embeddings.language_embeddings.weight",
+        "language_script_embeddings.script_embeddings.weight",
+    } <= keys
     assert not [k for k in keys if "lang_type" in k or "script_type" in k]
     config = json.loads((tmp_path / "ours" / "config.json").read_text())
-    assert config["model_type"] == "langsamp" and config["architectures"] == ["LangSAMPForMaskedLM"] and "auto_map" in config
+    assert (
+        config["model_type"] == "langsamp"
+        and config["architectures"] == ["LangSAMPForMaskedLM"]
+        and "auto_map" in config
+    )
     assert not {"lang_size", "script_size", "decouple_at_input_embeddings"} & set(config)
     reloaded, info = LangSAMPForMaskedLM.from_pretrained(tmp_path / "ours", output_loading_info=True)
     assert not info["missing_keys"] and not info["unexpected_keys"]
@@ -352,7 +396,10 @@ def test_release_format_stock_class_is_wrong(tmp_path, tokenizer):
     tensors = release_tensors()
     folder = write_release_folder(tmp_path / "release", tensors)
     stock, info = XLMRobertaForMaskedLM.from_pretrained(folder, output_loading_info=True)
-    assert {"roberta.embeddings.lang_type_embeddings.weight", "roberta.embeddings.script_type_embeddings.weight"} <= set(info["unexpected_keys"])
+    assert {
+        "roberta.embeddings.lang_type_embeddings.weight",
+        "roberta.embeddings.script_type_embeddings.weight",
+    } <= set(info["unexpected_keys"])
 
 
 def test_release_decoupled_at_input_is_refused(tmp_path):
@@ -363,7 +410,9 @@ def test_release_decoupled_at_input_is_refused(tmp_path):
 
 def test_release_with_other_table_sizes_asks_for_the_codes(tmp_path):
     tensors = release_tensors()
-    tensors["roberta.embeddings.lang_type_embeddings.weight"] = tensors["roberta.embeddings.lang_type_embeddings.weight"][:5]
+    tensors["roberta.embeddings.lang_type_embeddings.weight"] = tensors[
+        "roberta.embeddings.lang_type_embeddings.weight"
+    ][:5]
     folder = write_release_folder(tmp_path / "five", tensors, lang_size=5)
     with pytest.raises(ValueError, match=r"5 rows but 610 codes.*languages="):
         LangSAMPForMaskedLM.from_pretrained(folder)
@@ -397,7 +446,10 @@ def test_stock_xlmr_checkpoint(tmp_path, caplog):
     theirs, ours = stock.state_dict(), model.state_dict()
     for key, value in theirs.items():
         assert torch.equal(ours[key], value), key  # encoder and LM head copied exactly
-    for table, rows in ((model.language_script_embeddings.language_embeddings, 610), (model.language_script_embeddings.script_embeddings, 30)):
+    for table, rows in (
+        (model.language_script_embeddings.language_embeddings, 610),
+        (model.language_script_embeddings.script_embeddings, 30),
+    ):
         weight = table.weight.detach()
         assert weight.shape == (rows, HIDDEN)
         assert abs(weight.std().item() - 0.02) < (0.0015 if rows == 610 else 0.004), weight.std()
@@ -410,7 +462,9 @@ def test_stock_xlmr_checkpoint(tmp_path, caplog):
         model.language_script_embeddings.language_embeddings.weight.zero_()
         model.language_script_embeddings.script_embeddings.weight.zero_()
         ids = dict(lang_ids=torch.tensor([1, 2]), script_ids=torch.tensor([19, 19]))
-        assert (model(input_ids, attention_mask=mask, **ids).logits - stock(input_ids, attention_mask=mask).logits).abs().max() < 1e-5
+        assert (
+            model(input_ids, attention_mask=mask, **ids).logits - stock(input_ids, attention_mask=mask).logits
+        ).abs().max() < 1e-5
 
 
 def test_stock_xlmr_checkpoint_into_a_task_head(tmp_path):
@@ -419,7 +473,9 @@ def test_stock_xlmr_checkpoint_into_a_task_head(tmp_path):
     torch.manual_seed(5)
     stock = randomize(XLMRobertaForMaskedLM(stock_config()), seed=6)
     stock.save_pretrained(tmp_path / "stock")
-    head, info = LangSAMPForSequenceClassification.from_pretrained(tmp_path / "stock", num_labels=3, output_loading_info=True)
+    head, info = LangSAMPForSequenceClassification.from_pretrained(
+        tmp_path / "stock", num_labels=3, output_loading_info=True
+    )
     assert info["missing_keys"] and all(k.startswith("classifier.") for k in info["missing_keys"])
     assert torch.equal(head.roberta.embeddings.word_embeddings.weight, stock.roberta.embeddings.word_embeddings.weight)
 
@@ -466,7 +522,9 @@ def test_fill_mask_pipeline_with_a_default_language(pipeline_model, tokenizer, t
     """X-MOD's convention: once `set_default_language` is called, the pipeline needs no `tokenizer_kwargs`, and
     its answer is the one the tokenizer's English ids give; the default survives save/load in config.json."""
     text = "Paris is the <mask> of France."
-    expected = pipeline("fill-mask", model=pipeline_model, tokenizer=tokenizer)(text, tokenizer_kwargs={"lang": "eng"}, top_k=5)
+    expected = pipeline("fill-mask", model=pipeline_model, tokenizer=tokenizer)(
+        text, tokenizer_kwargs={"lang": "eng"}, top_k=5
+    )
     try:
         pipeline_model.set_default_language("en")
         assert (pipeline_model.config.default_language, pipeline_model.config.default_script) == ("eng", "Latn")

@@ -91,9 +91,13 @@ def test_zeroed_tables_equal_stock_xlmr(model):
     with torch.no_grad():
         zeroed.language_script_embeddings.language_embeddings.weight.zero_()
         zeroed.language_script_embeddings.script_embeddings.weight.zero_()
-        ours = zeroed(input_ids, attention_mask=mask, lang_ids=torch.tensor([3, 4, 5]), script_ids=torch.tensor([0, 19, 6])).logits
+        ours = zeroed(
+            input_ids, attention_mask=mask, lang_ids=torch.tensor([3, 4, 5]), script_ids=torch.tensor([0, 19, 6])
+        ).logits
         theirs = stock(input_ids, attention_mask=mask).logits
-        with_tables = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([3, 4, 5]), script_ids=torch.tensor([0, 19, 6])).logits
+        with_tables = model(
+            input_ids, attention_mask=mask, lang_ids=torch.tensor([3, 4, 5]), script_ids=torch.tensor([0, 19, 6])
+        ).logits
     assert ours.shape == theirs.shape == (3, input_ids.shape[1], VOCAB)
     assert (ours - theirs).abs().max().item() < 1e-5
     assert (with_tables - theirs).abs().max().item() > 1e-2  # the random tables do change the predictions
@@ -115,8 +119,13 @@ def test_disabled_tables_equal_stock_xlmr(model):
     labels = torch.full_like(input_ids, -100)
     labels[:, 1] = input_ids[:, 1]
     with torch.no_grad():
-        loss = disabled(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([3, 4, 5]),
-                        script_ids=torch.tensor([0, 19, 6])).loss
+        loss = disabled(
+            input_ids,
+            attention_mask=mask,
+            labels=labels,
+            lang_ids=torch.tensor([3, 4, 5]),
+            script_ids=torch.tensor([0, 19, 6]),
+        ).loss
         expected = torch.nn.functional.cross_entropy(theirs.view(-1, VOCAB), labels.view(-1))
     assert abs(loss.item() - expected.item()) < 1e-5
 
@@ -128,7 +137,9 @@ def test_one_table_disabled_needs_only_the_other_ids(model):
     with torch.no_grad():
         logits = only_script(input_ids, attention_mask=mask, script_ids=torch.tensor([1, 2, 3])).logits
         hidden = only_script.roberta(input_ids, attention_mask=mask).last_hidden_state
-        expected = only_script.lm_head(hidden + only_script.language_script_embeddings.script_embeddings.weight[[1, 2, 3]][:, None])
+        expected = only_script.lm_head(
+            hidden + only_script.language_script_embeddings.script_embeddings.weight[[1, 2, 3]][:, None]
+        )
     assert torch.allclose(logits, expected, atol=1e-5)
     with pytest.raises(ValueError, match="script_ids"):
         only_script(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]))
@@ -261,14 +272,31 @@ def test_stock_xlmr_loss_is_ours_with_zero_tables(model):
     zeroed = LangSAMPForMaskedLM(model.config).eval()
     zeroed.load_state_dict(model.state_dict())
     with torch.no_grad():
-        for table in (zeroed.language_script_embeddings.language_embeddings, zeroed.language_script_embeddings.script_embeddings):
+        for table in (
+            zeroed.language_script_embeddings.language_embeddings,
+            zeroed.language_script_embeddings.script_embeddings,
+        ):
             table.weight.zero_()
         theirs = stock(input_ids, attention_mask=mask, labels=labels)
-        ours = zeroed(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+        ours = zeroed(
+            input_ids,
+            attention_mask=mask,
+            labels=labels,
+            lang_ids=torch.tensor([1, 2, 3]),
+            script_ids=torch.tensor([4, 5, 6]),
+        )
         zeroed.config = type(model.config)(**{**model.config.to_dict(), "sparse_prediction": True})
-        ours_sparse = zeroed(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+        ours_sparse = zeroed(
+            input_ids,
+            attention_mask=mask,
+            labels=labels,
+            lang_ids=torch.tensor([1, 2, 3]),
+            script_ids=torch.tensor([4, 5, 6]),
+        )
     assert ours.logits.shape == theirs.logits.shape and (ours.logits - theirs.logits).abs().max().item() < 1e-5
-    assert abs(ours.loss.item() - theirs.loss.item()) < 1e-6 and abs(ours_sparse.loss.item() - theirs.loss.item()) < 1e-6
+    assert (
+        abs(ours.loss.item() - theirs.loss.item()) < 1e-6 and abs(ours_sparse.loss.item() - theirs.loss.item()) < 1e-6
+    )
 
 
 @pytest.mark.parametrize("sparse_prediction", [False, True])
@@ -298,7 +326,13 @@ def test_no_masked_token_gives_a_finite_zero_loss(sparse):
     input_ids, mask = padded_batch(seed=12)
     labels = torch.full_like(input_ids, -100)
     model.zero_grad()
-    out = model(input_ids, attention_mask=mask, labels=labels, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([1, 2, 3]))
+    out = model(
+        input_ids,
+        attention_mask=mask,
+        labels=labels,
+        lang_ids=torch.tensor([1, 2, 3]),
+        script_ids=torch.tensor([1, 2, 3]),
+    )
     assert torch.isfinite(out.loss) and out.loss.item() == 0.0
     assert out.logits.shape == (0, VOCAB)
     out.loss.backward()  # the graph stays intact (DDP needs every parameter to take part)
@@ -323,8 +357,20 @@ def test_tuple_output(model):
 def test_encoder_states_do_not_depend_on_ids(model):
     input_ids, mask = padded_batch(seed=15)
     with torch.no_grad():
-        a = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([1, 2, 3]), output_hidden_states=True)
-        b = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([500, 9, 0]), script_ids=torch.tensor([29, 0, 7]), output_hidden_states=True)
+        a = model(
+            input_ids,
+            attention_mask=mask,
+            lang_ids=torch.tensor([1, 2, 3]),
+            script_ids=torch.tensor([1, 2, 3]),
+            output_hidden_states=True,
+        )
+        b = model(
+            input_ids,
+            attention_mask=mask,
+            lang_ids=torch.tensor([500, 9, 0]),
+            script_ids=torch.tensor([29, 0, 7]),
+            output_hidden_states=True,
+        )
     assert len(a.hidden_states) == model.config.num_hidden_layers + 1
     for x, y in zip(a.hidden_states, b.hidden_states):
         assert torch.equal(x, y)
@@ -357,7 +403,12 @@ def test_heads_accept_and_ignore_ids(head_class, model):
     with torch.no_grad():
         plain = head(input_ids=input_ids, attention_mask=mask)
         with_ids = head(input_ids=input_ids, attention_mask=mask, **ids)
-        other_ids = head(input_ids=input_ids, attention_mask=mask, lang_ids=torch.zeros_like(input_ids), script_ids=torch.zeros_like(input_ids))
+        other_ids = head(
+            input_ids=input_ids,
+            attention_mask=mask,
+            lang_ids=torch.zeros_like(input_ids),
+            script_ids=torch.zeros_like(input_ids),
+        )
     for key in plain.keys():
         assert torch.equal(plain[key], with_ids[key]) and torch.equal(plain[key], other_ids[key])
     assert not any("language" in name or "script_emb" in name for name, _ in head.named_parameters())
@@ -381,16 +432,26 @@ def test_trainer_keeps_id_columns(tmp_path):
     from transformers import Trainer, TrainingArguments
 
     args = TrainingArguments(tmp_path, report_to=[], use_cpu=True)
-    columns = {"input_ids": [[0, 5, 2]], "attention_mask": [[1, 1, 1]], "lang_ids": [3], "script_ids": [4], "labels": [1], "text": ["x"]}
+    columns = {
+        "input_ids": [[0, 5, 2]],
+        "attention_mask": [[1, 1, 1]],
+        "lang_ids": [3],
+        "script_ids": [4],
+        "labels": [1],
+        "text": ["x"],
+    }
     for head_class in (LangSAMPForMaskedLM, *HEADS):
         trainer = Trainer(model=head_class(tiny_config(num_hidden_layers=1, num_labels=2)), args=args)
         kept = trainer._remove_unused_columns(Dataset.from_dict(columns)).column_names
         assert {"input_ids", "attention_mask", "lang_ids", "script_ids"} <= set(kept) and "text" not in kept, head_class
 
 
-@pytest.mark.parametrize("ours, theirs", [(LangSAMPForMaskedLM, XLMRobertaForMaskedLM)] + [
-    (head, getattr(__import__("transformers"), head.__name__.replace("LangSAMP", "XLMRoberta"))) for head in HEADS
-], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [(LangSAMPForMaskedLM, XLMRobertaForMaskedLM)]
+    + [(head, getattr(__import__("transformers"), head.__name__.replace("LangSAMP", "XLMRoberta"))) for head in HEADS],
+    ids=lambda c: c.__name__,
+)
 def test_forward_keeps_xlmr_positional_order_and_kwargs_typing(ours, theirs):
     """XLM-R's positional parameters, in XLM-R's order, then the ids keyword-only: a positional call written for
     XLM-R passes the same tensors here. `**kwargs` is XLM-R's `Unpack[TransformersKwargs]` (transformers reads
@@ -399,7 +460,9 @@ def test_forward_keeps_xlmr_positional_order_and_kwargs_typing(ours, theirs):
     mine, stock = inspect.signature(ours.forward).parameters, inspect.signature(theirs.forward).parameters
     assert [n for n, p in mine.items() if p.kind in positional] == [n for n, p in stock.items() if p.kind in positional]
     assert mine["lang_ids"].kind is mine["script_ids"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert mine["kwargs"].annotation == stock["kwargs"].annotation and "output_attentions" in str(mine["kwargs"].annotation.__args__[0].__annotations__)
+    assert mine["kwargs"].annotation == stock["kwargs"].annotation and "output_attentions" in str(
+        mine["kwargs"].annotation.__args__[0].__annotations__
+    )
 
 
 def test_positional_call_means_what_it_means_for_xlmr(model):
@@ -434,9 +497,15 @@ def test_default_language_fills_missing_ids(model, tmp_path):
         assert (model.config.default_language, model.config.default_script) == ("hin", "Deva")
         with torch.no_grad():
             implicit = model(input_ids, attention_mask=mask).logits
-            explicit = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([hin] * 3), script_ids=torch.tensor([deva] * 3)).logits
-            other = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6])).logits
-            reference = model(input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+            explicit = model(
+                input_ids, attention_mask=mask, lang_ids=torch.tensor([hin] * 3), script_ids=torch.tensor([deva] * 3)
+            ).logits
+            other = model(
+                input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6])
+            ).logits
+            reference = model(
+                input_ids, attention_mask=mask, lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6])
+            )
         assert torch.equal(implicit, explicit) and not torch.allclose(other, implicit)
         model.set_default_language("srp_Latn")  # a Glot500 label fixes the script
         assert (model.config.default_language, model.config.default_script) == ("srp", "Latn")
@@ -452,11 +521,14 @@ def test_default_language_fills_missing_ids(model, tmp_path):
     assert (reloaded.config.default_language, reloaded.config.default_script) == ("hin", "Latn")
 
 
-@pytest.mark.parametrize("code, script, message", [
-    ("xyz", None, r"Unknown language 'xyz'"),
-    ("klingon", None, r"'klingon' is not a language code"),
-    ("hin", "Qaaa", r"Default script 'Qaaa'.*not among the model's scripts"),
-])
+@pytest.mark.parametrize(
+    "code, script, message",
+    [
+        ("xyz", None, r"Unknown language 'xyz'"),
+        ("klingon", None, r"'klingon' is not a language code"),
+        ("hin", "Qaaa", r"Default script 'Qaaa'.*not among the model's scripts"),
+    ],
+)
 def test_set_default_language_rejects_unknown_codes(model, code, script, message):
     with pytest.raises(ValueError, match=message):
         model.set_default_language(code, script=script)
@@ -479,13 +551,31 @@ def test_config_rejects_a_default_outside_the_inventory():
         (dict(script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` is required.*tokenizer"),
         (dict(lang_ids=torch.tensor([1, 2, 3])), r"`script_ids` is required.*tokenizer"),
         (dict(lang_ids=torch.tensor([1, 2]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` has shape \(2,\)"),
-        (dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.ones(3, 4, dtype=torch.long)), r"`script_ids` has shape \(3, 4\)"),
-        (dict(lang_ids=torch.ones(3, 9, 1, dtype=torch.long), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` has shape \(3, 9, 1\)"),
+        (
+            dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.ones(3, 4, dtype=torch.long)),
+            r"`script_ids` has shape \(3, 4\)",
+        ),
+        (
+            dict(lang_ids=torch.ones(3, 9, 1, dtype=torch.long), script_ids=torch.tensor([1, 2, 3])),
+            r"`lang_ids` has shape \(3, 9, 1\)",
+        ),
         (dict(lang_ids=torch.tensor([1, -1, 3]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` holds -1.*0\.\.609"),
-        (dict(lang_ids=torch.tensor([1, 610, 3]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` holds 610.*0\.\.609"),
-        (dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([30, 2, 3])), r"`script_ids` holds 30.*0\.\.29"),
-        (dict(lang_ids=torch.tensor([1.0, 2.0, 3.0]), script_ids=torch.tensor([1, 2, 3])), r"`lang_ids` must hold integer ids.*float"),
-        (dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([True, False, True])), r"`script_ids` must hold integer ids.*bool"),
+        (
+            dict(lang_ids=torch.tensor([1, 610, 3]), script_ids=torch.tensor([1, 2, 3])),
+            r"`lang_ids` holds 610.*0\.\.609",
+        ),
+        (
+            dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([30, 2, 3])),
+            r"`script_ids` holds 30.*0\.\.29",
+        ),
+        (
+            dict(lang_ids=torch.tensor([1.0, 2.0, 3.0]), script_ids=torch.tensor([1, 2, 3])),
+            r"`lang_ids` must hold integer ids.*float",
+        ),
+        (
+            dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([True, False, True])),
+            r"`script_ids` must hold integer ids.*bool",
+        ),
     ],
 )
 def test_bad_ids_raise_value_error(model, ids, message):
@@ -524,7 +614,9 @@ def test_language_and_script_embeddings_by_code(model):
     deva = model.language_script_embeddings.script_embeddings.weight[scripts.index("Deva")]
     assert torch.equal(model.script_embedding("Deva"), deva)
     assert torch.equal(model.script_embedding(["Latn", "Deva"])[1], deva)
-    with pytest.raises(ValueError, match=r"Unknown language 'xyz'.*No known code is close to it; `tokenizer.languages`"):
+    with pytest.raises(
+        ValueError, match=r"Unknown language 'xyz'.*No known code is close to it; `tokenizer.languages`"
+    ):
         model.language_embedding("xyz")
     with pytest.raises(ValueError, match=r"'hindi' is not a language code"):
         model.language_embedding("hindi")

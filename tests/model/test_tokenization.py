@@ -140,7 +140,9 @@ def test_ids_equal_the_stock_tokenizer(tokenizer, stock, real):
     theirs = stock(texts, pairs, truncation=True, max_length=64, padding=True)
     assert ours["input_ids"] == theirs["input_ids"]
     assert ours["input_ids"][0].count(2) == 3  # really a pair: </s></s> between the parts, </s> at the end
-    assert_aligned(ours, [tokenizer.language_id(lang) for lang in langs], rows_of(tokenizer(texts, lang=langs)["script_ids"]))
+    assert_aligned(
+        ours, [tokenizer.language_id(lang) for lang in langs], rows_of(tokenizer(texts, lang=langs)["script_ids"])
+    )
 
 
 def test_without_lang_it_is_the_stock_tokenizer(tokenizer, stock, real):
@@ -153,7 +155,9 @@ def test_without_lang_it_is_the_stock_tokenizer(tokenizer, stock, real):
         ours, theirs = tokenizer(*args, **kwargs), stock(*args, **kwargs)
         assert list(ours.keys()) == list(theirs.keys())
         for key in theirs:
-            assert (torch.equal(ours[key], theirs[key]) if torch.is_tensor(theirs[key]) else ours[key] == theirs[key]), key
+            assert torch.equal(ours[key], theirs[key]) if torch.is_tensor(theirs[key]) else ours[key] == theirs[key], (
+                key
+            )
 
 
 # ------------------------------------------------------------------------------------------ aligned paths
@@ -177,7 +181,13 @@ def test_batch_padding_and_tensors(tokenizer, real, padding_side, return_tensors
     lengths = [4, 30, 11, 17]  # cut to unequal lengths so that padding matters
     texts = [tokenizer.convert_tokens_to_string(tokenizer.tokenize(t)[:n]) for t, n in zip(texts, lengths)]
     encoding = tokenizer(
-        texts, lang=langs, padding=padding, max_length=40, truncation=True, padding_side=padding_side, return_tensors=return_tensors
+        texts,
+        lang=langs,
+        padding=padding,
+        max_length=40,
+        truncation=True,
+        padding_side=padding_side,
+        return_tensors=return_tensors,
     )
     expected_lang = [tokenizer.language_id(lang) for lang in langs]
     expected_script = [tokenizer.script_id(s) for s in ("Latn", "Deva", "Jpan", "Arab")]
@@ -195,7 +205,11 @@ def test_unpadded_batch_and_truncation(tokenizer, real):
     texts = [real[c][2] for c in ("eng", "kat", "tha")]
     encoding = tokenizer(texts, lang=["eng", "kat", "tha"], truncation=True, max_length=9)
     assert [len(ids) for ids in encoding["input_ids"]] == [9, 9, 9]
-    assert_aligned(encoding, [tokenizer.language_id(c) for c in ("eng", "kat", "tha")], [tokenizer.script_id(s) for s in ("Latn", "Geor", "Thai")])
+    assert_aligned(
+        encoding,
+        [tokenizer.language_id(c) for c in ("eng", "kat", "tha")],
+        [tokenizer.script_id(s) for s in ("Latn", "Geor", "Thai")],
+    )
     ragged = tokenizer(["Short one.", "A much longer sentence than the first one."], lang="eng")
     assert len(ragged["input_ids"][0]) != len(ragged["input_ids"][1])
     assert_aligned(ragged, [tokenizer.language_id("eng")] * 2, [19, 19])
@@ -223,16 +237,26 @@ def test_overflow_with_stride(tokenizer, real, return_tensors):
     first, second = list(np.asarray(encoding["input_ids"][0])), list(np.asarray(encoding["input_ids"][1]))
     assert first[-5:-1] == second[1:5]
 
-    single = tokenizer(real["hin"][2], lang="hin", truncation=True, max_length=16, stride=4, return_overflowing_tokens=True)
+    single = tokenizer(
+        real["hin"][2], lang="hin", truncation=True, max_length=16, stride=4, return_overflowing_tokens=True
+    )
     assert len(single["input_ids"]) > 1
-    assert_aligned(single, [tokenizer.language_id("hin")] * len(single["input_ids"]), [tokenizer.script_id("Deva")] * len(single["input_ids"]))
+    assert_aligned(
+        single,
+        [tokenizer.language_id("hin")] * len(single["input_ids"]),
+        [tokenizer.script_id("Deva")] * len(single["input_ids"]),
+    )
 
 
 def test_is_split_into_words(tokenizer, stock):
     words = [["Все", "люди", "рождаются"], ["All", "human", "beings", "are", "born"]]
     encoding = tokenizer(words, lang=["rus", "eng"], is_split_into_words=True, padding=True, return_tensors="pt")
-    assert torch.equal(encoding["input_ids"], stock(words, is_split_into_words=True, padding=True, return_tensors="pt")["input_ids"])
-    assert_aligned(encoding, [tokenizer.language_id("rus"), tokenizer.language_id("eng")], [tokenizer.script_id("Cyrl"), 19])
+    assert torch.equal(
+        encoding["input_ids"], stock(words, is_split_into_words=True, padding=True, return_tensors="pt")["input_ids"]
+    )
+    assert_aligned(
+        encoding, [tokenizer.language_id("rus"), tokenizer.language_id("eng")], [tokenizer.script_id("Cyrl"), 19]
+    )
     single = tokenizer(words[0], lang="rus", is_split_into_words=True)
     assert_aligned(single, [tokenizer.language_id("rus")], [tokenizer.script_id("Cyrl")])
 
@@ -242,25 +266,44 @@ def test_batch_of_pair_tuples(tokenizer, stock):
     encoding = tokenizer(pairs, lang=["rus", "fra"])
     assert encoding["input_ids"] == stock(pairs)["input_ids"]
     # the script is the majority over the whole sequence (both parts), as the id covers both
-    assert_aligned(encoding, [tokenizer.language_id("rus"), tokenizer.language_id("fra")], [tokenizer.script_id("Cyrl"), 19])
+    assert_aligned(
+        encoding, [tokenizer.language_id("rus"), tokenizer.language_id("fra")], [tokenizer.script_id("Cyrl"), 19]
+    )
 
 
 @pytest.mark.parametrize("padding_side", ["right", "left"])
 def test_pad_rows_with_list_ids(tokenizer, padding_side):
-    rows = [tokenizer(text, lang=lang) for text, lang in (("Hello world, how are you?", "eng"), ("नमस्ते", "hin"), ("Γειά", "ell"))]
+    rows = [
+        tokenizer(text, lang=lang)
+        for text, lang in (("Hello world, how are you?", "eng"), ("नमस्ते", "hin"), ("Γειά", "ell"))
+    ]
     rows = [dict(row) for row in rows]
     batch = tokenizer.pad(rows, padding_side=padding_side, return_tensors="pt")
-    assert_aligned(batch, [tokenizer.language_id(c) for c in ("eng", "hin", "ell")], [tokenizer.script_id(s) for s in ("Latn", "Deva", "Grek")])
+    assert_aligned(
+        batch,
+        [tokenizer.language_id(c) for c in ("eng", "hin", "ell")],
+        [tokenizer.script_id(s) for s in ("Latn", "Deva", "Grek")],
+    )
     assert (batch["attention_mask"][:, 0 if padding_side == "left" else -1] == 0).any()
     padded_to = tokenizer.pad(rows, padding="max_length", max_length=20)
-    assert_aligned(padded_to, [tokenizer.language_id(c) for c in ("eng", "hin", "ell")], [tokenizer.script_id(s) for s in ("Latn", "Deva", "Grek")])
+    assert_aligned(
+        padded_to,
+        [tokenizer.language_id(c) for c in ("eng", "hin", "ell")],
+        [tokenizer.script_id(s) for s in ("Latn", "Deva", "Grek")],
+    )
     assert {len(ids) for ids in padded_to["lang_ids"]} == {20}
 
 
-@pytest.mark.parametrize("padding_side, expected", [("right", [[3, 4, 5, 3, 3], [7, 7, 7, 7, 7]]), ("left", [[3, 3, 3, 4, 5], [7, 7, 7, 7, 7]])])
+@pytest.mark.parametrize(
+    "padding_side, expected",
+    [("right", [[3, 4, 5, 3, 3], [7, 7, 7, 7, 7]]), ("left", [[3, 3, 3, 4, 5], [7, 7, 7, 7, 7]])],
+)
 def test_pad_keeps_per_token_ids_in_place(tokenizer, padding_side, expected):
     """Ids that vary along a sequence (hand-made rows) stay on their tokens; padding goes on the padding side."""
-    rows = [{"input_ids": [0, 9, 2], "lang_ids": [3, 4, 5], "script_ids": [3, 4, 5]}, {"input_ids": [0, 9, 9, 9, 2], "lang_ids": [7] * 5, "script_ids": [7] * 5}]
+    rows = [
+        {"input_ids": [0, 9, 2], "lang_ids": [3, 4, 5], "script_ids": [3, 4, 5]},
+        {"input_ids": [0, 9, 9, 9, 2], "lang_ids": [7] * 5, "script_ids": [7] * 5},
+    ]
     batch = tokenizer.pad(rows, padding_side=padding_side)
     assert batch["lang_ids"] == expected and batch["script_ids"] == expected
 
@@ -282,8 +325,14 @@ def test_data_collator_for_language_modeling(tokenizer, real):
     from modeling_langsamp import LangSAMPForMaskedLM
 
     codes = ["eng", "hin", "kor", "amh"]
-    with_lists = [dict(tokenizer(real[c][2], lang=real[c][0], truncation=True, max_length=24 - 4 * i)) for i, c in enumerate(codes)]
-    with_scalars = [{"input_ids": row["input_ids"], "lang_ids": row["lang_ids"][0], "script_ids": row["script_ids"][0]} for row in with_lists]
+    with_lists = [
+        dict(tokenizer(real[c][2], lang=real[c][0], truncation=True, max_length=24 - 4 * i))
+        for i, c in enumerate(codes)
+    ]
+    with_scalars = [
+        {"input_ids": row["input_ids"], "lang_ids": row["lang_ids"][0], "script_ids": row["script_ids"][0]}
+        for row in with_lists
+    ]
     expected_lang = [tokenizer.language_id(real[c][0]) for c in codes]
     expected_script = [tokenizer.script_id(real[c][1]) for c in codes]
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.5, seed=0)

@@ -66,6 +66,7 @@ _stand_in(
 )
 sys.path.insert(0, str(TRANSFORMERS_TESTS))
 
+import transformers  # noqa: E402
 from transformers import (  # noqa: E402
     XLMRobertaConfig,
     XLMRobertaForMaskedLM,
@@ -76,7 +77,6 @@ from transformers import (  # noqa: E402
     XLMRobertaModel,
     XLMRobertaTokenizer,
 )
-import transformers  # noqa: E402
 from transformers.models.auto import modeling_auto  # noqa: E402
 from transformers.models.auto.configuration_auto import CONFIG_MAPPING  # noqa: E402
 from transformers_tests.test_configuration_common import ConfigTester  # noqa: E402
@@ -103,7 +103,12 @@ class XLMRobertaStyleModelTester:
     """transformers' RobertaModelTester's shapes (XLM-R's tests reuse it): a 2-layer, hidden-32 model, batch 13 x 7."""
 
     def __init__(self, parent, config_class, extra_config=None, with_ids=False):
-        self.parent, self.config_class, self.extra_config, self.with_ids = parent, config_class, extra_config or {}, with_ids
+        self.parent, self.config_class, self.extra_config, self.with_ids = (
+            parent,
+            config_class,
+            extra_config or {},
+            with_ids,
+        )
         self.batch_size, self.seq_length, self.is_training = 13, 7, True
         self.vocab_size, self.hidden_size, self.num_hidden_layers, self.num_attention_heads = 99, 32, 2, 4
         self.intermediate_size, self.type_vocab_size, self.num_labels, self.num_choices = 37, 16, 3, 4
@@ -167,13 +172,20 @@ class CommonModelTests(ModelTesterMixin):
         if self.config_class is LangSAMPConfig:
             for name in dir(modeling_auto):
                 names = getattr(modeling_auto, name)
-                if name.endswith("_MAPPING_NAMES") and isinstance(names, dict) and isinstance(names.get("xlm-roberta"), str):
+                if (
+                    name.endswith("_MAPPING_NAMES")
+                    and isinstance(names, dict)
+                    and isinstance(names.get("xlm-roberta"), str)
+                ):
                     self._patch(names, {"langsamp": names["xlm-roberta"].replace("XLMRoberta", "LangSAMP")})
             # ... and the Auto classes resolve it to our classes, as `AutoModel.register` would (scoped to the test).
             self._patch(CONFIG_MAPPING._extra_content, {"langsamp": LangSAMPConfig})
             for auto_name, path in AUTO_MAP.items():
                 if auto_name != "AutoConfig":
-                    self._patch(getattr(transformers, auto_name)._model_mapping._extra_content, {LangSAMPConfig: CLASSES[path.split(".")[1]]})
+                    self._patch(
+                        getattr(transformers, auto_name)._model_mapping._extra_content,
+                        {LangSAMPConfig: CLASSES[path.split(".")[1]]},
+                    )
 
     def _patch(self, mapping, entries):
         patcher = mock.patch.dict(mapping, entries)
@@ -187,7 +199,10 @@ class CommonModelTests(ModelTesterMixin):
         labels = ids_tensor([self.model_tester.batch_size, self.model_tester.seq_length], self.model_tester.vocab_size)
         with torch.no_grad():
             result = model(**inputs, labels=labels)
-        self.assertEqual(result.logits.shape, (self.model_tester.batch_size, self.model_tester.seq_length, self.model_tester.vocab_size))
+        self.assertEqual(
+            result.logits.shape,
+            (self.model_tester.batch_size, self.model_tester.seq_length, self.model_tester.vocab_size),
+        )
         self.assertTrue(torch.isfinite(result.loss))
 
     def test_config(self):
