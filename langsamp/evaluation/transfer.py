@@ -2,15 +2,21 @@
 source language, test on every other language. Scores: scikit-learn accuracy / macro-F1 (metrics/accuracy_f1) and
 seqeval entity F1 (metrics/seqeval_f1), the libraries the release used."""
 
+from __future__ import annotations
+
 import logging
+import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from langsamp.evaluation.arguments import MIN_LENGTH, check_float, check_int, check_learning_rate, check_max_steps
 from langsamp.evaluation.corpora import DEFAULT_SOURCE, udhr_topic_classification
+from langsamp.evaluation.labelled_data import udhr_topic_note
 from langsamp.evaluation.models import load_model, max_tokens, resolve_tokenizer
 
 METRICS_DIR = Path(__file__).resolve().parent / "metrics"
@@ -133,24 +139,24 @@ def zero_shot_transfer(
     model,
     tokenizer=None,
     train_dataset=None,
-    test_datasets=None,
-    task="sequence",
-    label_names=None,
-    text_column=None,
-    label_column=None,
-    source=None,
+    test_datasets: dict | None = None,
+    task: str = "sequence",
+    label_names: list[str] | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    source: str | None = None,
     dev_dataset=None,
-    output_dir=None,
-    num_train_epochs=10,
-    max_steps=-1,
-    learning_rate=2e-5,
-    batch_size=16,
-    gradient_accumulation_steps=1,
-    eval_batch_size=64,
-    max_length=256,
-    seed=42,
+    output_dir: str | Path | None = None,
+    num_train_epochs: float = 10,
+    max_steps: int = -1,
+    learning_rate: float = 2e-5,
+    batch_size: int = 16,
+    gradient_accumulation_steps: int = 1,
+    eval_batch_size: int = 64,
+    max_length: int = 256,
+    seed: int = 42,
     **training_args,
-):
+) -> dict:
     """Fine-tune on `train_dataset` (the source language) with the stock Trainer; test on each of `test_datasets`.
 
     task: "sequence" (columns `text` / `label` by default; metrics accuracy and macro-F1, the paper's Taxi1500 /
@@ -159,18 +165,126 @@ def zero_shot_transfer(
     dev_dataset: the source language's dev set; when given, the model is evaluated on it after every epoch and
     the best epoch (macro-F1 / F1) is the one tested, as the release does. Without it, the last epoch is tested.
     model: a checkpoint path or a loaded model (a task model is used as given, anything else gets a fresh head,
-    initialised under `seed`). Defaults: the UDHR topic task, trained on English. Returns `per_language` metrics,
-    `average` over the test languages other than the source, and `source_metrics` (the source's own test set).
+    initialised under `seed`); tokenizer: default the checkpoint's own (resolve_tokenizer). Defaults: the UDHR
+    topic task, trained on English. Returns `per_language` metrics, `average` over the test languages other than
+    the source, and `source_metrics` (the source's own test set).
     """
-    import datasets
-    from transformers import (
-        DataCollatorForTokenClassification,
-        DataCollatorWithPadding,
-        Trainer,
-        TrainingArguments,
-        set_seed,
-    )
+    from transformers import set_seed
 
+    _check_settings(task, num_train_epochs, max_steps, learning_rate, batch_size, gradient_accumulation_steps,
+                    eval_batch_size, max_length, seed)  # fmt: skip
+    data = _task_data(task, train_dataset, test_datasets, dev_dataset, label_names, text_column, label_column, source)
+    tokenizer = resolve_tokenizer(tokenizer, model)
+    set_seed(seed)  # the fresh head's initialisation is part of what a seed varies
+    model = _task_model(model, task, data.label_names)
+    max_length = max_tokens(model, max_length)
+    encode = _encoder(tokenizer, task, data.text_column, data.label_column, data.label_names, max_length)
+    train, test, test_languages, dev = _encoded(encode, data.train, data.tests, data.dev)
+    settings = dict(
+        output_dir=output_dir,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=eval_batch_size,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+        learning_rate=learning_rate,
+        num_train_epochs=num_train_epochs,
+        max_steps=max_steps,
+        seed=seed,
+    )
+    train_output, best_dev, predictions = _fine_tune(
+        model, tokenizer, task, data.label_names, train, dev, test, settings, training_args
+    )
+    per_language = _per_language(task, data.label_names, predictions, test_languages, list(data.tests))
+    result = _result(task, data, per_language, best_dev, dev is not None)
+    result.update(train_examples=len(train), train_loss=float(train_output.training_loss),
+                  steps=int(train_output.global_step))  # fmt: skip
+    result["test_examples"] = {code: int((test_languages == i).sum()) for i, code in enumerate(data.tests)}
+    return _ordered(result)
+
+
+@dataclass
+class _TaskData:
+    """The checked datasets of one run and how to read them."""
+
+    train: Any
+    tests: dict
+    dev: Any
+    label_names: list
+    text_column: str
+    label_column: str
+    source: str
+    default_task: bool
+
+
+def _task_data(task, train_dataset, test_datasets, dev_dataset, label_names, text_column, label_column, source):
+    """The datasets (default: the offline UDHR topic task), their columns and classes, checked; the source language
+    as the test sets name it."""
+    default_task = train_dataset is None
+    if default_task:
+        if task != "sequence":
+            raise ValueError(
+                "The offline default (UDHR topics) is a sequence task: pass train/test datasets for tagging."
+            )
+        train_dataset, test_datasets, label_names = udhr_topic_classification(source=source or DEFAULT_SOURCE)
+    if not test_datasets:
+        raise ValueError("Give `test_datasets`: a dict {language: Dataset} with the same columns as the training set.")
+    text_column = text_column or ("text" if task == "sequence" else "tokens")
+    label_column = label_column or ("label" if task == "sequence" else "ner_tags")
+    named = [("train", train_dataset)] + ([("dev", dev_dataset)] if dev_dataset is not None else [])
+    named += list(test_datasets.items())
+    label_names = _checked_label_names(named, text_column, label_column, task, label_names)
+    # The source's own test set is reported apart; by default (as documented) the source is English.
+    source = source or DEFAULT_SOURCE
+    if source not in test_datasets:
+        source = next((code for code in test_datasets if code.split("_")[0] == source), source)
+    return _TaskData(train_dataset, test_datasets, dev_dataset, label_names, text_column, label_column, source,
+                     default_task)  # fmt: skip
+
+
+def _result(task, data, per_language, best_dev, with_dev):
+    """The figures and the note of one run (without its training statistics)."""
+    others = [code for code in data.tests if code != data.source]
+    names = list(next(iter(per_language.values())))
+    average = {name: float(np.mean([per_language[c][name] for c in others])) for name in names} if others else {}
+    main_metric = "macro_f1" if task == "sequence" else "f1"
+    note = "Zero-shot: trained on the source language only; the average leaves the source out."
+    if with_dev:
+        note += f" Tested the epoch with the best source-dev {main_metric} ({best_dev:.4f})."
+    if data.default_task:
+        note += udhr_topic_note()
+    return {
+        "task": "classification" if task == "sequence" else "tagging",
+        "metric": main_metric,
+        "source": data.source,
+        "labels": data.label_names,
+        "best_dev": best_dev,
+        "source_metrics": per_language.get(data.source),
+        "per_language": {code: per_language[code] for code in others},
+        "average": average,
+        "note": note,
+    }
+
+
+RESULT_KEYS = ("task", "metric", "source", "labels", "train_examples", "train_loss", "steps", "best_dev",
+               "test_examples", "source_metrics", "per_language", "average", "note")  # fmt: skip
+
+
+def _ordered(result):
+    """The result's keys in their documented order."""
+    return {key: result[key] for key in RESULT_KEYS}
+
+
+def _per_language(task, label_names, predictions, test_languages, languages):
+    """{language: scores} from the predictions on all test sets at once."""
+    predicted, gold = predictions.predictions.argmax(-1), predictions.label_ids
+    per_language = {}
+    for index, code in enumerate(languages):
+        rows = np.flatnonzero(test_languages == index)
+        per_language[code] = _scores(task, predicted[rows], gold[rows], label_names)
+    return per_language
+
+
+def _check_settings(task, num_train_epochs, max_steps, learning_rate, batch_size, gradient_accumulation_steps,
+                    eval_batch_size, max_length, seed):  # fmt: skip
     if task not in ("sequence", "token"):
         raise ValueError(f"Unknown task {task!r}: use 'sequence' (text classification) or 'token' (tagging).")
     check_float("num_train_epochs", num_train_epochs)
@@ -184,22 +298,10 @@ def zero_shot_transfer(
         check_int(name, value)
     check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
     check_int("seed", seed, minimum=0)
-    default_task = train_dataset is None
-    if default_task:
-        if task != "sequence":
-            raise ValueError(
-                "The offline default (UDHR topics) is a sequence task: pass train/test datasets for tagging."
-            )
-        train_dataset, test_datasets, label_names = udhr_topic_classification(source=source or DEFAULT_SOURCE)
-    if not test_datasets:
-        raise ValueError("Give `test_datasets`: a dict {language: Dataset} with the same columns as the training set.")
-    text_column = text_column or ("text" if task == "sequence" else "tokens")
-    label_column = label_column or ("label" if task == "sequence" else "ner_tags")
-    named = (
-        [("train", train_dataset)]
-        + ([("dev", dev_dataset)] if dev_dataset is not None else [])
-        + list(test_datasets.items())
-    )
+
+
+def _checked_label_names(named, text_column, label_column, task, label_names):
+    """Every split has the columns and some rows, and every label is a class: returns the class names in id order."""
     for name, ds in named:
         missing = [c for c in (text_column, label_column) if c not in ds.column_names]
         if missing:
@@ -211,20 +313,17 @@ def zero_shot_transfer(
         raise ValueError(
             f"Dataset(s) {', '.join(map(repr, empty))} hold no examples: give each split at least one row."
         )
+    train_dataset = named[0][1]
     label_names = list(label_names) if label_names is not None else _label_names(train_dataset, label_column, task)
     if len(label_names) < 2 or len(set(label_names)) != len(label_names):
         raise ValueError(f"label_names {label_names}: a classifier needs at least 2 distinct classes.")
     _check_labels(named, label_column, task, label_names)
-    label_to_id = {name: i for i, name in enumerate(label_names)}
-    # The source's own test set is reported apart; by default (as documented) the source is English.
-    source = source or DEFAULT_SOURCE
-    if source not in test_datasets:
-        source = next((code for code in test_datasets if code.split("_")[0] == source), source)
+    return label_names
 
-    tokenizer = resolve_tokenizer(tokenizer, model)
-    set_seed(seed)  # the fresh head's initialisation is part of what a seed varies
-    model = _task_model(model, task, label_names)
-    max_length = max_tokens(model, max_length)
+
+def _encoder(tokenizer, task, text_column, label_column, label_names, max_length):
+    """The batched `datasets.map` function: token ids and labels (for tags, on each word's first sub-token)."""
+    label_to_id = {name: i for i, name in enumerate(label_names)}
 
     def encode(batch):
         if task == "sequence":
@@ -243,17 +342,29 @@ def zero_shot_transfer(
         encoded["labels"] = aligned
         return encoded
 
-    languages = list(test_datasets)
+    return encode
+
+
+def _encoded(encode, train_dataset, test_datasets, dev_dataset):
+    """(train, all tests in one set, each test row's language index, dev or None), tokenized."""
+    import datasets
+
     tests = [ds.add_column("__language", [i] * len(ds)) for i, ds in enumerate(test_datasets.values())]
     test = datasets.concatenate_datasets(tests)
     train = train_dataset.map(encode, batched=True, remove_columns=train_dataset.column_names, desc="tokenize train")
     test_languages = np.asarray(test["__language"])
     test = test.map(encode, batched=True, remove_columns=test.column_names, desc="tokenize test")
-    dev = (
-        None
-        if dev_dataset is None
-        else dev_dataset.map(encode, batched=True, remove_columns=dev_dataset.column_names, desc="tokenize dev")
-    )
+    dev = None
+    if dev_dataset is not None:
+        dev = dev_dataset.map(encode, batched=True, remove_columns=dev_dataset.column_names, desc="tokenize dev")
+    return train, test, test_languages, dev
+
+
+def _fine_tune(model, tokenizer, task, label_names, train, dev, test, settings, training_args):
+    """Train with the stock Trainer (keeping the best source-dev epoch when there is a dev set) and predict the test
+    set: (train output, best dev metric or None, predictions). Without an output_dir, a temporary one is removed."""
+    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding, Trainer, TrainingArguments
+
     main_metric = "macro_f1" if task == "sequence" else "f1"
 
     def compute_metrics(prediction):
@@ -262,30 +373,16 @@ def zero_shot_transfer(
     collator = (
         DataCollatorWithPadding(tokenizer) if task == "sequence" else DataCollatorForTokenClassification(tokenizer)
     )
-    own_dir = output_dir is None
-    output_dir = tempfile.mkdtemp(prefix="langsamp-zero-shot-") if own_dir else output_dir
+    own_dir = settings["output_dir"] is None
+    output_dir = tempfile.mkdtemp(prefix="langsamp-zero-shot-") if own_dir else settings["output_dir"]
     selection = (
-        dict(
-            eval_strategy="epoch",
-            save_strategy="epoch",
-            load_best_model_at_end=True,
-            metric_for_best_model=main_metric,
-            greater_is_better=True,
-            save_total_limit=1,
-            save_only_model=True,
-        )
+        dict(eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
+             metric_for_best_model=main_metric, greater_is_better=True, save_total_limit=1, save_only_model=True)
         if dev is not None
         else dict(eval_strategy="no", save_strategy="no")
-    )
+    )  # fmt: skip
     args = TrainingArguments(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=eval_batch_size,
-        gradient_accumulation_steps=gradient_accumulation_steps,
-        learning_rate=learning_rate,
-        num_train_epochs=num_train_epochs,
-        max_steps=max_steps,
-        seed=seed,
+        **dict(settings, output_dir=str(output_dir)),
         report_to="none",
         logging_steps=training_args.pop("logging_steps", 10),
         dataloader_pin_memory=training_args.pop("dataloader_pin_memory", torch.cuda.is_available()),
@@ -305,38 +402,5 @@ def zero_shot_transfer(
     best_dev = trainer.state.best_metric if dev is not None else None
     predictions = trainer.predict(test)
     if own_dir:
-        import shutil
-
         shutil.rmtree(output_dir, ignore_errors=True)
-
-    predicted, gold = predictions.predictions.argmax(-1), predictions.label_ids
-    per_language = {}
-    for index, code in enumerate(languages):
-        rows = np.flatnonzero(test_languages == index)
-        per_language[code] = _scores(task, predicted[rows], gold[rows], label_names)
-    others = [code for code in languages if code != source]
-    names = list(next(iter(per_language.values())))
-    average = {name: float(np.mean([per_language[c][name] for c in others])) for name in names} if others else {}
-    note = "Zero-shot: trained on the source language only; the average leaves the source out."
-    if dev is not None:
-        note += f" Tested the epoch with the best source-dev {main_metric} ({best_dev:.4f})."
-    if default_task:
-        note += (
-            " UDHR topic task: test paragraphs are translations of the English training paragraphs, so the source's "
-            "own figure is training accuracy."
-        )
-    return {
-        "task": "classification" if task == "sequence" else "tagging",
-        "metric": main_metric,
-        "source": source,
-        "labels": label_names,
-        "train_examples": len(train),
-        "train_loss": float(train_output.training_loss),
-        "steps": int(train_output.global_step),
-        "best_dev": best_dev,
-        "test_examples": {code: int((test_languages == i).sum()) for i, code in enumerate(languages)},
-        "source_metrics": per_language.get(source),
-        "per_language": {code: per_language[code] for code in others},
-        "average": average,
-        "note": note,
-    }
+    return train_output, best_dev, predictions
