@@ -23,7 +23,7 @@ The comparison of LangSAMP against the baseline over seeds is an experiment: lan
 
 from __future__ import annotations
 
-from langsamp.evaluation.benchmark import check_benchmark, run_benchmark
+from langsamp.evaluation.benchmark import check_benchmark, run_benchmark, run_task
 from langsamp.evaluation.corpora import (
     DEFAULT_SOURCE,
     UDHR_HELDOUT_ARTICLES,
@@ -91,7 +91,8 @@ from langsamp.evaluation.retrieval import (
     sentence_retrieval,
 )
 from langsamp.evaluation.source_selection import compare_source_languages, source_table
-from langsamp.evaluation.tasks import TASKS, Task, TaskData, get_task, run_task, task_settings, tasks_table
+from langsamp.evaluation.task_data import TaskData
+from langsamp.evaluation.tasks import TASKS, Task, get_task, task_settings, tasks_table
 from langsamp.evaluation.transfer import load_metric, zero_shot_transfer
 from langsamp.evaluation.uriel_similarity import permutation_rank_correlation, table_vs_uriel, uriel_features
 

@@ -10,11 +10,13 @@ import random
 
 import numpy as np
 
+from langsamp.evaluation.benchmark import example_cap, fine_tuning_options
 from langsamp.evaluation.corpora import udhr_topic_classification
 from langsamp.evaluation.embedding_analysis import embedding_model, recommend_source_languages
 from langsamp.evaluation.languages import map_languages
 from langsamp.evaluation.report import markdown_table
-from langsamp.evaluation.tasks import TaskData, get_task, task_settings
+from langsamp.evaluation.task_data import TaskData
+from langsamp.evaluation.tasks import get_task, task_settings
 
 
 def _task_sets(task, data, source, targets, cap):
@@ -31,26 +33,24 @@ def _task_sets(task, data, source, targets, cap):
 
 def compare_source_languages(
     model,
-    targets,
-    candidates,
-    task="udhr-topics",
-    english=None,
+    targets: list[str],
+    candidates: list[str],
+    task: str = "udhr-topics",
+    english: str | None = None,
     tokenizer=None,
-    dataset=None,
-    token=None,
-    random_seed=0,
-    all_languages=False,
+    dataset: str | None = None,
+    token: str | None = None,
+    random_seed: int = 0,
+    all_languages: bool = False,
     **overrides,
-):
+) -> dict:
     """Zero-shot scores on each target when fine-tuning on the recommended source, on English and on a random source.
 
     model: a LangSAMP masked-LM checkpoint path or model (its language table ranks the sources; its encoder is
-    fine-tuned). targets / candidates: the task's language codes (`urd_Arab` for UDHR / SIB-200, `ur` for
-    WikiANN); candidates are the languages with training data you would pick from. Returns {"rows": [...],
-    "average": {...}, "metric", "settings"}.
+    fine-tuned); tokenizer: default the checkpoint's own. targets / candidates: the task's language codes
+    (`urd_Arab` for UDHR / SIB-200, `ur` for WikiANN); candidates are the languages with training data you would
+    pick from. Returns {"rows": [...], "average": {...}, "metric", "settings"}.
     """
-    from langsamp.evaluation.transfer import zero_shot_transfer
-
     task = get_task(task)
     if task.kind == "retrieval":
         raise ValueError(
@@ -67,7 +67,26 @@ def compare_source_languages(
             f"{task.name}: language(s) {', '.join(unknown)} not in the dataset; it has e.g. "
             f"{', '.join(sorted(codes)[:8])}."
         )
-    embedder = embedding_model(model)
+    plan = _plan(embedding_model(model), task, targets, candidates, random_seed, all_languages)
+    metric = "macro_f1" if task.kind == "sequence" else "f1"
+    sources = [english] + [p["recommended"] for p in plan.values()] + [p["random"] for p in plan.values()]
+    scores = {}
+    for source in dict.fromkeys(sources):
+        scores[source] = _scores(model, tokenizer, task, data, source, list(targets), settings, metric)
+    rows, average = summarise_sources(plan, scores, english)
+    return {
+        "task": task.name,
+        "metric": metric,
+        "english": english,
+        "rows": rows,
+        "average": average,
+        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
+        "random_seed": random_seed,
+    }
+
+
+def _plan(embedder, task, targets, candidates, random_seed, all_languages):
+    """{target: {"recommended": the candidate whose embedding is nearest, "similarity", "random": a seeded draw}}."""
     labels, unreadable = map_languages(
         list(dict.fromkeys(list(targets) + list(candidates))), task.convention, list(embedder.config.languages)
     )
@@ -89,50 +108,25 @@ def compare_source_languages(
             embedder, iso[target], k=1, candidates=[iso[c] for c in pool], all_languages=all_languages
         )[0]
         plan[target] = {"recommended": by_iso[best], "similarity": similarity, "random": rng.choice(pool)}
-    limit = settings.get("max_examples")
-    cap = (lambda ds: ds.select(range(min(limit, len(ds))))) if limit else (lambda ds: ds)  # noqa: E731
-    metric = "macro_f1" if task.kind == "sequence" else "f1"
-    sources = list(
-        dict.fromkeys([english] + [p["recommended"] for p in plan.values()] + [p["random"] for p in plan.values()])
-    )
-    scores = {}
-    for source in sources:
-        train, dev, tests = _task_sets(task, data, source, list(targets), cap)
-        runs = []
-        for seed in settings["seeds"]:
-            result = zero_shot_transfer(
-                model,
-                tokenizer,
-                train,
-                tests,
-                task=task.kind,
-                label_names=list(task.label_names) if task.label_names else None,
-                text_column=task.text_column,
-                label_column=task.label_column,
-                source=source,
-                dev_dataset=dev,
-                num_train_epochs=settings["epochs"],
-                max_steps=settings.get("max_steps") or -1,
-                learning_rate=settings["learning_rate"],
-                batch_size=settings["batch_size"],
-                gradient_accumulation_steps=settings["gradient_accumulation_steps"],
-                max_length=settings["max_length"],
-                seed=seed,
-                disable_tqdm=True,
-            )
-            # A target that is the source itself is reported apart by zero_shot_transfer: take it from there.
-            runs.append({t: (result["per_language"].get(t) or result["source_metrics"])[metric] for t in targets})
-        scores[source] = {t: [run[t] for run in runs] for t in targets}  # one score per seed
-    rows, average = summarise_sources(plan, scores, english)
-    return {
-        "task": task.name,
-        "metric": metric,
-        "english": english,
-        "rows": rows,
-        "average": average,
-        "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
-        "random_seed": random_seed,
-    }
+    return plan
+
+
+def _scores(model, tokenizer, task, data, source, targets, settings, metric):
+    """{target: [score per seed]} after fine-tuning on `source`."""
+    from langsamp.evaluation.transfer import zero_shot_transfer
+
+    train, dev, tests = _task_sets(task, data, source, targets, example_cap(settings))
+    runs = []
+    for seed in settings["seeds"]:
+        result = zero_shot_transfer(
+            model, tokenizer, train, tests, task=task.kind,
+            label_names=list(task.label_names) if task.label_names else None, text_column=task.text_column,
+            label_column=task.label_column, source=source, dev_dataset=dev, seed=seed, disable_tqdm=True,
+            **fine_tuning_options(settings),
+        )  # fmt: skip
+        # A target that is the source itself is reported apart by zero_shot_transfer: take it from there.
+        runs.append({t: (result["per_language"].get(t) or result["source_metrics"])[metric] for t in targets})
+    return {t: [run[t] for run in runs] for t in targets}  # one score per seed
 
 
 def summarise_sources(plan, scores, english):
