@@ -2,11 +2,14 @@
 before anything loads, so a bad value (a zero batch, a negative epoch count, an output path that is a folder) is
 named with its fix in one line instead of ending in a wrong result or a traceback after the expensive work."""
 
+from __future__ import annotations
+
 import argparse
 import logging
 import math
 import numbers
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from langsamp.evaluation.models import checkpoint_config, probe_hub
@@ -16,7 +19,7 @@ logger = logging.getLogger(__name__)
 MIN_LENGTH = 3  # <s>, one token, </s>: anything shorter leaves no text to encode
 
 
-def check_int(name, value, minimum=1, why=""):
+def check_int(name: str, value: int, minimum: int = 1, why: str = "") -> int:
     """`value` must be an int >= `minimum` (bools refused); returns it."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:  # numpy ints are fine
         need = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
@@ -24,7 +27,9 @@ def check_int(name, value, minimum=1, why=""):
     return int(value)
 
 
-def check_float(name, value, minimum=0.0, inclusive=False, maximum=None, why=""):
+def check_float(
+    name: str, value: float, minimum: float = 0.0, inclusive: bool = False, maximum: float | None = None, why: str = ""
+) -> float:
     """`value` must be a finite number > `minimum` (>= when `inclusive`) and, when given, < `maximum`."""
     number = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if (
@@ -38,7 +43,7 @@ def check_float(name, value, minimum=0.0, inclusive=False, maximum=None, why="")
     return value
 
 
-def check_max_steps(name, value):
+def check_max_steps(name: str, value: int) -> int:
     """Trainer's convention: -1 (no limit: train the epochs) or a positive step count; 0 and other negatives are refused
     (0 would train nothing and report the untrained head, -5 would silently mean 'no limit')."""
     if value != -1:
@@ -46,7 +51,7 @@ def check_max_steps(name, value):
     return value
 
 
-def check_learning_rate(name, value):
+def check_learning_rate(name: str, value: float) -> float:
     """A learning rate must be >= 0; 0 is allowed (a frozen model, used to score a head as it is) with a warning."""
     check_float(name, value, inclusive=True)
     if value == 0:
@@ -57,7 +62,7 @@ def check_learning_rate(name, value):
     return value
 
 
-def check_seeds(name, seeds):
+def check_seeds(name: str, seeds: Iterable[int]) -> list[int]:
     """Seeds for mean ± sd: non-negative ints (numpy refuses negatives) and distinct (a repeated seed repeats a run and
     shrinks the sd)."""
     seeds = list(seeds)
@@ -73,7 +78,7 @@ def check_seeds(name, seeds):
     return seeds
 
 
-def check_top_k(name, top_k):
+def check_top_k(name: str, top_k: int | Iterable[int]) -> tuple[int, ...]:
     """Top-k values for retrieval: positive ints, duplicates dropped, in the given order."""
     top_k = [top_k] if isinstance(top_k, (numbers.Number, str)) else list(top_k)  # a range or an array too
     if not top_k:
@@ -81,7 +86,7 @@ def check_top_k(name, top_k):
     return tuple(dict.fromkeys(check_int(name, k) for k in top_k))
 
 
-def check_output_file(path, flag="--output"):
+def check_output_file(path: str | Path | None, flag: str = "--output") -> str | Path | None:
     """A file to write: not an existing folder, and creatable (its missing parent folders are made when writing)."""
     if path is None:
         return None
@@ -92,7 +97,7 @@ def check_output_file(path, flag="--output"):
     return path
 
 
-def check_output_folder(path, flag):
+def check_output_folder(path: str | Path | None, flag: str) -> str | Path | None:
     """A folder to write into: not an existing file, and creatable."""
     if path is None:
         return None
@@ -117,7 +122,7 @@ def _check_creatable(folder, flag, shown):
         raise ValueError(f"{flag} {shown}: {existing} is not writable; choose another path.")
 
 
-def cli_type(check, **options):
+def cli_type(check: Callable, **options) -> Callable[[str], int | float]:
     """An argparse `type=` from a check: `type=cli_type(check_int)`; a bad value is argparse's one-line error, exit
     status 2."""
     number = float if check in (check_float, check_learning_rate) else int
@@ -143,7 +148,7 @@ def cli_type(check, **options):
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model")
 
 
-def check_model(path, what="Checkpoint"):
+def check_model(path: str, what: str = "Checkpoint") -> str:
     """A checkpoint argument: an existing folder with a config.json, or a Hub id whose config.json can be fetched (a
     small file: an unreachable Hub or a missing repo is named here, before any weights load)."""
     folder = Path(path)
@@ -168,7 +173,7 @@ def check_model(path, what="Checkpoint"):
     raise ValueError(f"{what} {path!r} does not exist: pass a checkpoint folder or a Hub model id (owner/name).")
 
 
-def check_tokenizer(path):
+def check_tokenizer(path: str | None) -> str | None:
     """--tokenizer: a folder with tokenizer files, or a Hub id (checked like a checkpoint)."""
     if path is None:
         return None
@@ -184,7 +189,7 @@ def check_tokenizer(path):
     return check_model(path, "--tokenizer")
 
 
-def check_model_specs(specs):
+def check_model_specs(specs: list[str]) -> dict[str, str]:
     """['start=PATH', 'PATH', ...] -> {name: path}; a bare path is named after its last component."""
     models = {}
     for spec in specs:
@@ -199,7 +204,9 @@ def check_model_specs(specs):
     return models
 
 
-def check_paths(output=None, markdown=None, plot_dir=None, tokenizer=None):
+def check_paths(
+    output: str | None = None, markdown: str | None = None, plot_dir: str | None = None, tokenizer: str | None = None
+) -> None:
     """Every path flag of a command, before anything loads: outputs are files (not folders) or folders (not files)
     that can be created; a tokenizer is a tokenizer folder or Hub id."""
     outputs = {"--output": output, "--markdown": markdown}

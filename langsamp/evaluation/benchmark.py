@@ -5,7 +5,9 @@ checkpoints side by side (`langsamp-eval benchmark`), with the checks that can f
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,13 +18,16 @@ from langsamp.evaluation.retrieval import check_layer
 from langsamp.evaluation.task_data import TaskData
 from langsamp.evaluation.tasks import Task, get_task, task_settings
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
 logger = logging.getLogger(__name__)
 
 
 def run_task(
     name: str,
-    model,
-    tokenizer=None,
+    model: str | Path | PreTrainedModel,
+    tokenizer: str | Path | PreTrainedTokenizerBase | None = None,
     dataset: str | None = None,
     languages: list[str] | None = None,
     token: str | None = None,
@@ -59,7 +64,7 @@ def run_task(
     return _run_fine_tuning(task, data, codes, model, tokenizer, inventory, settings)
 
 
-def example_cap(settings: dict):
+def example_cap(settings: dict) -> Callable:
     """A function that keeps the first `max_examples` rows of a split (all of them without that setting)."""
     limit = settings.get("max_examples")
     if not limit:

@@ -1,10 +1,17 @@
 """Evaluation corpora: any parallel corpus from disk, and the offline UDHR defaults (retrieval corpus, held-out
 masked-LM text, a Taxi1500-like topic task)."""
 
+from __future__ import annotations
+
 import difflib
 import functools
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from langsamp.resources.udhr import Translation
 
 DEFAULT_SOURCE = "eng"
 
@@ -22,7 +29,7 @@ UDHR_TOPIC_CLASSES = {
 UDHR_HELDOUT_ARTICLES = (26, 27, 28, 29, 30)
 
 
-def resolve_language(code, available, what="the corpus"):
+def resolve_language(code: str, available: Iterable[str], what: str = "the corpus") -> str:
     """Find `code` among `available` keys: exact (`deu_Latn`), or the only key of that language (`deu`)."""
     available = list(available)
     if code in available:
@@ -37,7 +44,7 @@ def resolve_language(code, available, what="the corpus"):
     raise ValueError(f"Language {code!r} is not in {what} ({len(available)} languages).{hint}")
 
 
-def udhr_translations(languages=None):
+def udhr_translations(languages: list[str] | None = None) -> dict:
     """The UDHR translations ({label: Translation}); the whole set is parsed once per process (~1 CPU-s) and shared:
     treat it as read-only."""
     if languages is None:
@@ -54,7 +61,7 @@ def _all_udhr_translations():
     return load_udhr()
 
 
-def udhr_parallel_corpus(translations=None, include_preamble=True):
+def udhr_parallel_corpus(translations: dict | None = None, include_preamble: bool = True) -> dict[str, list[str]]:
     """UDHR as a parallel corpus: label (`eng_Latn`) -> [preamble, article 1, ..., article 30], aligned by position.
 
     Each unit is a whole article (its paragraphs joined), since paragraph splits differ between translations.
@@ -76,7 +83,9 @@ def udhr_parallel_corpus(translations=None, include_preamble=True):
     return corpus
 
 
-def udhr_heldout_texts(translations=None, articles=UDHR_HELDOUT_ARTICLES):
+def udhr_heldout_texts(
+    translations: dict | None = None, articles: Iterable[int] = UDHR_HELDOUT_ARTICLES
+) -> dict[str, list[str]]:
     """label -> the paragraphs of `articles`: the masked-LM evaluation text (compare_baseline pretrains without
     it)."""
     translations = udhr_translations() if translations is None else translations
@@ -87,7 +96,9 @@ def udhr_heldout_texts(translations=None, articles=UDHR_HELDOUT_ARTICLES):
     }
 
 
-def udhr_pretraining_paragraphs(translation, heldout_articles=UDHR_HELDOUT_ARTICLES):
+def udhr_pretraining_paragraphs(
+    translation: Translation, heldout_articles: Iterable[int] = UDHR_HELDOUT_ARTICLES
+) -> list[str]:
     """A translation's paragraphs minus the held-out articles (the pretraining side of the masked-LM split)."""
     return translation.preamble + [
         p for n in sorted(translation.articles) if n not in heldout_articles for p in translation.articles[n]
@@ -95,8 +106,12 @@ def udhr_pretraining_paragraphs(translation, heldout_articles=UDHR_HELDOUT_ARTIC
 
 
 def udhr_topic_classification(
-    translations=None, source=DEFAULT_SOURCE, languages=None, classes=None, heldout_articles=None
-):
+    translations: dict | None = None,
+    source: str = DEFAULT_SOURCE,
+    languages: list[str] | None = None,
+    classes: dict[str, tuple[int, ...]] | None = None,
+    heldout_articles: list[int] | None = None,
+) -> tuple:
     """A Taxi1500-like task from the UDHR: classify a paragraph by the theme of its article.
 
     Returns (train, tests, label_names): `train` holds the source language's paragraphs, `tests` maps every
@@ -152,7 +167,7 @@ def udhr_topic_classification(
     return train, tests, names
 
 
-def read_parallel_corpus(path):
+def read_parallel_corpus(path: str | Path) -> dict[str, list[str]]:
     """A parallel corpus from disk: a JSON file {language: [sentences]} or a folder with one UTF-8 file per
     language (file name = language, one sentence a line, aligned by line: the SR-B / Tatoeba layout)."""
     path = Path(path)
@@ -171,7 +186,7 @@ def read_parallel_corpus(path):
     return corpus
 
 
-def read_corpus(value, heldout=False):
+def read_corpus(value: str | Path | None, heldout: bool = False) -> dict[str, list[str]]:
     """A --corpus value: "udhr" (or None) for the UDHR (its held-out articles when `heldout`, for the masked LM;
     else the parallel corpus), anything else a path for read_parallel_corpus."""
     if value in (None, "udhr"):

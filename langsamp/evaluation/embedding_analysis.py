@@ -1,13 +1,20 @@
 """The learned language (and script) embeddings: similarities, nearest languages and recommended source languages for
 a target (the pictures are in embedding_plots.py)."""
 
+from __future__ import annotations
+
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch.nn.functional as F
 
 from langsamp.evaluation.languages import model_languages, trained_languages
 from langsamp.evaluation.models import checkpoint_config, is_langsamp_checkpoint, load_model
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +34,7 @@ NO_LANGUAGE_TABLE = (
 )
 
 
-def embedding_model(model):
+def embedding_model(model: str | Path | PreTrainedModel) -> PreTrainedModel:
     """A loaded model that has a language table, or a clear ValueError (checked before loading a path)."""
     if isinstance(model, (str, Path)):
         config = checkpoint_config(model)
@@ -49,7 +56,12 @@ def embedding_model(model):
     return model
 
 
-def check_analysis_inputs(checkpoint, codes, plot_languages=None, plot_dir=None):
+def check_analysis_inputs(
+    checkpoint: str | Path,
+    codes: list[str],
+    plot_languages: list[str] | None = None,
+    plot_dir: str | Path | None = None,
+) -> None:
     """Before the weights load: each of `codes` names a language of the checkpoint's inventory (a bad code is named),
     and pictures (`plot_dir`) of `plot_languages` show at least 3 languages. `checkpoint`: a path or Hub id."""
     from langsamp_codes import parse_language
@@ -70,7 +82,9 @@ def _language_codes(model, languages):
     return list(dict.fromkeys(parse_language(code, inventory)[0] for code in languages))
 
 
-def language_similarity(model, languages=None):
+def language_similarity(
+    model: str | Path | PreTrainedModel, languages: list[str] | None = None
+) -> tuple[list[str], np.ndarray]:
     """Cosine similarities between learned language embeddings: (codes, `[n, n]` numpy array).
     `languages` takes any code the tokenizer accepts (`hi`, `hin_Deva`); default all of the model's."""
     model = embedding_model(model)
@@ -79,7 +93,9 @@ def language_similarity(model, languages=None):
     return codes, (vectors @ vectors.T).numpy()
 
 
-def script_similarity(model, scripts=None):
+def script_similarity(
+    model: str | Path | PreTrainedModel, scripts: list[str] | None = None
+) -> tuple[list[str], np.ndarray]:
     """Cosine similarities between learned script embeddings: (codes, `[n, n]` numpy array)."""
     model = embedding_model(model)
     if model.language_script_embeddings.script_embeddings is None:
@@ -89,7 +105,13 @@ def script_similarity(model, scripts=None):
     return codes, (vectors @ vectors.T).numpy()
 
 
-def nearest_languages(model, lang, k=5, candidates=None, all_languages=False):
+def nearest_languages(
+    model: str | Path | PreTrainedModel,
+    lang: str,
+    k: int = 5,
+    candidates: list[str] | None = None,
+    all_languages: bool = False,
+) -> list[tuple[str, float]]:
     """The `k` languages whose embeddings are most cosine-similar to `lang`'s: [(iso639_3, similarity)], best first.
 
     When the checkpoint records the pairs it was trained on (`config.trained_pairs`), only their languages are
@@ -128,7 +150,13 @@ def nearest_languages(model, lang, k=5, candidates=None, all_languages=False):
     return [(code, float(score)) for code, score in ranked[:k]]
 
 
-def recommend_source_languages(model, target, k=5, candidates=None, all_languages=False):
+def recommend_source_languages(
+    model: str | Path | PreTrainedModel,
+    target: str,
+    k: int = 5,
+    candidates: list[str] | None = None,
+    all_languages: bool = False,
+) -> list[tuple[str, float]]:
     """Rank candidate source languages for zero-shot transfer to `target` by the cosine similarity of their learned
     language embeddings (the paper's use of the table): [(iso639_3, similarity)], best first.
 

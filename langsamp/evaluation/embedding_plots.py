@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch.nn.functional as F
@@ -17,6 +18,9 @@ from langsamp.evaluation.embedding_analysis import (
     language_similarity,
     script_similarity,
 )
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +80,13 @@ class _Picture:
         return len(self.codes)
 
 
-def plot_language_embeddings(model, plot_dir: str | Path, languages: list[str] | None = None, max_languages: int = 60,
-                             title: str | None = None) -> dict[str, Path]:  # fmt: skip
+def plot_language_embeddings(
+    model: str | Path | PreTrainedModel,
+    plot_dir: str | Path,
+    languages: list[str] | None = None,
+    max_languages: int = 60,
+    title: str | None = None,
+) -> dict[str, Path]:
     """Write PNG pictures of the learned language embeddings into `plot_dir`:
 
     - `language_similarity_heatmap.png`: cosine similarities, rows ordered by hierarchical clustering;

@@ -4,13 +4,17 @@ a language from files you bring, or the offline UDHR topic task."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langsamp.evaluation.corpora import DEFAULT_SOURCE, udhr_topic_classification
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".tsv": "csv", ".parquet": "parquet"}
 
 
-def load_split(spec: str | Path):
+def load_split(spec: str | Path) -> Dataset:
     """One split (a `datasets.Dataset`): a .json/.jsonl/.csv/.tsv/.parquet file or a save_to_disk folder, with rows."""
     path = Path(spec)
     dataset = _from_disk(spec, path) if path.is_dir() else _from_file(spec, path)

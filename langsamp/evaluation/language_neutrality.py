@@ -14,6 +14,12 @@ For parallel sentences (the same sentence i in every language), each layer's mea
     is 1 / number of languages.
 """
 
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -22,12 +28,22 @@ from langsamp.evaluation.corpora import resolve_language, udhr_parallel_corpus
 from langsamp.evaluation.models import checkpoint_config, resolve_model, resolve_tokenizer
 from langsamp.evaluation.retrieval import check_layer, sentence_embeddings
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
 PROBE_FOLDS = 5
 
 
 def check_neutrality_inputs(
-    corpus, languages=None, model=None, layers=None, probe_folds=PROBE_FOLDS, batch_size=32, max_length=512, seed=0
-):
+    corpus: dict[str, list[str]],
+    languages: list[str] | None = None,
+    model: str | Path | PreTrainedModel | None = None,
+    layers: list[int] | None = None,
+    probe_folds: int | None = PROBE_FOLDS,
+    batch_size: int = 32,
+    max_length: int = 512,
+    seed: int = 0,
+) -> tuple[list[str], int, list[int] | None]:
     """Every problem with the inputs, before anything loads: returns (languages, n sentences, layers or None) or raises
     one ValueError naming every bad value. `model`: a checkpoint path or a loaded model (for the layer range)."""
     problems = []
@@ -81,7 +97,7 @@ def check_neutrality_inputs(
     return chosen, n, layers
 
 
-def cross_language_cosine(states):
+def cross_language_cosine(states: dict) -> dict:
     """states: {language: [n, hidden] pooled states of the same n parallel sentences} -> dict with
     `mean` (over unordered language pairs of the mean parallel cosine), `mean_non_parallel` (the same over
     sentence pairs i != j), `languages` and `matrix` (parallel cosine per pair; 1 on the diagonal)."""
@@ -107,7 +123,7 @@ def cross_language_cosine(states):
     }
 
 
-def language_identification_accuracy(states, folds=PROBE_FOLDS, seed=0):
+def language_identification_accuracy(states: dict, folds: int = PROBE_FOLDS, seed: int = 0) -> float:
     """Cross-validated accuracy of a logistic-regression probe that predicts the language of a pooled state.
 
     Folds split the parallel units (sentence i goes to the same fold in every language): a test sentence's
@@ -132,7 +148,12 @@ def language_identification_accuracy(states, folds=PROBE_FOLDS, seed=0):
     return correct / len(labels)
 
 
-def neutrality_from_states(states_by_layer, probe_folds=PROBE_FOLDS, seed=0, probe_layers=None):
+def neutrality_from_states(
+    states_by_layer: dict[int, dict],
+    probe_folds: int | None = PROBE_FOLDS,
+    seed: int = 0,
+    probe_layers: Collection[int] | None = None,
+) -> dict[int, dict]:
     """{layer: {language: [n, hidden]}} -> {layer: {mean, mean_non_parallel, languages, matrix[, lid_accuracy]}}.
     The probe runs at `probe_layers` (default: every layer; ~10 s a layer for 41 languages x 31 units on 2 cores)."""
     result = {}
@@ -144,17 +165,17 @@ def neutrality_from_states(states_by_layer, probe_folds=PROBE_FOLDS, seed=0, pro
 
 
 def language_neutrality(
-    model,
-    tokenizer=None,
-    corpus=None,
-    languages=None,
-    layers=None,
-    probe_folds=PROBE_FOLDS,
-    batch_size=32,
-    max_length=512,
-    seed=0,
-    probe_layers=None,
-):
+    model: str | Path | PreTrainedModel,
+    tokenizer: str | Path | PreTrainedTokenizerBase | None = None,
+    corpus: dict[str, list[str]] | None = None,
+    languages: list[str] | None = None,
+    layers: list[int] | None = None,
+    probe_folds: int | None = PROBE_FOLDS,
+    batch_size: int = 32,
+    max_length: int = 512,
+    seed: int = 0,
+    probe_layers: Collection[int] | None = None,
+) -> dict:
     """The neutrality analysis of one checkpoint (a path or a loaded model; its encoder is used) on a parallel corpus
     ({language: [aligned sentences]}; default the UDHR, 31 units a language). layers: hidden_states indices
     (default all, 0 = embeddings). probe_folds: folds of the language-identification probe (None: no probe);
@@ -196,7 +217,7 @@ def language_neutrality(
     }
 
 
-def neutrality_table(result):
+def neutrality_table(result: dict) -> str:
     """Per layer: cross-language cosine (parallel, non-parallel, gap) and probe accuracy, as a markdown table."""
     from langsamp.evaluation.report import markdown_table
 

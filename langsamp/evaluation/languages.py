@@ -7,8 +7,15 @@ model lacks instead of dropping them silently. Head languages are the ones XLM-R
 gains are larger in the tail (the others).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from langsamp_codes import detect_scripts, parse_language
 from langsamp_inventory import DEFAULT_SCRIPT, ISO639_1_TO_3, RELEASE_LANGUAGES
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig, PreTrainedModel
 
 # The languages XLM-R saw (ISO 639-3): the `XLM-R` column of the release's glot500_languages_stats.csv, copied here;
 # tests/evaluation/test_eval_tasks.py checks it against bench/glot500_languages_stats.csv.
@@ -43,7 +50,7 @@ WIKIPEDIA_CODES = {
 CONVENTIONS = ("label", "iso639-3", "wikipedia", "language-name")
 
 
-def dataset_language(code, convention):
+def dataset_language(code: str, convention: str) -> tuple[str, str | None]:
     """A dataset's language code -> (iso639_3, script or None). Raises ValueError for a code it cannot read.
 
     convention: "label" (`eng_Latn`, `zho_Hans`), "iso639-3" (`deu`), "wikipedia" (`en`, `be-x-old`) or
@@ -78,7 +85,7 @@ def dataset_language(code, convention):
     raise ValueError(f"Unknown language-code convention {convention!r}: use one of {', '.join(CONVENTIONS)}.")
 
 
-def model_languages(model_or_config):
+def model_languages(model_or_config: PreTrainedModel | PretrainedConfig | dict) -> list[str] | None:
     """The ISO 639-3 languages a model covers: its config's `languages` (LangSAMP), else the release's 610 (the
     inventory every LangSAMP tokenizer uses); None for a model outside the family (no inventory to check)."""
     config = getattr(model_or_config, "config", model_or_config)
@@ -91,7 +98,7 @@ def model_languages(model_or_config):
     return None
 
 
-def trained_languages(model_or_config):
+def trained_languages(model_or_config: PreTrainedModel | PretrainedConfig | dict) -> list[str] | None:
     """ISO 639-3 languages of the `<lang>_<Script>` pairs a checkpoint was trained on (`config.trained_pairs`);
     None when the checkpoint does not say."""
     config = getattr(model_or_config, "config", model_or_config)
@@ -99,7 +106,9 @@ def trained_languages(model_or_config):
     return list(dict.fromkeys(pair.split("_")[0] for pair in pairs)) if pairs else None
 
 
-def map_languages(codes, convention, inventory=None, texts=None):
+def map_languages(
+    codes: list[str], convention: str, inventory: list[str] | None = None, texts: dict[str, list[str]] | None = None
+) -> tuple[dict[str, str], list[str]]:
     """Map dataset codes to Glot500 labels: ({code: `<iso639-3>_<Script>`}, [missing codes]).
 
     A code is missing when it cannot be read or its language is not in `inventory` (ISO 639-3 codes; None: any
@@ -123,12 +132,12 @@ def map_languages(codes, convention, inventory=None, texts=None):
     return mapping, missing
 
 
-def is_head(label):
+def is_head(label: str) -> bool:
     """True for a language XLM-R was pretrained on (the paper's head languages)."""
     return label.split("_")[0] in XLMR_LANGUAGES
 
 
-def group_averages(per_language, names=None):
+def group_averages(per_language: dict[str, dict], names: list[str] | None = None) -> tuple[dict, dict[str, int]]:
     """Averages of each metric over all languages, the head (XLM-R's) and the tail (the rest):
     ({"all": {...}, "head": {...}, "tail": {...}}, {"all": n, "head": n, "tail": n}). A group without languages
     has no figures (empty dict)."""

@@ -1,8 +1,12 @@
 """Masked-LM quality per language on held-out text: masked-token accuracy and perplexity (15% masked at once) and
 pseudo-perplexity (every token masked in turn), with the language / script ids from the LangSAMP tokenizer."""
 
+from __future__ import annotations
+
 import logging
 import math
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -11,6 +15,9 @@ from tqdm.auto import tqdm
 from langsamp.evaluation.arguments import MIN_LENGTH, check_int
 from langsamp.evaluation.corpora import resolve_language, udhr_heldout_texts
 from langsamp.evaluation.models import is_langsamp_model, max_tokens, resolve_model, resolve_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +64,8 @@ def _language_rows(tokenizer, code):
 
 @torch.no_grad()
 def masked_lm_quality(
-    model,
-    tokenizer=None,
+    model: str | Path | PreTrainedModel,
+    tokenizer: str | Path | PreTrainedTokenizerBase | None = None,
     corpus: dict[str, list[str]] | None = None,
     languages: list[str] | None = None,
     mask_probability: float = 0.15,

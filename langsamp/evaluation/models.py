@@ -1,14 +1,20 @@
 """Loading checkpoints for evaluation: ours, the authors' release format, stock XLM-R or any Hugging Face encoder,
 with the matching tokenizer."""
 
+from __future__ import annotations
+
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
 
-def checkpoint_config(path):
+def checkpoint_config(path: str | Path) -> dict:
     """The raw config.json dict of a checkpoint (local folder or cached Hub id)."""
     from transformers import PretrainedConfig
 
@@ -16,7 +22,7 @@ def checkpoint_config(path):
     return config
 
 
-def probe_hub(repo_id, repo_type="model", token=None):
+def probe_hub(repo_id: str | Path, repo_type: str = "model", token: str | None = None) -> None:
     """One quick request for a Hub repo's page before the libraries' own downloads, which retry a refused connection
     for ~30 s printing each retry. Raises ConnectionError (the Hub unreachable) or ValueError (no such repo); does
     nothing offline, for a local path, or for any other answer (gated, rate-limited: the libraries say what it
@@ -39,17 +45,17 @@ def probe_hub(repo_id, repo_type="model", token=None):
         raise ConnectionError(f"{type(error).__name__}: {error}") from error
 
 
-def is_langsamp_checkpoint(path):
+def is_langsamp_checkpoint(path: str | Path) -> bool:
     """True for our checkpoints (`model_type: langsamp`) and the authors' release format (`lang_size` field)."""
     config = checkpoint_config(path)
     return config.get("model_type") == "langsamp" or "lang_size" in config
 
 
-def is_langsamp_model(model):
+def is_langsamp_model(model: PreTrainedModel) -> bool:
     return getattr(model.config, "model_type", None) == "langsamp"
 
 
-def load_model(path, kind="encoder", **kwargs):
+def load_model(path: str | Path, kind: str = "encoder", **kwargs) -> PreTrainedModel:
     """Load a checkpoint for one use.
 
     kind: "encoder" (retrieval), "masked-lm", "sequence-classification" or "token-classification".
@@ -126,7 +132,7 @@ class _DownstreamLoadReport(logging.Filter):
         return True
 
 
-def max_tokens(model, max_length):
+def max_tokens(model: PreTrainedModel, max_length: int) -> int:
     """`max_length` capped by the model's position table (RoBERTa-style models start positions at pad_id + 1)."""
     config = model.config
     positions = getattr(config, "max_position_embeddings", None)
@@ -137,7 +143,7 @@ def max_tokens(model, max_length):
     return min(max_length, positions)
 
 
-def load_tokenizer(path):
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerBase:
     """The checkpoint's tokenizer: LangSAMPTokenizer for XLM-R-family checkpoints (same ids as the stock one; it
     also emits language / script ids), else AutoTokenizer. A checkpoint folder without tokenizer files falls back
     to the built-in XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer), said in one warning."""
@@ -167,12 +173,14 @@ def _builtin_tokenizer(config, why):
     return default_tokenizer(**extra)
 
 
-def resolve_model(model, kind):
+def resolve_model(model: str | Path | PreTrainedModel, kind: str) -> PreTrainedModel:
     """`model` itself when it is a loaded model, else the checkpoint at that path loaded for `kind` (load_model)."""
     return load_model(model, kind) if isinstance(model, (str, Path)) else model
 
 
-def resolve_tokenizer(tokenizer, model):
+def resolve_tokenizer(
+    tokenizer: str | Path | PreTrainedTokenizerBase | None, model: str | Path | PreTrainedModel
+) -> PreTrainedTokenizerBase:
     """The tokenizer to evaluate `model` with: `tokenizer` when given (a folder or Hub id loads), else the checkpoint's
     own. For a path that is the path's; for a loaded model the checkpoint it was loaded from (`name_or_path`). Without
     one (a model built in memory, a checkpoint that cannot give a tokenizer) the built-in XLM-R tokenizer, said in one

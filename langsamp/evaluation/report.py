@@ -1,6 +1,8 @@
 """Reporting evaluation results: markdown tables (one checkpoint, or several side by side with head / tail rows),
 JSON files, and Hub `model-index` metadata in a checkpoint's model card (huggingface_hub's ModelCard / EvalResult)."""
 
+from __future__ import annotations
+
 import json
 from pathlib import Path
 
@@ -9,7 +11,7 @@ def _format(value):
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def markdown_table(header, rows):
+def markdown_table(header: list, rows: list) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(_format(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -19,7 +21,7 @@ def _percent(name, value, percent=True):
     return value * 100 if percent and "perplexity" not in name and isinstance(value, float) else value
 
 
-def result_table(result, percent=True):
+def result_table(result: dict, percent: bool = True) -> str:
     """A per-language markdown table of an evaluation result, with the average as the last row."""
     per_language = result["per_language"]
     names = [n for n in next(iter(per_language.values())) if not n.endswith("_tokens")]
@@ -28,12 +30,12 @@ def result_table(result, percent=True):
     return markdown_table(["language"] + names, rows)
 
 
-def write_json(result, output):
+def write_json(result: dict, output: str | Path) -> None:
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     Path(output).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_result(result, output):
+def write_result(result: dict, output: str | Path | None) -> None:
     """Print `result_table(result)` (and its note); write the result as JSON to `output` when given."""
     print(result_table(result))
     if result.get("note"):
@@ -50,7 +52,7 @@ def _cell(scores, metric):
     return f"{scores[metric] * 100:.2f} ± {sd * 100:.2f}" if sd else f"{scores[metric] * 100:.2f}"
 
 
-def side_by_side_table(results, metric=None, per_language=True):
+def side_by_side_table(results: dict[str, dict], metric: str | None = None, per_language: bool = True) -> str:
     """One markdown table for several checkpoints on one task: {checkpoint name: run_task result}.
 
     Rows: each language (when `per_language`), then the averages over all, head (XLM-R's) and tail languages with
@@ -86,7 +88,7 @@ TASK_TYPES = {
 }
 
 
-def eval_results(result):
+def eval_results(result: dict) -> list:
     """huggingface_hub `EvalResult`s for one run_task result: the main metric averaged over all, head and tail
     languages (in %), named so that the card says over how many languages."""
     from huggingface_hub import EvalResult
@@ -116,7 +118,9 @@ def eval_results(result):
     return out
 
 
-def write_model_index(checkpoint, results, model_name=None, token=None):
+def write_model_index(
+    checkpoint: str | Path, results: list[dict], model_name: str | None = None, token: str | None = None
+) -> str | Path:
     """Write run_task results into a checkpoint's model card as Hub `model-index` metadata.
 
     checkpoint: a local folder (its README.md is created or updated; entries for the same task, dataset and

@@ -1,8 +1,11 @@
 """Sentence retrieval with the SR-B / SR-T protocol: English queries, mean pooling of `hidden_states[layer]` over all
 non-padding tokens (`<s>` and `</s>` included), cosine similarity, top-k accuracy per language."""
 
+from __future__ import annotations
+
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -13,13 +16,16 @@ from langsamp.evaluation.arguments import MIN_LENGTH, check_int, check_top_k
 from langsamp.evaluation.corpora import DEFAULT_SOURCE, resolve_language, udhr_parallel_corpus
 from langsamp.evaluation.models import checkpoint_config, max_tokens, resolve_model, resolve_tokenizer
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
 DEFAULT_LAYER = 8  # the paper pools the 8th layer's output for retrieval (hidden_states[8]; [0] is the embeddings)
 RETRIEVAL_TOP_K = (1, 10)
 MANY_LANGUAGES = 50  # more target languages than this are announced up front, with a rough duration
 logger = logging.getLogger(__name__)
 
 
-def check_layer(model, layer):
+def check_layer(model: str | Path | PreTrainedModel, layer: int) -> int:
     """Validate a hidden-state index against the model depth; return it as a non-negative index.
 
     `model`: a loaded model or a checkpoint path (its config.json is read, the weights are not loaded).
@@ -39,7 +45,14 @@ def check_layer(model, layer):
 
 
 @torch.no_grad()
-def sentence_embeddings(model, tokenizer, texts, layer=DEFAULT_LAYER, batch_size=32, max_length=512):
+def sentence_embeddings(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    layer: int | list[int] = DEFAULT_LAYER,
+    batch_size: int = 32,
+    max_length: int = 512,
+) -> torch.Tensor | dict[int, torch.Tensor]:
     """Mean of `hidden_states[layer]` over all non-padding tokens (`<s>` and `</s>` included), `[len(texts), hidden]`.
 
     `layer` may also be a list of layers: then {layer: `[len(texts), hidden]`}, from one pass over the texts.
@@ -72,7 +85,7 @@ def _check_lengths(batch_size, max_length):
     check_int("max_length", max_length, minimum=MIN_LENGTH, why=" (room for <s>, a token and </s>)")
 
 
-def announce_duration(targets, n, model):
+def announce_duration(targets: list[str], n: int, model: str | Path | PreTrainedModel) -> None:
     """Say how long a run over many languages will take before it starts (the bar then counts them down)."""
     if len(targets) <= MANY_LANGUAGES:
         return
@@ -91,7 +104,11 @@ def announce_duration(targets, n, model):
     )
 
 
-def retrieval_accuracy(queries, candidates, top_k=RETRIEVAL_TOP_K):
+def retrieval_accuracy(
+    queries: torch.Tensor | np.ndarray,
+    candidates: torch.Tensor | np.ndarray,
+    top_k: int | tuple[int, ...] = RETRIEVAL_TOP_K,
+) -> dict[str, float]:
     """Top-k accuracy of retrieving `candidates[i]` for `queries[i]` by cosine similarity.
 
     Ties are broken at random, in expectation: with `g` candidates scoring higher than the gold one and `e` others
@@ -136,16 +153,16 @@ def _check_parallel(corpus, source, languages):
 
 
 def sentence_retrieval(
-    model,
-    tokenizer=None,
-    corpus=None,
-    source=DEFAULT_SOURCE,
-    languages=None,
-    layer=DEFAULT_LAYER,
-    top_k=RETRIEVAL_TOP_K,
-    batch_size=32,
-    max_length=512,
-):
+    model: str | Path | PreTrainedModel,
+    tokenizer: str | Path | PreTrainedTokenizerBase | None = None,
+    corpus: dict[str, list[str]] | None = None,
+    source: str = DEFAULT_SOURCE,
+    languages: list[str] | None = None,
+    layer: int | list[int] = DEFAULT_LAYER,
+    top_k: int | tuple[int, ...] = RETRIEVAL_TOP_K,
+    batch_size: int = 32,
+    max_length: int = 512,
+) -> dict:
     """SR-B / SR-T: for every target language, each source (English) sentence retrieves its translation among all
     the target's sentences by cosine similarity of mean-pooled `hidden_states[layer]`.
 

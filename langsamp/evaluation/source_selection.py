@@ -6,7 +6,11 @@ the random source is drawn (seeded) from the same candidates. Each distinct sour
 and tested on every target; the table gives the target's score for each choice. The release has no code for this.
 """
 
+from __future__ import annotations
+
 import random
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +21,9 @@ from langsamp.evaluation.languages import map_languages
 from langsamp.evaluation.report import markdown_table
 from langsamp.evaluation.task_data import TaskData
 from langsamp.evaluation.tasks import get_task, task_settings
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
 def _task_sets(task, data, source, targets, cap):
@@ -32,12 +39,12 @@ def _task_sets(task, data, source, targets, cap):
 
 
 def compare_source_languages(
-    model,
+    model: str | Path | PreTrainedModel,
     targets: list[str],
     candidates: list[str],
     task: str = "udhr-topics",
     english: str | None = None,
-    tokenizer=None,
+    tokenizer: str | Path | PreTrainedTokenizerBase | None = None,
     dataset: str | None = None,
     token: str | None = None,
     random_seed: int = 0,
@@ -129,7 +136,7 @@ def _scores(model, tokenizer, task, data, source, targets, settings, metric):
     return {t: [run[t] for run in runs] for t in targets}  # one score per seed
 
 
-def summarise_sources(plan, scores, english):
+def summarise_sources(plan: dict[str, dict], scores: dict[str, dict], english: str) -> tuple[list[dict], dict]:
     """plan: {target: {"recommended", "similarity", "random"}}; scores: {source: {target: [score per seed]}} ->
     (rows: one a target with each choice's mean and sd over seeds, average: the per-seed mean over targets, then
     its mean and sd over seeds)."""
@@ -163,7 +170,7 @@ def _score(scores, key):
     return f"{scores[key] * 100:.2f} ± {sd * 100:.2f}" if sd else f"{scores[key] * 100:.2f}"
 
 
-def source_table(result):
+def source_table(result: dict) -> str:
     """The comparison as a markdown table, scores in % (mean ± sd over the fine-tuning seeds)."""
     rows = [
         [

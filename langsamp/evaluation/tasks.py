@@ -179,7 +179,7 @@ TASKS = {
 }
 
 
-def tasks_table():
+def tasks_table() -> str:
     """The named tasks as a markdown table: name, dataset, what it measures, the release's defaults."""
     from langsamp.evaluation.report import markdown_table
 
@@ -192,13 +192,13 @@ def tasks_table():
     return markdown_table(["task", "dataset (Hub id)", "what", "defaults (the release's)"], rows)
 
 
-def get_task(name):
+def get_task(name: str) -> Task:
     if name not in TASKS:
         raise ValueError(f"Unknown task {name!r}: use one of {', '.join(TASKS)}.")
     return TASKS[name]
 
 
-def task_settings(task, overrides=None):
+def task_settings(task: Task, overrides: dict | None = None) -> dict:
     """The task's defaults with `overrides` applied (None values keep the default); unknown keys are refused."""
     allowed = RETRIEVAL_KEYS if task.kind == "retrieval" else FINE_TUNING_KEYS
     settings = dict(task.defaults)
@@ -213,7 +213,7 @@ def task_settings(task, overrides=None):
     return check_settings(settings, task.name)
 
 
-def check_settings(settings, what="the task"):
+def check_settings(settings: dict, what: str = "the task") -> dict:
     """Refuse a setting whose value would train nothing, loop on nothing or report a silently wrong figure."""
     for key, value in settings.items():
         name = f"{what}: {key}"

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -19,11 +19,16 @@ from langsamp.evaluation.corpora import DEFAULT_SOURCE, udhr_topic_classificatio
 from langsamp.evaluation.labelled_data import udhr_topic_note
 from langsamp.evaluation.models import load_model, max_tokens, resolve_tokenizer
 
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from evaluate import EvaluationModule
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
 METRICS_DIR = Path(__file__).resolve().parent / "metrics"
 logger = logging.getLogger(__name__)
 
 
-def load_metric(name):
+def load_metric(name: str) -> EvaluationModule:
     """A local `evaluate` metric module from metrics/ (nothing loads from the Hub)."""
     import evaluate
 
@@ -136,16 +141,16 @@ def _scores(task, predicted, gold, label_names):
 
 
 def zero_shot_transfer(
-    model,
-    tokenizer=None,
-    train_dataset=None,
+    model: str | Path | PreTrainedModel,
+    tokenizer: str | Path | PreTrainedTokenizerBase | None = None,
+    train_dataset: Dataset | None = None,
     test_datasets: dict | None = None,
     task: str = "sequence",
     label_names: list[str] | None = None,
     text_column: str | None = None,
     label_column: str | None = None,
     source: str | None = None,
-    dev_dataset=None,
+    dev_dataset: Dataset | None = None,
     output_dir: str | Path | None = None,
     num_train_epochs: float = 10,
     max_steps: int = -1,

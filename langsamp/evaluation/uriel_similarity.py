@@ -17,13 +17,19 @@ table could learn "same script" and URIEL relates many same-script languages) is
 of DIFFERENT scripts only.
 """
 
+from __future__ import annotations
+
 import importlib.util
 import itertools
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +41,7 @@ KINDS = {
 INSTALL = "pip install --no-deps lang2vec==1.1.2"
 
 
-def lang2vec_data_dir():
+def lang2vec_data_dir() -> Path:
     """lang2vec's data folder, found without importing the module (it imports the removed `pkg_resources`)."""
     spec = importlib.util.find_spec("lang2vec")
     if spec is None or not spec.origin:
@@ -46,7 +52,7 @@ def lang2vec_data_dir():
     return folder
 
 
-def uriel_features(codes, kind):
+def uriel_features(codes: list[str], kind: str) -> tuple[list[str], np.ndarray]:
     """URIEL vectors of ISO 639-3 `codes` for `kind` ("syntax" or "genetic"): (codes found, `[n, features]` array).
     Codes URIEL does not know are left out with a warning."""
     if kind not in KINDS:
@@ -63,7 +69,7 @@ def uriel_features(codes, kind):
     return found, rows.astype(np.float64)
 
 
-def cosine_similarity_matrix(vectors):
+def cosine_similarity_matrix(vectors: np.ndarray) -> np.ndarray:
     """`[n, n]` cosine similarities of the rows; a zero row (no feature: e.g. an isolate's family vector) is 0 to
     every other row and 1 to itself."""
     vectors = np.asarray(vectors, dtype=np.float64)
@@ -74,7 +80,7 @@ def cosine_similarity_matrix(vectors):
     return similarity
 
 
-def uriel_similarity(codes, kind):
+def uriel_similarity(codes: list[str], kind: str) -> tuple[list[str], np.ndarray]:
     """(codes found, `[n, n]` URIEL similarity = 1 - cosine distance of their `kind` vectors)."""
     found, vectors = uriel_features(codes, kind)
     return found, cosine_similarity_matrix(vectors)
@@ -87,7 +93,9 @@ def _upper(matrix, pairs):
     return matrix[pairs[0], pairs[1]]
 
 
-def permutation_rank_correlation(a, b, permutations=1000, seed=0, pair_mask=None):
+def permutation_rank_correlation(
+    a: np.ndarray, b: np.ndarray, permutations: int = 1000, seed: int = 0, pair_mask: np.ndarray | None = None
+) -> tuple[float, float, int]:
     """Spearman rank correlation of two symmetric `[n, n]` similarity matrices over their pairs i < j (or the pairs
     where `pair_mask[i, j]`), and its Mantel permutation p-value: the languages of `b` are permuted (rows and columns
     together; `a` and the mask stay), p = share of permutations whose correlation is >= the observed one (one-sided).
@@ -140,7 +148,13 @@ def _languages_and_scripts(model, languages):
     return list(scripts), scripts
 
 
-def table_vs_uriel(model, languages, kinds=("syntax", "genetic"), permutations=1000, seed=0):
+def table_vs_uriel(
+    model: str | Path | PreTrainedModel,
+    languages: list[str],
+    kinds: tuple[str, ...] = ("syntax", "genetic"),
+    permutations: int = 1000,
+    seed: int = 0,
+) -> dict:
     """How well the model's language table ranks language pairs like URIEL does.
 
     model: a LangSAMP masked LM with a language table (or a checkpoint path). languages: the trained

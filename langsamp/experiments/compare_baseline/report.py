@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,14 @@ def key_layers(rows: list[dict], args: argparse.Namespace) -> list[int]:
     return sorted(best & set(args.layers or range(1, depth + 1)))
 
 
-def describe_runs(output, args, argv, timings, rows, runs) -> str:
+def describe_runs(
+    output: Path,
+    args: argparse.Namespace,
+    argv: Sequence[str] | None,
+    timings: dict[str, int],
+    rows: list[dict],
+    runs: dict[tuple[str, int], Path],
+) -> str:
     """How the figures were made, read back from the runs themselves (steps, model size)."""
     config = json.loads((runs[("langsamp", args.seeds[0])] / "config.json").read_text())
     states = [path / "trainer_state.json" for path in runs.values()]
@@ -118,7 +126,17 @@ def plot_table(runs: dict[tuple[str, int], Path], output: Path, args: argparse.N
     )  # fmt: skip
 
 
-def write_report(output, args, argv, timings, plots, rows, uriel, raw, runs) -> None:
+def write_report(
+    output: Path,
+    args: argparse.Namespace,
+    argv: Sequence[str] | None,
+    timings: dict[str, int],
+    plots: dict[str, Path],
+    rows: list[dict],
+    uriel: list[dict] | None,
+    raw: dict[tuple[str, int], dict],
+    runs: dict[tuple[str, int], Path],
+) -> None:
     """Print the tables; write them to output/comparison.md and everything (settings, timings, each result) to
     output/results.json."""
     description = describe_runs(output, args, argv, timings, rows, runs)

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import langsamp
@@ -26,7 +27,9 @@ from langsamp.experiments.compare_baseline.settings import (
 TRAIN_MODULE = "langsamp.training.cli"  # what train.py and langsamp-train run
 
 
-def write_corpus(folder: str | Path, languages: list[str], heldout_articles=ev.UDHR_HELDOUT_ARTICLES) -> dict:
+def write_corpus(
+    folder: str | Path, languages: list[str], heldout_articles: Iterable[int] = ev.UDHR_HELDOUT_ARTICLES
+) -> dict:
     """The UDHR in Glot500-c layout (one `<lang>_<Script>` file a language, one paragraph a line), without the
     held-out articles."""
     translations = ev.udhr_translations(languages)
