@@ -6,8 +6,7 @@ import os
 import pytest
 from fixtures.models import TRAINED, tiny_config
 
-from modeling_langsamp import LangSAMPForMaskedLM
-
+# Before anything imports transformers or huggingface_hub, which read them once: the model code is imported lazily.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the suite may reach the Hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -50,6 +49,8 @@ def udhr_translations():
 @pytest.fixture(scope="module")
 def mlm_folder(tmp_path_factory, tokenizer):
     """A saved tiny masked LM and its tokenizer, both recording that they were trained on TRAINED."""
+    from modeling_langsamp import LangSAMPForMaskedLM
+
     folder = tmp_path_factory.mktemp("mlm")
     LangSAMPForMaskedLM(tiny_config(trained_pairs=TRAINED)).save_pretrained(folder)
     tokenizer.trained_pairs = TRAINED
