@@ -427,7 +427,7 @@ def render(report):
             "",
             "Glot500-layout corpora written from the UDHR with langsamp.resources.udhr.write_glot500_corpus "
             f"({corpora['main']['files']} files, one per language-script pair; "
-            f"\"main\" repeats each file's text x{corpora['main']['copies']}); "
+            f'"main" repeats each file\'s text x{corpora["main"]["copies"]}); '
             f"chunks of {p['max_seq_length']} tokens; "
             "TOKENIZERS_PARALLELISM=false, 1 torch thread.",
             "",
