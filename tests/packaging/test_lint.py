@@ -1,5 +1,5 @@
-"""The checkout passes `ruff check` with the repository's settings (pyproject.toml [tool.ruff]), as the pre-commit
-hook requires of every commit."""
+"""The checkout passes `ruff check` and `ruff format --check` with the repository's settings (pyproject.toml
+[tool.ruff]), as the pre-commit hook requires of every commit."""
 
 import subprocess
 import sys
@@ -11,16 +11,16 @@ REPO = Path(__file__).resolve().parents[2]
 RUFF = Path(sys.executable).parent / "ruff"  # the venv's, pinned in requirements-dev.txt
 
 
-def test_ruff_check_passes():
+@pytest.mark.parametrize(
+    "command",
+    [["check", ".", "--output-format", "concise"], ["format", "--check", "."]],
+    ids=["check", "format"],
+)
+def test_ruff_passes(command):
     if not RUFF.is_file():
         pytest.skip(f"ruff is not installed in this environment ({RUFF}): pip install -r requirements-dev.txt")
     # --no-cache: the test leaves nothing in the checkout.
-    result = subprocess.run(
-        [str(RUFF), "check", ".", "--no-cache", "--output-format", "concise"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = subprocess.run([str(RUFF), *command, "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
-        pytest.fail(f"`ruff check .` exits with {result.returncode}:\n{result.stdout}{result.stderr}", pytrace=False)
+        shown = " ".join(["ruff", *command])
+        pytest.fail(f"`{shown}` exits with {result.returncode}:\n{result.stdout}{result.stderr}", pytrace=False)
