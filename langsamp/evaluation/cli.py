@@ -79,10 +79,30 @@ OVERRIDES = ("learning_rate", "batch_size", "gradient_accumulation_steps", "epoc
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with its errors on one line (no usage block), exit status 2."""
+    """argparse with its errors on one line (no usage block), exit status 2, and no prefix matching of flags (a
+    misspelt `--mod` is refused, not taken as `--model`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class CommandParser(ArgumentParser):
+    """The top-level parser and its commands (`commands.add_parser`): an unknown flag is refused by the command it
+    was given to, so the line names the command (`langsamp-eval retrieval: error: ...`)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.commands = self.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            self.commands.choices[parsed.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+        return parsed
 
 
 # ---------------------------------------------------------------- the flags, one function a command
@@ -234,9 +254,9 @@ def _add_embeddings(sub):
     p.add_argument("--output", default=None)
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog=command_name("langsamp_eval.py"), description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog=command_name("langsamp_eval.py"), description=__doc__.split("\n\n")[0])
+    sub = parser.commands
     sub.add_parser("tasks", help="list the named tasks and their defaults")
     for add in (
         _add_benchmark,

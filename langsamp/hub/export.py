@@ -294,7 +294,10 @@ def load_export_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog=command_name("export.py"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=command_name("export.py"),
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # a misspelt flag is refused, not taken as the one it starts
     )
     parser.add_argument(
         "--model", required=True, help="a LangSAMP, stock XLM-R (masked LM) or release-format checkpoint"

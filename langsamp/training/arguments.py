@@ -182,7 +182,9 @@ class ArgumentParser(HfArgumentParser):
     that main() reports the one line."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        # No prefix matching: `--learning_rat` (on the command line or as an argument file's key) would silently be
+        # --learning_rate; a misspelt flag is refused like any unknown one.
+        super().__init__(*args, allow_abbrev=False, **kwargs)
         # argparse reads `-1e-4` as an unknown flag ("expected one argument"): only `-1` and `-0.5` count as negative
         # numbers for it. Scientific notation is how learning rates are written.
         self._negative_number_matcher = re.compile(r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
@@ -197,12 +199,26 @@ class ArgumentParser(HfArgumentParser):
         return super().add_argument(*args, **kwargs)
 
 
+def unknown_argument(parser: ArgumentParser, unknown: list[str]) -> str:
+    """The line for arguments no dataclass takes: the first unknown flag and the closest known ones."""
+    import difflib
+
+    flag = next((item for item in unknown if item.startswith("-")), unknown[0])
+    known = [option for action in parser._actions for option in action.option_strings if option.startswith("--")]
+    closest = difflib.get_close_matches(flag.split("=")[0], known, n=3, cutoff=0.6)
+    hint = f" (closest: {', '.join(closest)})" if closest else ""
+    return f"unknown argument {flag}{hint}; {command_line('train.py')} --help lists the arguments"
+
+
 def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, TrainingArguments]:
     """The three argument dataclasses from the command line (an argument file first, if given)."""
     parser = ArgumentParser((ModelArguments, DataArguments, TrainingArguments))
     if argv and argv[0].endswith((".json", ".yaml", ".yml")) and not argv[0].startswith("-"):
         argv = file_to_argv(argv[0]) + list(argv[1:])
-    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    *parsed, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if unknown:
+        raise ValueError(unknown_argument(parser, unknown))
+    model_args, data_args, training_args = parsed
     if data_args.languages is not None:
         # "hin,eng", "hin eng" (one quoted word, or a YAML string) and repeats all mean the same.
         codes = [code for item in data_args.languages for code in re.split(r"[\s,;]+", item) if code]

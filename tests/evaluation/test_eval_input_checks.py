@@ -99,6 +99,8 @@ CASES = [
         "seed(s) 1 given twice; a repeated seed repeats the same run and understates the sd",
     ),
     (B + ["--max-steps", "-5"], "argument --max-steps: -5 must be a positive integer"),
+    # no prefix matching: argparse alone would take it as --max-steps
+    (B + ["--max-step", "5"], "unrecognized arguments: --max-step 5"),
     (B + ["--max-steps", "0"], "argument --max-steps: 0 must be a positive integer"),
     (B + ["--max-examples", "-3"], "argument --max-examples: -3 must be a positive integer"),
     (

@@ -130,3 +130,10 @@ def test_export_bad_values_print_one_line_and_exit_2(
 
     assert re.search(message.format(tmp=re.escape(str(tmp_path))), lines[0]), lines[0]
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_export_takes_no_abbreviated_flag(capsys, mlm_folder, tmp_path):
+    """`--mod` is not `--model` (argparse's prefix matching is off): a misspelt flag is refused in one line."""
+    status, _, err = run_export(capsys, "--mod", mlm_folder, "--output_dir", tmp_path / "out")
+    assert status == 2 and "the following arguments are required: --model" in err
+    assert not (tmp_path / "out").exists()

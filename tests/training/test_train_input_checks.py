@@ -619,6 +619,8 @@ def test_train_bad_arguments_fail_before_any_work(tmp_path, checked_train, small
         ("args.json", '{"max_steps": 1,}', r"args.json is not valid JSON: .*line 1 column 17"),
         ("args.yaml", "- max_steps\n- 1\n", r"args.yaml must hold a mapping of argument names to values .*got list"),
         ("args.yaml", "--max_steps: 1\n", r"'--max_steps' is not an argument name"),
+        # a misspelt key is refused like an unknown flag (argparse's prefix matching would read it as learning_rate)
+        ("args.json", '{"learning_rat": 1e-4}', r"unknown argument --learning_rat \(closest: --learning_rate"),
     ],
 )
 def test_train_broken_argument_files(tmp_path, checked_train, name, text, message):
@@ -632,7 +634,10 @@ def test_train_unknown_flags_and_bad_values_are_one_line(tmp_path):
     import sys
 
     for flags, message in (
-        (["--max_stepz", "3"], r"arguments are not used by the HfArgumentParser: \['--max_stepz', '3'\]"),
+        (["--max_stepz", "3"], r"unknown argument --max_stepz \(closest: --max_steps"),
+        # no prefix matching: argparse alone would take these as --learning_rate and --max_steps
+        (["--learning_rat", "1e-4"], r"unknown argument --learning_rat \(closest: --learning_rate"),
+        (["--max_step", "3"], r"unknown argument --max_step \(closest: --max_steps"),
         (["--max_steps", "three"], "argument --max_steps/--max-steps: invalid int value: 'three'"),
     ):
         with pytest.raises(cli.BadInput, match=message):
