@@ -74,6 +74,7 @@ def resolve_resume(training_args: TrainingArguments, start_over: bool = False) -
         return None
     if value.lower() in ("auto", "last", "true"):
         if existing:
+            warn_of_a_later_finished_model(training_args.output_dir, existing[-1])
             return str(existing[-1])
         if value.lower() != "auto":
             raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {training_args.output_dir}.")
@@ -92,6 +93,30 @@ def resolve_resume(training_args: TrainingArguments, start_over: bool = False) -
             "saving it). Resume from the previous checkpoint, or pass `auto` to pick the newest complete one."
         )
     return str(path)
+
+
+def warn_of_a_later_finished_model(output_dir: str | Path, checkpoint: Path) -> None:
+    """A finished run's model in output_dir, saved at a later step than the checkpoint resumed from: the resumed run
+    trains those steps again and its final save replaces that model. It may be wanted (a longer run), so a warning."""
+    final_state = Path(output_dir) / TRAINER_STATE_NAME
+    if not final_state.is_file() or not any((Path(output_dir) / name).is_file() for name in MODEL_FILES):
+        return
+    try:
+        final_step = json.loads(final_state.read_text())["global_step"]
+    except (ValueError, KeyError, TypeError):
+        return
+    step = resumed_step(str(checkpoint))
+    if final_step > step:
+        logger.warning(
+            "%s holds a finished model at step %d, later than the newest checkpoint %s (step %d): resuming from it "
+            "trains steps %d-%d again and the final save replaces that model. Move the model away first to keep it.",
+            output_dir,
+            final_step,
+            checkpoint.name,
+            step,
+            step + 1,
+            final_step,
+        )
 
 
 def refuse_finished_model(output_dir: str | Path) -> None:

@@ -6,6 +6,7 @@ construction of each input (hand-made mixtures, arithmetic on the arguments, the
 never from the function under test."""
 
 import json
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -77,6 +78,22 @@ def resolve(output_dir, value):
 @pytest.mark.parametrize("value", ["auto", "last", "true", "True", "LAST"])
 def test_resume_picks_the_newest_complete_checkpoint(output_dir, value):
     assert resolve(output_dir, value) == str(output_dir / "checkpoint-10")
+
+
+def test_resume_auto_warns_of_a_later_finished_model_it_would_replace(output_dir, caplog):
+    # The finished run saved its model at step 15 (output_dir/trainer_state.json beside the weights); the newest
+    # complete checkpoint is at step 10, so the resumed run would train steps 11-15 again and overwrite the model.
+    (output_dir / "trainer_state.json").write_text(json.dumps({"global_step": 15}))
+    (output_dir / "model.safetensors").write_bytes(b"weights")
+    with caplog.at_level(logging.WARNING, logger="langsamp.training"):
+        assert resolve(output_dir, "auto") == str(output_dir / "checkpoint-10")
+    warned = [r.getMessage() for r in caplog.records if "finished model" in r.getMessage()]
+    assert len(warned) == 1 and "at step 15" in warned[0] and "checkpoint-10 (step 10)" in warned[0]
+    caplog.clear()
+    (output_dir / "trainer_state.json").write_text(json.dumps({"global_step": 10}))  # the model IS checkpoint-10's
+    with caplog.at_level(logging.WARNING, logger="langsamp.training"):
+        resolve(output_dir, "auto")
+    assert not [r for r in caplog.records if "finished model" in r.getMessage()]
 
 
 def test_resume_from_a_given_path(output_dir):
