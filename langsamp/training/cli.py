@@ -406,7 +406,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
     """The command line (`python train.py`, `langsamp-train`): bad input is one line and exit status 2, Ctrl-C 130."""
     prog = command_name("train.py")
     try:
-        main(argv)
+        summary = main(argv)
     except BadInput as error:
         # Bad input: one clear line (a traceback would add nothing for the user), non-zero exit, nothing trained.
         print(f"{prog}: error: {error}", file=sys.stderr)
@@ -417,6 +417,14 @@ def cli(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted before training started; nothing was trained or saved.", file=sys.stderr)
         sys.exit(130)
+    if summary and summary["final_push_failed"]:  # the model is saved; the run did not do all it was asked
+        repo, folder = summary["hub_model_id"], summary["output_dir"]
+        print(
+            f"{prog}: error: the final push to {repo} failed (see the warnings); the model is saved in {folder}: "
+            f"upload it with `hf upload {repo} {folder}`.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

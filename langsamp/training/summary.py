@@ -35,6 +35,8 @@ def summary_of(trainer: Any, run: RunFacts, losses: dict, head_warmup: Any, push
         "loss_after": losses.get("after"),
         "train_loss_last": last_logged_loss(trainer.state),
         "pushed": None if pushed is None else getattr(pushed, "oid", str(pushed)),
+        "hub_model_id": trainer.hub_model_id if trainer.args.push_to_hub else None,
+        "final_push_failed": bool(trainer.args.push_to_hub) and pushed is None,
         "failed_pushes": len(trainer.failed_pushes),
         "head_warmup_steps": head_warmup.steps,
         "head_warmup_learning_rate": head_warmup.learning_rate,

@@ -360,7 +360,13 @@ def test_a_dead_hub_does_not_stop_training(tmp_path, corpus, config_dir, dataset
         hub_model_id="local-user/nowhere",
         hub_strategy="every_save",
     )
-    proc = ok(run(argv, env=env))
+    proc = run(argv, env=env)
+    # The run trains and saves; it did not push, so it exits non-zero with one line saying how to upload.
+    assert proc.returncode == 1, proc.stderr[-6000:]
+    assert proc.stderr.splitlines()[-1] == (
+        f"train.py: error: the final push to local-user/nowhere failed (see the warnings); the model is saved in "
+        f"{output_dir.resolve()}: upload it with `hf upload local-user/nowhere {output_dir.resolve()}`."
+    )
     assert "Could not create or reach the Hub repo" in proc.stderr
     assert "Pushing step 2 to the Hub failed" in proc.stderr  # the background push's failure is reported
     assert "final push to the Hub failed" in proc.stderr
