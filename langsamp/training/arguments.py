@@ -204,7 +204,9 @@ def unknown_argument(parser: ArgumentParser, unknown: list[str]) -> str:
     import difflib
 
     flag = next((item for item in unknown if item.startswith("-")), unknown[0])
-    known = [option for action in parser._actions for option in action.option_strings if option.startswith("--")]
+    options = {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
+    # HfArgumentParser adds `--learning-rate` beside `--learning_rate`: suggest the one form.
+    known = sorted(option for option in options if "--" + option[2:].replace("-", "_") not in options - {option})
     closest = difflib.get_close_matches(flag.split("=")[0], known, n=3, cutoff=0.6)
     hint = f" (closest: {', '.join(closest)})" if closest else ""
     return f"unknown argument {flag}{hint}; {command_line('train.py')} --help lists the arguments"
