@@ -22,11 +22,10 @@ DEMO_LANGUAGES = (
 ).split()
 
 # A pretrained encoder under a NEW LM head (e5 has none): without a warm-up the random head's gradients distort the
-# encoder (UDHR retrieval top-1 at layer 8: 76.9% -> 58.6% after 120 steps at 5e-5). So the first HEAD_WARMUP_STEPS
-# train only the LM head and the language/script tables (lr 1e-3, encoder frozen: head_warmup.py, LP-FT), then
-# FULL_STEPS train everything at the paper's 5e-5 (10% linear warm-up). A full step is about 2-3 s of 8 x 128 tokens
-# on 2 CPU cores (the 250,002-row tied embedding table and its optimizer state are most of it); a warm-up step, with
-# no backward pass through the encoder and no AdamW on the embedding, a fraction of that.
+# encoder (its retrieval drops; docs/demo.md). So the first HEAD_WARMUP_STEPS train only the LM head and the
+# language/script tables (lr 1e-3, encoder frozen: LP-FT, langsamp/training/callbacks/head_warmup.py), then FULL_STEPS
+# train everything at the paper's 5e-5 (10% linear warm-up). A warm-up step, with no backward pass through the encoder
+# and no AdamW on the 250,002-row embedding table, costs a fraction of a full one.
 HEAD_WARMUP_STEPS, FULL_STEPS = 80, 120
 DEMO_TRAINING = [
     "--max_seq_length",

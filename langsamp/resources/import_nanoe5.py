@@ -231,7 +231,8 @@ def xlmr_config(header):
         bos_token_id=0,
         eos_token_id=2,
         architectures=["XLMRobertaForMaskedLM"],
-        # The LM head is new (e5 has none): train.py warms it up before training the encoder (head_warmup.py).
+        # The LM head is new (e5 has none): train.py warms it up before training the encoder
+        # (langsamp/training/callbacks/head_warmup.py).
         lm_head_trained=False,
     )
 

@@ -20,7 +20,7 @@ What this script adds to the stock Trainer, and why:
 * the masked-LM loss is measured on held-out chunks before and after training with the SAME masks;
 * `--head_warmup_steps N`: the first N steps train only the LM head and the language/script tables, then everything
   (LP-FT: a new head's gradients would otherwise distort the pretrained encoder); on by default when the start has
-  no trained MLM head (head_warmup.py).
+  no trained MLM head (callbacks/head_warmup.py).
 """
 
 from __future__ import annotations

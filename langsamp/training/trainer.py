@@ -17,8 +17,9 @@ logger = logging.getLogger(__name__)
 
 
 class LangSAMPTrainer(Trainer):
-    """The stock Trainer with two Hub details changed and, with a head warm-up (`head_warmup`, head_warmup.py),
-    its optimizer's groups split head/body, its scheduler laid over both stages and the body frozen in the warm-up.
+    """The stock Trainer with two Hub details changed and, with a head warm-up (`head_warmup`,
+    callbacks/head_warmup.py), its optimizer's groups split head/body, its scheduler laid over both stages and the body
+    frozen in the warm-up.
 
     * `init_hf_repo` (the `create_repo` call that `Trainer.__init__` makes when --push_to_hub) raises when the Hub is
       down or the token is missing or refused, which would abort the run before step 0. Here it warns and training
@@ -52,7 +53,7 @@ class LangSAMPTrainer(Trainer):
         # Training runs with ModernBERT's `sparse_prediction` on (the LM head at the masked positions only); every
         # folder the Trainer writes (checkpoint-N and the revision pushed from it) says off, the stock output contract
         # its users get. Switched here, around the save alone, so evaluations at save steps keep the masked-only head
-        # and a checkpoint asked for by any callback (save_on_interrupt.py) is covered too.
+        # and a checkpoint asked for by any callback (callbacks/save_on_interrupt.py) is covered too.
         config = self.model.config
         config.sparse_prediction = False
         try:
