@@ -170,7 +170,7 @@ def _builtin_tokenizer(config, why):
 
     logger.warning("%s: using the built-in XLM-R tokenizer (langsamp.resources.xlmr_tokenizer.default_tokenizer).", why)
     extra = {key: config[key] for key in ("languages", "scripts") if config.get(key)}
-    return default_tokenizer(**extra)
+    return default_tokenizer("--tokenizer", **extra)
 
 
 def resolve_model(model: str | Path | PreTrainedModel, kind: str) -> PreTrainedModel:

@@ -272,7 +272,7 @@ def load_export_inputs(args: argparse.Namespace) -> tuple[Any, Any]:
             ) from error
         from langsamp.resources.xlmr_tokenizer import default_tokenizer
 
-        tokenizer = default_tokenizer()
+        tokenizer = default_tokenizer("--tokenizer")
         print(
             f"{args.model} has no tokenizer files: exporting XLM-R's ({len(tokenizer)} pieces, the model's vocabulary "
             "size); pass --tokenizer to choose another."

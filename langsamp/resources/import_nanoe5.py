@@ -327,7 +327,7 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
     if tokenizer_json is None:
         from langsamp.resources.xlmr_tokenizer import xlmr_tokenizer_json
 
-        tokenizer_json = xlmr_tokenizer_json()
+        tokenizer_json = xlmr_tokenizer_json("--tokenizer_json")
     tokenizer = XLMRobertaTokenizer(tokenizer_file=str(tokenizer_json), model_max_length=512)
     if len(tokenizer) != XLMR_VOCAB_SIZE:
         raise E5FormatError(f"{tokenizer_json} has {len(tokenizer)} pieces, not XLM-R's {XLMR_VOCAB_SIZE}.")
