@@ -14,7 +14,8 @@ from pathlib import Path
 from transformers import HfArgumentParser, TrainingArguments
 
 from langsamp.command_name import command_line
-from langsamp.hub.export import check_output_dir, check_source, model_card_template
+from langsamp.hub.checks import check_output_dir, check_source
+from langsamp.hub.model_card import model_card_template
 from langsamp.training.callbacks.head_warmup import DEFAULT_LEARNING_RATE as HEAD_WARMUP_LEARNING_RATE
 from langsamp.training.callbacks.head_warmup import UNTRAINED_HEAD_FIELD
 

@@ -8,6 +8,7 @@ import pytest
 from fixtures.models import TRAINED, tiny_config
 
 from langsamp.hub import export
+from langsamp.hub.remote_code import REMOTE_CODE_FILES
 from modeling_langsamp import LangSAMPForMaskedLM, LangSAMPForSequenceClassification, LangSAMPModel
 
 
@@ -43,7 +44,7 @@ def test_export_into_a_non_empty_folder_needs_overwrite_which_replaces_it(capsys
             "model.safetensors",
             "tokenizer.json",
             "tokenizer_config.json",
-            *export.REMOTE_CODE_FILES,
+            *REMOTE_CODE_FILES,
         ]
     )  # the stale weights are gone
     for name in ("config.json", "tokenizer_config.json"):  # the record of what it was trained on travels

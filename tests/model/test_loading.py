@@ -17,7 +17,8 @@ from fixtures.models import tiny_config
 from safetensors.torch import load_file, save_file
 from transformers import XLMRobertaConfig, XLMRobertaForMaskedLM, XLMRobertaModel, pipeline
 
-from langsamp.hub.export import REMOTE_CODE_FILES, save_for_hub
+from langsamp.hub.export import save_for_hub
+from langsamp.hub.remote_code import REMOTE_CODE_FILES
 from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 from modeling_langsamp import LangSAMPForMaskedLM
 

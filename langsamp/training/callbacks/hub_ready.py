@@ -12,7 +12,8 @@ from typing import Any
 from transformers import TrainerCallback, TrainerState
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from langsamp.hub.export import copy_remote_code, render_model_card
+from langsamp.hub.model_card import render_model_card
+from langsamp.hub.remote_code import copy_remote_code
 
 logger = logging.getLogger(__name__)
 
