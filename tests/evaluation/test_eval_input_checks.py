@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from fixtures.models import tiny_config
+from huggingface_hub import constants
 
 from langsamp import evaluation as ev
 from langsamp.evaluation.cli import main
@@ -404,7 +405,7 @@ def test_export_push_failing_after_the_folder_is_written_says_so(tmp_path, token
     model = tmp_path / "mlm"
     LangSAMPForMaskedLM(tiny_config()).save_pretrained(model)
     tokenizer.save_pretrained(model)
-    monkeypatch.setattr(export.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(HfApi, "whoami", lambda self, *a, **k: {"name": "me"})  # the check passes, the push then fails
 
     def refused(self, *args, **kwargs):

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from fixtures.models import TRAINED, tiny_config
+from huggingface_hub import constants
 
 from langsamp.hub import export
 from langsamp.hub.remote_code import REMOTE_CODE_FILES
@@ -85,7 +86,7 @@ def test_export_without_tokenizer_files_falls_back_to_xlmr_saying_so(capsys, tmp
 def test_export_bad_values_print_one_line_and_exit_2(
     capsys, monkeypatch, tmp_path, mlm_folder, tokenizer_dir, case, message
 ):
-    monkeypatch.setattr(export.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     (tmp_path / "file.txt").write_text("x")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{not json")
