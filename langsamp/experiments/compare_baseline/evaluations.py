@@ -61,7 +61,7 @@ def evaluate_run(
 def _encoder_evaluations(checkpoint, tokenizer, languages, translations, args):
     """UDHR retrieval at every layer of `args.layers` (default all) and language neutrality there and at the
     embeddings, from one load of the encoder."""
-    layers = args.layers or list(range(1, ev.checkpoint_config(checkpoint)["num_hidden_layers"] + 1))
+    layers = evaluated_layers(checkpoint, args.layers)
     encoder = ev.load_model(checkpoint, "encoder")
     corpus = {label: units for label, units in ev.udhr_parallel_corpus(translations).items() if label in languages}
     clock = time.perf_counter()
@@ -70,13 +70,24 @@ def _encoder_evaluations(checkpoint, tokenizer, languages, translations, args):
     )
     print(f"  retrieval at layers {layers[0]}-{layers[-1]}: {time.perf_counter() - clock:.0f} s", flush=True)
     clock = time.perf_counter()
-    depth = max(layers)
     neutrality = ev.language_neutrality(
         encoder, tokenizer, corpus, layers=[0, *layers], probe_folds=args.probe_folds or None,
-        max_length=args.max_length, probe_layers={0, depth // 3, 2 * depth // 3, depth},
+        max_length=args.max_length, probe_layers=set(probe_layers(layers)),
     )  # fmt: skip
     print(f"  neutrality at layers 0-{layers[-1]}: {time.perf_counter() - clock:.0f} s", flush=True)
     return {"retrieval": retrieval, "neutrality": neutrality}
+
+
+def evaluated_layers(checkpoint: str | Path, layers: list[int] | None) -> list[int]:
+    """The layers retrieval and neutrality are measured at: `layers` (--layers), or every layer of `checkpoint`."""
+    return list(layers or range(1, ev.checkpoint_config(checkpoint)["num_hidden_layers"] + 1))
+
+
+def probe_layers(layers: list[int]) -> list[int]:
+    """Where the language-ID probe runs (~10 s a layer for 41 languages): the embeddings, a third and two thirds of
+    the deepest evaluated layer, and that layer."""
+    depth = max(layers)
+    return sorted({0, depth // 3, 2 * depth // 3, depth})
 
 
 def uriel_unavailable(languages: list[str]) -> str | None:
