@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 from scipy.stats import t as student_t
 
-from langsamp.experiments.compare_baseline import checks, cli, evaluations, report, runs, settings, statistics
+from langsamp.experiments.compare_baseline import (
+    checks,
+    cli,
+    evaluations,
+    methods,
+    recorded,
+    report,
+    runs,
+    settings,
+    statistics,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -369,3 +379,75 @@ def test_pretraining_runs_in_the_users_folder_and_the_command_exits_0(tiny_start
     assert (tmp_path / "run" / "config.json").is_file() and (tmp_path / "run.log").is_file(), folder
     monkeypatch.setattr(cli, "main", lambda argv=None: [{"metric": "rows for code that calls main"}])
     assert cli.cli([]) is None
+
+
+# ---------------------------------------------------------------- the report describes the runs as they ran
+
+
+def write_finished_run(source, run_dir, steps, per_device, accumulation, tokens, head_warmup_steps=0):
+    """A finished train.py run as train.py leaves its --output_dir (the model, trainer_state.json, training_args.bin,
+    langsamp_run.json), and compare_baseline's `.done` beside it."""
+    import shutil
+
+    import torch
+    from transformers import TrainingArguments
+
+    shutil.copytree(source, run_dir)
+    training_args = TrainingArguments(
+        output_dir=str(run_dir), per_device_train_batch_size=per_device, gradient_accumulation_steps=accumulation,
+        learning_rate=5e-5, max_steps=steps, report_to="none", use_cpu=True,
+    )  # fmt: skip
+    torch.save(training_args, run_dir / "training_args.bin")  # as the Trainer's save_model does
+    warmup = {"args": {"steps": head_warmup_steps, "learning_rate": 1e-3, "reason": None}, "attributes": {}}
+    state = {"global_step": steps, "max_steps": steps, "train_batch_size": per_device,
+             "stateful_callbacks": {"HeadWarmup": warmup}}  # fmt: skip
+    (run_dir / "trainer_state.json").write_text(json.dumps(state))
+    data = {"corpus": "corpus", "languages": None, "max_seq_length": tokens, "sampling_alpha": 0.3, "streaming": False,
+            "mlm_probability": 0.15, "max_eval_samples": 0, "pairs": ["deu_Latn", "eng_Latn"]}  # fmt: skip
+    (run_dir / "langsamp_run.json").write_text(json.dumps({"parts": [{"from_step": 0, "data": data}]}))
+    (run_dir.parent / f"{run_dir.name}.done").write_text(json.dumps({"seconds": 1}))
+
+
+def test_the_report_says_what_the_runs_ran_with_not_the_recipe(tiny_checkpoints, tmp_path, monkeypatch):
+    # --train_args made the batches 2 x 32 tokens (the recipe's are 8 x 128) and the probe is off (--probe_folds 0):
+    # the report's account of the method says what the runs recorded, and no word of a probe that did not run.
+    monkeypatch.setattr(evaluations, "evaluate_run", stand_in_evaluation([]))
+    output = tmp_path / "compare"
+    flags = ["--probe_folds", "0", "--skip_training", "--train_args", "--per_device_train_batch_size", "2",
+             "--max_seq_length", "32"]  # fmt: skip
+    argv = tiny_argv(tiny_checkpoints["start"], output, *flags)
+    args = cli.build_parser().parse_args(argv)
+    checks.check_args(args)  # deu -> deu_Latn, as the comparison that made these runs saved it
+    output.mkdir()
+    runs.write_settings(output, args)
+    for (variant, _), run_dir in runs.planned_runs(output, args.seeds).items():
+        write_finished_run(tiny_checkpoints[variant], run_dir, steps=2, per_device=2, accumulation=1, tokens=32)
+    cli.main(argv)
+    text = (output / "comparison.md").read_text(encoding="utf-8")
+    assert "2 UDHR languages" in text and "2 steps of 2 x 32 tokens per run (peak lr 5e-05)" in text, text
+    assert "8 x 128" not in text and "-fold" not in text and "no language-ID probe (--probe_folds 0)" in text, text
+    # eng_Latn and deu_Latn: 1 target, the preamble and articles 1-30 (chance top-1 1/31); 1 paragraph a language
+    assert "English queries against 1 language, 31 UDHR units each (chance: top-1 3.2%, top-10 32%)" in text, text
+    assert "1 paragraph a language in 2 languages, 1 mask draw." in text, text
+
+
+def test_accumulated_chunks_a_warm_up_and_what_a_run_did_not_record(tiny_checkpoints, tmp_path):
+    args = cli.build_parser().parse_args(["--languages", "eng_Latn", "deu_Latn", "--seeds", "1", "2"])
+    folder = tmp_path / "seed1" / "langsamp"
+    write_finished_run(
+        tiny_checkpoints["langsamp"], folder, 5, per_device=2, accumulation=3, tokens=32, head_warmup_steps=4
+    )
+    # 2 chunks a device x 3 accumulation steps x 1 process: 6 chunks of 32 tokens a step
+    assert (
+        "2 UDHR languages (articles 26-30 held out), 5 steps of 6 x 32 tokens per run (2 a device x 3 accumulation "
+        "steps x 1 device; the first 4 train only the LM head and the tables at 0.001, the rest everything at a peak "
+        "5e-05)" in methods.pretraining_text([recorded.read_run(folder)], args)
+    )
+    # A --train_script that leaves only its model and the step it reached (as tests/fixtures/fake_train.py does)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "trainer_state.json").write_text(json.dumps({"global_step": 5}))
+    assert (
+        "5 steps per run (not recorded by the runs: chunks a step, chunk length, learning rate, head warm-up)"
+        in methods.pretraining_text([recorded.read_run(bare)], args)
+    )

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from langsamp import evaluation as ev
-from langsamp.command_name import command_line
+from langsamp.experiments.compare_baseline.methods import describe_runs
+from langsamp.experiments.compare_baseline.recorded import read_run
 from langsamp.experiments.compare_baseline.settings import COLUMNS
 from langsamp.experiments.compare_baseline.statistics import best_layer
 
@@ -76,53 +75,14 @@ def key_layers(rows: list[dict], args: argparse.Namespace) -> list[int]:
     return sorted(best & set(args.layers or range(1, depth + 1)))
 
 
-def describe_runs(
-    output: Path,
-    args: argparse.Namespace,
-    argv: Sequence[str] | None,
-    timings: dict[str, int],
-    rows: list[dict],
-    runs: dict[tuple[str, int], Path],
-) -> str:
-    """How the figures were made, read back from the runs themselves (steps, model size)."""
-    config = json.loads((runs[("langsamp", args.seeds[0])] / "config.json").read_text())
-    states = [path / "trainer_state.json" for path in runs.values()]
-    steps = sorted({json.loads(state.read_text())["global_step"] for state in states if state.is_file()})
-    command = f"{command_line('compare_baseline.py')} {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
-    targets = len(args.languages) - 1
-    best = {column: best_layer(rows, column) for column in COLUMNS}
-    warmup = (
-        f"the first {args.head_warmup_steps} train only the LM head and the tables at "
-        f"{args.head_warmup_learning_rate:g}, the rest everything at a peak {args.learning_rate:g}"
-        if args.head_warmup_steps
-        else f"peak lr {args.learning_rate:g}"
-    )
-    return (
-        f"Made by `{command}` on {os.cpu_count()} CPU cores, {timings['total_s'] / 60:.0f} min of pretraining and "
-        f"evaluation in all. Start: `{args.model}` ({config['num_hidden_layers']} layers x {config['hidden_size']}). "
-        f"Pretraining: {len(args.languages)} UDHR languages (articles 26-30 held out), "
-        f"{'/'.join(map(str, steps)) or args.max_steps} steps of 8 x 128 tokens per run ({warmup}), seeds "
-        f"{', '.join(map(str, args.seeds))} (per seed, baseline and LangSAMP see the same chunks, masks and initial "
-        f"weights). Cells: mean ± sd over the {len(args.seeds)} seeds (start: over fine-tuning seeds only). Retrieval: "
-        f"English queries against {targets} languages, 31 UDHR units each (chance: top-1 3.2%, top-10 32%); best "
-        f"top-1 layer: start {best['start']}, baseline {best['baseline']}, LangSAMP {best['langsamp']} (every layer in "
-        f"results.json). Neutrality: cosine of parallel UDHR units' mean-pooled states, mean over language pairs (and "
-        f"minus the same for non-parallel units); language-ID probe: {args.probe_folds}-fold logistic regression at "
-        f"the embeddings, a third and two thirds of the depth and the last layer (chance "
-        f"{100 / len(args.languages):.1f}%). Topics: 6 classes, fine-tuned on English ({args.classify_epochs:g} "
-        f"epochs at {args.classify_learning_rate:g}, batch {args.classify_batch_size}), zero-shot on the {targets} "
-        f"others (majority-class accuracy 28.9%, macro-F1 7.5%). Masked LM: held-out articles 26-30, "
-        f"{args.mlm_sentences} paragraphs a language, {args.mask_rounds} mask draws (the start's LM head is "
-        f"untrained: its perplexity shows that). 'Exceeds seed spread': paired t-test p < 0.05 over seeds and "
-        f"|difference| larger than either variant's sd."
-    )
-
-
 def plot_table(runs: dict[tuple[str, int], Path], output: Path, args: argparse.Namespace) -> dict[str, Path]:
     """Pictures of the first seed's LangSAMP language table, in output/plots."""
+    run = runs[("langsamp", args.seeds[0])]
+    steps = read_run(run).steps
+    after = "" if steps is None else f" after {steps} steps"  # as the run recorded it
     return ev.plot_language_embeddings(
-        runs[("langsamp", args.seeds[0])], output / "plots", languages=list(args.languages),
-        title=f"LangSAMP language embeddings after {args.max_steps} steps (seed {args.seeds[0]})",
+        run, output / "plots", languages=list(args.languages),
+        title=f"LangSAMP language embeddings{after} (seed {args.seeds[0]})",
     )  # fmt: skip
 
 
@@ -139,7 +99,7 @@ def write_report(
 ) -> None:
     """Print the tables; write them to output/comparison.md and everything (settings, timings, each result) to
     output/results.json."""
-    description = describe_runs(output, args, argv, timings, rows, runs)
+    description = describe_runs(args, argv, timings, rows, runs)
     text = markdown(rows, description, key_layers(rows, args), uriel)
     print("\n" + text)
     (output / "comparison.md").write_text(text, encoding="utf-8")
