@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 from pathlib import Path
+from typing import Any
 
 from huggingface_hub import constants, snapshot_download
+
+# peft task types and the Auto class a merged adapter of that type loads with
+ADAPTER_HEADS = {
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "TOKEN_CLS": "AutoModelForTokenClassification",
+    "QUESTION_ANS": "AutoModelForQuestionAnswering",
+    "FEATURE_EXTRACTION": "AutoModel",
+}
 
 
 def check_source(value: str, flag: str) -> None:
@@ -100,4 +111,45 @@ def masked_lm_architecture(model: str | os.PathLike) -> None:
             "and would replace its head by a random LM head. A fine-tuned model is already Hub-ready: "
             "`model.save_pretrained(folder)` writes the code files too (load it with its Auto class and "
             "trust_remote_code)."
+        )
+
+
+def check_not_adapter(value: str, flag: str) -> None:
+    """A peft adapter folder (adapter_config.json, no full weights) is not a checkpoint: one line on what to do,
+    before transformers would load the adapter's base in its place."""
+    config_path = Path(value).expanduser() / "adapter_config.json"
+    if not config_path.is_file():
+        return
+    try:
+        adapter = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        adapter = {}
+    base = adapter.get("base_model_name_or_path") or "BASE"
+    auto = ADAPTER_HEADS.get(adapter.get("task_type"), "AutoModelForMaskedLM")
+    merge = (
+        f"`PeftModel.from_pretrained({auto}.from_pretrained({base!r}, trust_remote_code=True), {value!r})"
+        ".merge_and_unload().save_pretrained(MERGED)`"
+    )
+    if auto == "AutoModelForMaskedLM":
+        fix = f"merge it into its base first, {merge}, and export MERGED; or export the base itself ({flag} {base})"
+    else:  # a task head: the merged model is no masked LM, and save_pretrained already makes it Hub-ready
+        fix = (
+            f"a {adapter.get('task_type')} adapter merges into a task model that needs no export: {merge} writes a "
+            f"Hub-ready folder; or export the base masked LM ({flag} {base})"
+        )
+    raise ValueError(f"{flag} {value} is a peft adapter (adapter_config.json), not a full checkpoint: {fix}.")
+
+
+def check_free_space(model: Any, output_dir: str | os.PathLike) -> None:
+    """Refuse before writing when the output's disk cannot hold the weights (twice: the folder is staged beside it
+    and an --overwrite'd one is removed only at the end)."""
+    existing = Path(output_dir).expanduser().resolve()
+    while not existing.exists():
+        existing = existing.parent
+    needed = sum(p.numel() * p.element_size() for p in model.parameters())
+    free = shutil.disk_usage(existing).free
+    if free < needed * 1.1:
+        raise OSError(
+            f"--output_dir {output_dir}: {free / 2**20:.0f} MiB free on its disk, the weights need "
+            f"{needed / 2**20:.0f} MiB: free some space or choose another disk."
         )

@@ -46,8 +46,13 @@ def test_export_into_a_non_empty_folder_needs_overwrite_which_replaces_it(capsys
             "tokenizer.json",
             "tokenizer_config.json",
             *REMOTE_CODE_FILES,
+            "modules.json",  # the sentence-transformers configuration (mean pooling)
+            "sentence_bert_config.json",
+            "config_sentence_transformers.json",
+            "1_Pooling",
         ]
     )  # the stale weights are gone
+    assert [p.name for p in tmp_path.iterdir()] == ["hub"]  # nothing staged is left beside it
     for name in ("config.json", "tokenizer_config.json"):  # the record of what it was trained on travels
         assert json.loads((tmp_path / "hub" / name).read_text())["trained_pairs"] == TRAINED
 
