@@ -2,21 +2,26 @@
 (`hin`, `hin_Deva`, `hi`, `sr-Latn`) and what texts contain (Unicode scripts) into table rows.
 
 Used by the tokenizer (to emit `lang_ids` / `script_ids`), the model (to read a learned embedding by
-code) and train.py (to validate corpus file names). Pure Python + numpy; no file I/O.
+code) and train.py (to validate corpus file names). Pure Python + numpy; no file I/O, except that an error
+message about an unknown code reads the language tables of `langcodes` / `language_data` when they are installed.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
+import functools
 import re
 import warnings
 from collections.abc import Collection, Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 try:
     from .langsamp_inventory import (
         DEFAULT_SCRIPT,
+        GLOT500_PAIRS,
         ISO639_1_TO_3,
         MACROLANGUAGE_MEMBERS,
         UNICODE_SCRIPT_STARTS,
@@ -25,6 +30,7 @@ try:
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
     from langsamp_inventory import (
         DEFAULT_SCRIPT,
+        GLOT500_PAIRS,
         ISO639_1_TO_3,
         MACROLANGUAGE_MEMBERS,
         UNICODE_SCRIPT_STARTS,
@@ -71,6 +77,220 @@ def closest_hint(code: str, known: Collection[str], listing: str) -> str:
     return f"No known code is close to it; {listing} lists all {len(known)}."
 
 
+# ------------------------------------------------------------------------------------ what an unknown code stands for
+# Read only on the error path, from `langcodes` and `language_data` when they are installed (the langsamp package
+# requires them; remote code runs without them and then says less): IANA / CLDR names, the IANA registry's
+# macrolanguages and collections, and Wiktionary's language table (a family and scripts per language).
+
+LANGUAGE_LISTING = "`tokenizer.languages` (or `config.languages`)"
+# Wiktionary's groupings that are no family: languages in them are not related by descent.
+NOT_FAMILIES = frozenset({"", "constructed", "creole or pidgin", "isolate", "mixed", "not a family", "sign"})
+SHOWN = 6  # related languages named in a message; more are counted
+
+
+def how_to_add(code: str, field: str) -> str:
+    """The route that adds a table row today (docs/training.md): new tables are built from the tokenizer's
+    inventory when training starts from XLM-R or from scratch."""
+    return (
+        f"train from XLM-R (or from scratch) with a tokenizer saved with {code!r} added to its `{field}` "
+        '(`train.py --tokenizer_name`; docs/training.md, "Adding a language or a script")'
+    )
+
+
+def language_name(code: str) -> str | None:
+    """The English name of a real ISO 639 code (`zgh` -> 'Standard Moroccan Tamazight'); None for a code no standard
+    assigns (`xyz`, the private-use `qaa`-`qtz`) or without `langcodes`."""
+    try:
+        import langcodes
+
+        if not langcodes.tag_is_valid(code) or "qaa" <= code.lower() <= "qtz":
+            return None
+        name = langcodes.Language.get(code).display_name()
+    except (ImportError, LookupError, ValueError):
+        return None
+    return None if name.startswith("Unknown language") else name
+
+
+def script_name(code: str) -> str | None:
+    """The ISO 15924 name of a script code (`Tfng` -> 'Tifinagh'); None for no script's code or without `langcodes`."""
+    try:
+        import langcodes
+
+        if not langcodes.tag_is_valid(f"und-{code}") or "Qaaa" <= code.title() <= "Qabx":
+            return None
+        name = langcodes.Language.get(f"und-{code}").script_name()
+    except (ImportError, LookupError, ValueError):
+        return None
+    return None if not name or name.startswith("Unknown") else name
+
+
+class Reference(NamedTuple):
+    """Per ISO 639-3 code: Wiktionary's family and scripts, the IANA registry's macrolanguage; and the registry's
+    collection codes with their names (`ber`: 'Berber languages')."""
+
+    family: dict[str, str]
+    written: dict[str, tuple[str, ...]]
+    macrolanguage: dict[str, str]
+    collections: dict[str, str]
+
+
+@functools.lru_cache(maxsize=1)
+def reference() -> Reference | None:
+    """The reference tables, read once (about 50 ms) when a message first needs them; None without `langcodes` and
+    `language_data`."""
+    try:
+        from langcodes import LANGUAGE_ALPHA3
+        from language_data.registry_parser import parse_registry
+        from language_data.util import data_filename
+
+        data = Reference({}, {}, {}, {})
+        for entry in parse_registry():
+            code = LANGUAGE_ALPHA3.get(entry.get("Subtag"), entry.get("Subtag"))
+            if entry.get("Type") == "language" and "Macrolanguage" in entry:
+                data.macrolanguage[code] = LANGUAGE_ALPHA3.get(entry["Macrolanguage"], entry["Macrolanguage"])
+            if entry.get("Type") == "language" and entry.get("Scope") == "collection":
+                data.collections[code] = entry["Description"][0]
+        with open(data_filename("wiktionary/codes-en.csv"), encoding="utf-8") as table:
+            for row in csv.reader(table, delimiter="\t"):
+                if len(row) >= 4 and 2 <= len(row[0]) <= 3:
+                    code = LANGUAGE_ALPHA3.get(row[0], row[0])
+                    if row[2] not in NOT_FAMILIES:
+                        data.family[code] = row[2]
+                    data.written[code] = tuple(s.strip() for s in row[3].split(",") if s.strip())
+    except (ImportError, OSError, ValueError):  # not installed, or files of another layout: the messages say less
+        return None
+    return data
+
+
+def named(codes: Sequence[str]) -> str:
+    """`kab (Kabyle), taq (Tamasheq)`: the first SHOWN codes with their names, the rest counted."""
+    shown = [f"{code} ({name})" if (name := language_name(code)) else code for code in codes[:SHOWN]]
+    more = f" and {len(codes) - SHOWN} more" if len(codes) > SHOWN else ""
+    return ", ".join(shown) + more
+
+
+def swapped_codes(code: str, known: Collection[str]) -> list[str]:
+    """Known codes that are `code` with two neighbouring letters swapped (`hni` -> `hin`): the one slip still worth
+    suggesting when `code` is itself a real language's code (a one-letter change of one, `zgh` -> `mgh`, is merely
+    another language: seven thousand real codes fill the three-letter space densely)."""
+    swaps = {code[:i] + code[i + 1] + code[i] + code[i + 2 :] for i in range(len(code) - 1)}
+    return sorted(k for k in swaps if k != code and k in known)
+
+
+def alpha3(code: str) -> str:
+    """The ISO 639-3 code of a two-letter one langcodes knows (`ii` -> `iii`), else `code` as it is."""
+    try:
+        from langcodes import LANGUAGE_ALPHA3
+    except ImportError:
+        return code
+    return LANGUAGE_ALPHA3.get(code, code)
+
+
+def current_code(code: str) -> str:
+    """The code langcodes replaces a retired or merged one with (`iw` -> `heb`, `mol` -> `ron`), else `code`."""
+    try:
+        import langcodes
+
+        return langcodes.Language.get(code).to_alpha3()
+    except (ImportError, LookupError, ValueError):
+        return code
+
+
+@functools.lru_cache(maxsize=1)
+def glot500_scripts() -> dict[str, frozenset[str]]:
+    """{language: the scripts Glot500-c has it in}: its pairs and its most frequent script."""
+    found: dict[str, set[str]] = {}
+    for pair in GLOT500_PAIRS:
+        lang, script = pair.split("_")
+        found.setdefault(lang, set()).add(script)
+    for lang, script in DEFAULT_SCRIPT.items():
+        found.setdefault(lang, set()).add(script)
+    return {lang: frozenset(scripts) for lang, scripts in found.items()}
+
+
+def related_languages(lang: str, languages: Collection[str]) -> list[str]:
+    """Sentences naming the model's languages related to `lang` in ways users recognise: the same macrolanguage, the
+    same family (Wiktionary's), or the same script when few of them share it."""
+    data = reference()
+    if data is None:
+        return []
+    sentences, said = [], {lang}
+    macro = data.macrolanguage.get(lang, lang)
+    kin = sorted(
+        (k for k in languages if k not in said and macro in (k, data.macrolanguage.get(k))),
+        key=lambda k: (k != macro, k),
+    )
+    if kin:
+        whose = "Of its members" if macro == lang else f"Of its macrolanguage {named([macro])}"
+        sentences.append(f"{whose} the model has: {named(kin)}.")
+        said.update(kin)
+    family = data.family.get(lang) or data.family.get(macro)
+    relatives = sorted(
+        k
+        for k in languages
+        if k not in said
+        and family
+        and family in (data.family.get(k), data.collections.get(k, "").removesuffix(" languages"))
+    )
+    if relatives:
+        sentences.append(f"{family} languages the model has: {named(relatives)}.")
+        said.update(relatives)
+    sentences += same_script(lang, languages, said, data)
+    return sentences
+
+
+def same_script(lang: str, languages: Collection[str], said: set[str], data: Reference) -> list[str]:
+    """The model's languages (by Glot500-c's pairs) written in a script of `lang`, when few share it: a handful of
+    Ethiopic languages helps, hundreds of Latin ones do not."""
+    sentences, scripts = [], glot500_scripts()
+    for script in data.written.get(lang, ()):
+        peers = sorted(k for k in languages if k not in said and script in scripts.get(k, ()))
+        if 0 < len(peers) <= SHOWN:
+            sentences.append(f"Languages the model has in {script_name(script) or script} ({script}): {named(peers)}.")
+            said.update(peers)
+    return sentences
+
+
+def unknown_script(script: str, scripts: Sequence[str], lang: str | None = None) -> str:
+    """What to say of a script the model lacks (no final stop, for the caller to go on): its ISO 15924 name, the
+    model's scripts, those Glot500-c has `lang` in, and how to add a script."""
+    name = script_name(script)
+    what = f"{script!r} is {name} (ISO 15924); " if name else ""
+    theirs = sorted(glot500_scripts().get(lang, frozenset()) & set(scripts)) if lang else []
+    glot500 = f"; Glot500-c has {named([lang])} in {', '.join(theirs)}" if theirs else ""
+    return (
+        f"{what}the model's {len(scripts)} scripts are {', '.join(scripts)}{glot500}. "
+        f"To add the script, {how_to_add(script, 'scripts')}"
+    )
+
+
+def unknown_language(code: str, lang: str, languages: Collection[str]) -> str:
+    """The message for a language the model lacks: a real code is named, with the model's languages related to it;
+    anything else gets the known codes spelled like it. Both say how to add a language."""
+    name = language_name(lang)
+    if name is None:
+        return (
+            f"Unknown language {code!r}: it is not among the model's {len(languages)} languages. "
+            f"{closest_hint(lang, languages, LANGUAGE_LISTING)} To add a language, {how_to_add(lang, 'languages')}."
+        )
+    current = current_code(lang)
+    if current != lang and current in languages:
+        return (
+            f"Unknown language {code!r}: {lang!r} is {name} (ISO 639), which the model has under the code {current!r}."
+        )
+    parts = [
+        f"Unknown language {code!r}: {lang!r} is {name} (ISO 639), a real language that is not among the model's "
+        f"{len(languages)} languages."
+    ]
+    lang = alpha3(lang)
+    swapped = swapped_codes(lang, languages)
+    if swapped:
+        parts.append(f"Closest known codes: {named(swapped)}, if two letters were swapped.")
+    parts += related_languages(lang, languages) or [f"{LANGUAGE_LISTING} lists them."]
+    parts.append(f"To add it, {how_to_add(lang, 'languages')}.")
+    return " ".join(parts)
+
+
 def _misspelled_script(code: str, lang: str, subtag: str, sep: str) -> ValueError | None:
     """The error for a subtag in the script's place that is not a 4-letter script code (`hin_Dev`, `hin_Latin`),
     which BCP-47 parsing would otherwise drop as a variant, so that the text's detected script is used instead."""
@@ -101,7 +321,7 @@ def parse_language(
     A two-letter code of a macrolanguage (`ar` = `ara`, `zh` = `zho`) goes to the individual language the
     checkpoint was trained on when `trained_pairs` (its `<lang>_<Script>` labels) says which (`arb`, `cmn`);
     otherwise the macrolanguage's row is used, with a warning saying why.
-    Raises ValueError naming the code and the closest known codes.
+    Raises ValueError naming the code and what the model has instead (`unknown_language`).
     """
     match = _CODE.match(code) if isinstance(code, str) else None
     if match is None:
@@ -121,10 +341,7 @@ def parse_language(
         if lang in MACROLANGUAGE_MEMBERS:
             lang = individual_language(code, lang, languages, trained_pairs)
     if lang not in languages:
-        raise ValueError(
-            f"Unknown language {code!r}: it is not among the model's {len(languages)} languages. "
-            f"{closest_hint(lang, languages, '`tokenizer.languages` (or `config.languages`)')}"
-        )
+        raise ValueError(unknown_language(code, lang, languages))
     if script is not None:
         script = script.title()
         script = SCRIPT_ALIASES.get(script, script)

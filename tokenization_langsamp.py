@@ -32,10 +32,26 @@ from transformers import BatchEncoding, XLMRobertaTokenizer
 from transformers.utils import PaddingStrategy
 
 try:
-    from .langsamp_codes import SCRIPT_ALIASES, closest, default_script, detect_scripts, parse_language
+    from .langsamp_codes import (
+        SCRIPT_ALIASES,
+        closest,
+        default_script,
+        detect_scripts,
+        parse_language,
+        script_name,
+        unknown_script,
+    )
     from .langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
-    from langsamp_codes import SCRIPT_ALIASES, closest, default_script, detect_scripts, parse_language
+    from langsamp_codes import (
+        SCRIPT_ALIASES,
+        closest,
+        default_script,
+        detect_scripts,
+        parse_language,
+        script_name,
+        unknown_script,
+    )
     from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 
 ID_KEYS = ("lang_ids", "script_ids")
@@ -130,6 +146,8 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         code = code.title() if isinstance(code, str) else code  # ISO 15924 spelling: 'deva' -> 'Deva'
         code = SCRIPT_ALIASES.get(code, code)
         if code not in self._script_row:
+            if isinstance(code, str) and script_name(code):  # a real script the model lacks: no look-alikes
+                raise ValueError(f"Unknown script {code!r}: {unknown_script(code, self.scripts)}.")
             # 'Latin' -> 'Latn': a script's name begins with its code as often as not; else typo-distance neighbours.
             near = [k for k in self.scripts if isinstance(code, str) and len(code) > 4 and k == code[:4]]
             near += [
@@ -223,9 +241,10 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
                         "with a known script was given: pass `script=`."
                     )
             elif SCRIPT_ALIASES.get(found, found) not in self._script_row:
+                language = parsed[langs[i]][0] if langs[i] is not None else None
                 raise ValueError(
-                    f"Text {i} ({texts[i][:40]!r}) is written in {found}, which is not among the model's scripts "
-                    f"({', '.join(self.scripts)}): pass `script=` to choose a row explicitly."
+                    f"Text {i} ({texts[i][:40]!r}) is written in {found}, which is not among the model's scripts: "
+                    f"{unknown_script(found, self.scripts, language)}; or pass `script=` to choose a row explicitly."
                 )
             chosen[i] = found
         script_rows = [self.script_id(s) for s in chosen]

@@ -2,6 +2,8 @@
 each bad input is one clear error naming the value and the fix, each doubtful one a warning saying why,
 and which script a mixed-script text gets is checked against a hand count."""
 
+import re
+import sys
 import warnings
 
 import pytest
@@ -96,13 +98,66 @@ def test_real_bcp47_tags_keep_working(tokenizer, code, text, language, script):
 
 def test_no_alphabetical_closest_codes_when_none_is_close():
     with pytest.raises(ValueError) as error:
-        parse_language("qqq", LANGUAGES)
-    assert str(error.value) == (
+        parse_language("qqq", LANGUAGES)  # private use (qaa-qtz): no language's code
+    assert str(error.value).startswith(
         "Unknown language 'qqq': it is not among the model's 610 languages. No known code is close to it; "
-        "`tokenizer.languages` (or `config.languages`) lists all 610."
+        "`tokenizer.languages` (or `config.languages`) lists all 610. To add a language, "
     )  # before: "Closest known codes: aak, aba, abk, abn, abv", the first five of the alphabet
     with pytest.raises(ValueError, match=r"Closest known codes: hin\b"):
         parse_language("hni", LANGUAGES)  # a close one is still offered
+
+
+# ------------------------------------------------------------------------ a real code the model lacks: say what it is
+
+ADD_LANGUAGE = r"To add it, .*a tokenizer saved with 'zgh' added to its `languages` \(`train.py --tokenizer_name`"
+
+
+def unknown_language_message(code):
+    with pytest.raises(ValueError) as error:
+        parse_language(code, LANGUAGES)
+    return str(error.value)
+
+
+def test_a_real_language_the_model_lacks_is_named_with_its_relatives_not_look_alikes():
+    message = unknown_language_message("zgh_Tfng")
+    # before: "Closest known codes: mgh" (Makhuwa-Meetto, a Bantu language of Mozambique: one letter apart, unrelated)
+    assert "mgh" not in message
+    assert message.startswith(
+        "Unknown language 'zgh_Tfng': 'zgh' is Standard Moroccan Tamazight (ISO 639), a real language that is not "
+        "among the model's 610 languages."
+    )
+    # Tamazight is a Berber language; the release has Kabyle and Tamasheq, and the collection code `ber`.
+    assert re.search(
+        r"Berber languages the model has: ber \(Berber languages\), kab \(Kabyle\), taq \(Tamasheq\)\.", message
+    )
+    assert re.search(ADD_LANGUAGE, message)
+
+
+def test_a_swap_of_two_letters_is_still_offered_for_a_real_code():
+    message = unknown_language_message("hni")
+    # `hni` is Hani (a Loloish language of Yunnan), but far more often a mistyped `hin`: both are said.
+    assert "'hni' is Hani (ISO 639)" in message
+    assert "Closest known codes: hin (Hindi), if two letters were swapped." in message
+    assert "Loloish languages the model has: ahk (Akha), lhu (Lahu)." in message
+
+
+def test_a_member_of_a_macrolanguage_names_the_macrolanguage_and_its_members():
+    # Southern Aymara (ayc) belongs to the macrolanguage Aymara (aym), as Central Aymara (ayr) does: both are in the
+    # release.
+    message = unknown_language_message("ayc")
+    assert "Of its macrolanguage aym (Aymara) the model has: aym (Aymara), ayr (Central Aymara)." in message
+    # a retired code: Hebrew's ISO 639-1 code was `iw` until 1989, `he` (ISO 639-3 `heb`) since
+    assert unknown_language_message("iw") == (
+        "Unknown language 'iw': 'iw' is Hebrew (ISO 639), which the model has under the code 'heb'."
+    )  # before: "Closest known codes: ..." (one letter apart: none of them Hebrew)
+
+
+def test_without_langcodes_the_remote_code_still_says_how_to_add(monkeypatch):
+    # Remote code runs where only transformers is installed: no name then, but the message stands and keeps the route.
+    monkeypatch.setitem(sys.modules, "langcodes", None)  # `import langcodes` raises ImportError
+    message = unknown_language_message("zgh")
+    assert message.startswith("Unknown language 'zgh': it is not among the model's 610 languages. ")
+    assert re.search(ADD_LANGUAGE.replace("To add it", "To add a language"), message)
 
 
 # ------------------------------------------------------------------------------------------------------ tokenizer
@@ -123,6 +178,32 @@ def test_script_id_of_a_script_name_suggests_its_code(tokenizer, code, hint):
         tokenizer.script_id(code)
     assert str(error.value).startswith(f"Unknown script {code!r} (give an ISO 15924 4-letter code); {hint}")
     assert tokenizer.script_id("latn") == RELEASE_SCRIPTS.index("Latn")  # lower case is still the code
+
+
+ADD_SCRIPT = (
+    r"To add the script, train from XLM-R \(or from scratch\) with a tokenizer saved with '{}' added to its `scripts` "
+    r"\(`train.py --tokenizer_name`"
+)
+
+
+def test_a_real_script_the_model_lacks_is_named_with_the_way_to_add_it(tokenizer):
+    tifinagh = "ⵜⵜⵍⴰⵍⴻⵏ ⵎⵉⴷⴷⵏ ⴰⴽⴽ"
+    # a label naming it: before, "Unknown script 'Tfng' (give an ISO 15924 4-letter code); the model's scripts are ..."
+    with pytest.raises(ValueError) as error:
+        tokenizer(tifinagh, lang="kab_Tfng")
+    assert str(error.value).startswith(
+        "Unknown script 'Tfng': 'Tfng' is Tifinagh (ISO 15924); the model's 30 scripts are Arab, Armn, Beng, "
+    )
+    assert re.search(ADD_SCRIPT.format("Tfng"), str(error.value))
+    # detected in the text: the language's own scripts among the model's are named (Glot500-c has kab_Latn)
+    with pytest.raises(ValueError) as error:
+        tokenizer(tifinagh, lang="kab")
+    assert str(error.value).startswith(
+        "Text 0 ('ⵜⵜⵍⴰⵍⴻⵏ ⵎⵉⴷⴷⵏ ⴰⴽⴽ') is written in Tfng, which is not among the model's scripts: 'Tfng' is "
+        "Tifinagh (ISO 15924); "
+    )
+    assert "Tibt; Glot500-c has kab (Kabyle) in Latn. To add the script, " in str(error.value)
+    assert str(error.value).endswith("; or pass `script=` to choose a row explicitly.")
 
 
 def test_a_missing_language_in_a_list_names_lang_and_its_index(tokenizer):
