@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from langsamp_codes import SCRIPT_ALIASES, detect_scripts, parse_language
+from langsamp_codes import SCRIPT_ALIASES, detect_scripts, parse_language, unknown_script
 from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
 
 logger = logging.getLogger(__name__)
@@ -73,11 +73,19 @@ def check_inventory(names: Mapping[str, str], model_languages, model_scripts: Se
     rows = {}
     for label, name in names.items():
         lang, script = label.split("_")
-        parse_language(lang, model_languages)  # ValueError listing the closest codes
+        try:
+            parse_language(lang, model_languages)
+        except ValueError as error:  # it names the language and what the model has instead
+            also = (
+                f" Its script {script!r} is not among the model's scripts either: add it to the tokenizer's `scripts`."
+                if SCRIPT_ALIASES.get(script, script) not in model_scripts
+                else ""
+            )
+            raise ValueError(f"Corpus entry {name!r}: {error}{also}") from error
         if SCRIPT_ALIASES.get(script, script) not in model_scripts:
             raise ValueError(
-                f"Corpus entry {name!r}: script {script!r} is not among the model's scripts "
-                f"({', '.join(model_scripts)}). Remove the pair, or filter it out with `languages`."
+                f"Corpus entry {name!r}: script {script!r} is not among the model's scripts: "
+                f"{unknown_script(script, model_scripts, lang)}; or filter the pair out with `languages`."
             )
         row = (lang, SCRIPT_ALIASES.get(script, script))
         if row in rows:
