@@ -17,6 +17,8 @@ What this script adds to the stock Trainer, and why:
 * a Hub that is down or refuses the token is reported and never stops training: `LangSAMPTrainer`;
 * `--resume_from_checkpoint auto` picks the newest COMPLETE checkpoint (a run killed while saving leaves a
   half-written folder that the Trainer's own `get_last_checkpoint` would pick);
+* one run per `--output_dir`: a second run into a folder a live run is writing stops with one line naming it
+  (run_lock.py);
 * the masked-LM loss is measured on held-out chunks before and after training with the SAME masks;
 * `--head_warmup_steps N`: the first N steps train only the LM head and the language/script tables, then everything
   (LP-FT: a new head's gradients would otherwise distort the pretrained encoder); on by default when the start has
@@ -74,6 +76,7 @@ from langsamp.training.resume import (
     trained_pairs_of,
     write_run_record,
 )
+from langsamp.training.run_lock import RunLock
 from langsamp.training.summary import RunFacts, print_summary, summary_of
 from langsamp.training.trainer import LangSAMPTrainer
 
@@ -376,9 +379,19 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainerCallback]
     with bad_input():
         model_args, data_args, training_args = parse_arguments(argv)
     configure_logging(training_args)
-    with bad_input():
-        run = check_run(model_args, data_args, training_args, demo)
-        data = build_data(run)
+    # Only the process that saves locks: the ranks of one run share the folder.
+    with RunLock(training_args.output_dir, enabled=training_args.should_save) as lock:
+        with bad_input():
+            lock.acquire(create=False)  # a live run in an existing folder: said before any check reads the folder
+            run = check_run(model_args, data_args, training_args, demo)
+            lock.acquire()  # creates the folder: after the checks, so that bad input leaves nothing behind
+            data = build_data(run)
+        return train_and_save(run, data, callbacks)
+
+
+def train_and_save(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) -> dict | None:
+    """Training, the final save and the summary, with output_dir locked. The summary's figures on rank 0."""
+    demo, data_args, training_args = run.demo, run.data_args, run.training_args
     record_run(run)
     session = build_trainer(run, data, callbacks)
     result, seconds = train(session, run)
