@@ -18,7 +18,8 @@ What this script adds to the stock Trainer, and why:
 * `--resume_from_checkpoint auto` picks the newest COMPLETE checkpoint (a run killed while saving leaves a
   half-written folder that the Trainer's own `get_last_checkpoint` would pick);
 * one run per `--output_dir`: a second run into a folder a live run is writing stops with one line naming it
-  (run_lock.py);
+  (run_lock.py); a checkpoint that cannot be written (a full disk) ends the run with one line naming the last
+  complete one, its half-written folder removed (`LangSAMPTrainer`);
 * the masked-LM loss is measured on held-out chunks before and after training with the SAME masks;
 * `--head_warmup_steps N`: the first N steps train only the LM head and the language/script tables, then everything
   (LP-FT: a new head's gradients would otherwise distort the pretrained encoder); on by default when the start has
@@ -73,12 +74,13 @@ from langsamp.training.resume import (
     resolve_resume,
     resumed_step,
     run_parts,
+    save_failure_message,
     trained_pairs_of,
     write_run_record,
 )
 from langsamp.training.run_lock import RunLock
 from langsamp.training.summary import RunFacts, print_summary, summary_of
-from langsamp.training.trainer import LangSAMPTrainer
+from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -325,8 +327,8 @@ def train(session: Session, run: Run) -> tuple[Any, float]:
     except KeyboardInterrupt as interrupt:
         raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from interrupt
     except Exception as error:
-        if not session.save_on_interrupt.requested:
-            raise
+        if not session.save_on_interrupt.requested or isinstance(error, CheckpointNotSaved):
+            raise  # a failed save says what failed (the disk is full), even the one Ctrl-C asked for
         # Ctrl-C reaches dataloader workers too; one that exits makes the next fetch fail. The message says what
         # was saved.
         raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from error
@@ -416,7 +418,8 @@ def train_and_save(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) -
 
 
 def cli(argv: Sequence[str] | None = None) -> None:
-    """The command line (`python train.py`, `langsamp-train`): bad input is one line and exit status 2, Ctrl-C 130."""
+    """The command line (`python train.py`, `langsamp-train`): bad input is one line and exit status 2, Ctrl-C 130, a
+    checkpoint that could not be written (a full disk) one line and 1."""
     prog = command_name("train.py")
     try:
         summary = main(argv)
@@ -430,6 +433,10 @@ def cli(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted before training started; nothing was trained or saved.", file=sys.stderr)
         sys.exit(130)
+    except CheckpointNotSaved as failure:  # a full disk: the traceback would add nothing, the way on is what counts
+        remedy = "free some space" if failure.disk_full else "fix that"
+        print(f"{prog}: error: {save_failure_message(failure.folder.parent, str(failure), remedy)}", file=sys.stderr)
+        sys.exit(1)
     if summary and summary["final_push_failed"]:  # the model is saved; the run did not do all it was asked
         repo, folder = summary["hub_model_id"], summary["output_dir"]
         print(

@@ -38,8 +38,18 @@ PAIR_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 MODEL_FILES = ("config.json", "model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
 
+def is_complete_checkpoint(folder: str | Path) -> bool:
+    """The save of this checkpoint folder finished: its trainer_state.json, written last, is there and whole (a full
+    disk can cut it short)."""
+    try:
+        return isinstance(json.loads((Path(folder) / TRAINER_STATE_NAME).read_text()), dict)
+    except (OSError, ValueError):
+        return False
+
+
 def complete_checkpoints(output_dir: str | Path) -> list[Path]:
-    """`checkpoint-N` folders of `output_dir` whose save finished (they hold trainer_state.json), oldest first."""
+    """`checkpoint-N` folders of `output_dir` whose save finished (they hold a whole trainer_state.json), oldest
+    first."""
     folder = Path(output_dir)
     if not folder.is_dir():
         return []
@@ -47,11 +57,13 @@ def complete_checkpoints(output_dir: str | Path) -> list[Path]:
     for path in folder.iterdir():
         match = CHECKPOINT_RE.match(path.name)
         if match and path.is_dir():
-            if (path / TRAINER_STATE_NAME).is_file():
+            if is_complete_checkpoint(path):
                 found.append((int(match.group(1)), path))
             else:
                 logger.warning(
-                    "Ignoring %s: it has no %s (the run was interrupted while saving it).", path, TRAINER_STATE_NAME
+                    "Ignoring %s: it has no whole %s (the run was interrupted while saving it).",
+                    path,
+                    TRAINER_STATE_NAME,
                 )
     return [path for _, path in sorted(found)]
 
@@ -87,10 +99,10 @@ def resolve_resume(training_args: TrainingArguments, start_over: bool = False) -
     path = Path(value)
     if not path.is_dir():
         raise FileNotFoundError(f"--resume_from_checkpoint {value}: no such checkpoint folder.")
-    if not (path / TRAINER_STATE_NAME).is_file():
+    if not is_complete_checkpoint(path):
         raise ValueError(
-            f"--resume_from_checkpoint {value} is incomplete (no {TRAINER_STATE_NAME}: the run was interrupted while "
-            "saving it). Resume from the previous checkpoint, or pass `auto` to pick the newest complete one."
+            f"--resume_from_checkpoint {value} is incomplete (no whole {TRAINER_STATE_NAME}: the run was interrupted "
+            "while saving it). Resume from the previous checkpoint, or pass `auto` to pick the newest complete one."
         )
     return str(path)
 
@@ -262,3 +274,15 @@ def interruption_message(training_args: TrainingArguments, step: int, when: str 
     return (
         f"interrupted {when}, before the first checkpoint ({every}): nothing was saved; the same command starts over."
     )
+
+
+def save_failure_message(output_dir: str | Path, failure: str, remedy: str) -> str:
+    """The one line of a run stopped by a failed save: what failed, and the last complete checkpoint to go on from
+    once `remedy` ("free some space") is done."""
+    saved = complete_checkpoints(output_dir)
+    if saved:
+        return (
+            f"{failure}. The last complete checkpoint is {saved[-1]}: {remedy}, then run the same command with "
+            "--resume_from_checkpoint auto to continue from it."
+        )
+    return f"{failure}. No checkpoint is complete yet: {remedy}, then run the same command to start over."

@@ -3,17 +3,68 @@ folders, and Hub failures that never stop training."""
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from transformers import Trainer, TrainerState
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from langsamp.training.callbacks.head_warmup import HeadWarmup
 from langsamp.training.callbacks.hub_ready import write_hub_files
+from langsamp.training.resume import is_complete_checkpoint
 
 logger = logging.getLogger(__name__)
+
+
+class CheckpointNotSaved(RuntimeError):
+    """Writing `checkpoint-N` failed (a full disk, a quota, a file system error); train.py ends with one line.
+    `left`: what is left of the folder: "removed" (half-written, deleted), "complete" (the failure came after its
+    trainer_state.json), "absent" (nothing was written) or "kept" (half-written, another process's to remove)."""
+
+    def __init__(self, folder: Path, error: Exception, left: str, free_bytes: int | None):
+        self.folder, self.error, self.left, self.free_bytes = folder, error, left, free_bytes
+        self.disk_full = disk_full(error)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """What failed and why, and what is left of the folder."""
+        cause = f"{type(self.error).__name__}: {' '.join(str(self.error).split())}"
+        if self.disk_full:
+            why = f"the disk is full ({cause})"
+        elif self.free_bytes is not None:  # torch's writer says only "unexpected pos ..." on a full disk
+            why = f"{cause}; {self.free_bytes / 1e9:.2f} GB free on that disk"
+        else:
+            why = cause
+        left = {
+            "removed": "its half-written folder was removed",
+            "complete": "the checkpoint itself is complete",
+            "absent": "nothing of it was written",
+            "kept": "its half-written folder is left (resuming skips it)",
+        }[self.left]
+        return f"saving {self.folder.name} failed: {why}; {left}"
+
+
+def is_write_failure(error: BaseException) -> bool:
+    """An error of writing a file: OSError (json, shutil), safetensors' SafetensorError (its I/O errors carry no
+    errno), torch.save's RuntimeError (`PytorchStreamWriter failed writing file`, `unexpected pos ...`)."""
+    return isinstance(error, (OSError, RuntimeError)) or type(error).__name__ == "SafetensorError"
+
+
+def disk_full(error: BaseException | None) -> bool:
+    """ENOSPC or EDQUOT anywhere in the chain, as an errno or in the text (safetensors: `... (os error 28)`)."""
+    codes = (errno.ENOSPC, errno.EDQUOT)
+    while error is not None:
+        text = str(error)
+        if getattr(error, "errno", None) in codes or any(f"os error {code})" in text for code in codes):
+            return True
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 class LangSAMPTrainer(Trainer):
@@ -28,6 +79,8 @@ class LangSAMPTrainer(Trainer):
       trust_remote_code, the run's languages and losses) by the Trainer's generic one.
     * Pushes run in background threads: each one's failure is reported (and counted in `failed_pushes`) rather
       than lost there.
+    * A checkpoint save that fails (a full disk) removes its half-written `checkpoint-N`, which a resume could
+      otherwise mistake for a checkpoint, and a failed write raises CheckpointNotSaved (train.py: one line, exit 1).
 
     `card_metadata(state)` gives the model card's metadata at the state's step; `head_warmup` is the run's
     HeadWarmup (None or 0 steps: none).
@@ -58,8 +111,35 @@ class LangSAMPTrainer(Trainer):
         config.sparse_prediction = False
         try:
             return super()._save_checkpoint(model, trial)
+        except Exception as error:
+            failure = self._checkpoint_failed(trial, error)
+            if failure is None:
+                raise
+            raise failure from error
         finally:
             config.sparse_prediction = True
+
+    def _checkpoint_failed(self, trial, error: Exception) -> CheckpointNotSaved | None:
+        """After a failed checkpoint save: its half-written folder removed (by the saving process; a folder whose
+        trainer_state.json is written is complete and kept: the failure came later, in the push's copy or the
+        rotation of old checkpoints). A failed write (a full disk, a quota, ...) becomes CheckpointNotSaved; for
+        anything else None: the error goes on as it is, its traceback intact."""
+        folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        free = shutil.disk_usage(folder.parent).free if folder.parent.is_dir() else None  # before the removal
+        if not folder.is_dir():
+            left = "absent"
+        elif is_complete_checkpoint(folder):
+            left = "complete"
+        elif self.args.should_save:
+            shutil.rmtree(folder, ignore_errors=True)
+            left = "kept" if folder.exists() else "removed"
+        else:
+            left = "kept"
+        if is_write_failure(error):
+            return CheckpointNotSaved(folder, error, left, free)
+        if left == "removed":
+            logger.warning("Saving %s failed: its half-written folder was removed.", folder)
+        return None
 
     def create_optimizer(self, model=None):
         fresh = self.optimizer is None
