@@ -1,6 +1,6 @@
-"""The LangSAMP folders that the tools are tried on: a checkpoint written by train.py (a short run on UDHR text) and
-the Hub-ready folder export.py makes of it. Tests take `folder` and run once per kind; another kind of folder is one
-more entry in FOLDERS and one more fixture."""
+"""The folders that the tools are tried on: a checkpoint written by train.py (a short run on UDHR text) and the
+Hub-ready folders export.py makes of it (LangSAMP's format, and a plain XLM-R one). Tests take `folder` and run once
+per kind; another kind of folder is one more entry in FOLDERS and one more fixture."""
 
 import json
 import os
@@ -12,7 +12,11 @@ import pytest
 from fixtures.models import TRAIN_SCRIPT, TRAINED, tiny_config
 
 # fixture name of each kind of folder that `folder` runs the tests on
-FOLDERS = {"train.py": "trained_folder", "export.py": "exported_folder"}
+FOLDERS = {
+    "train.py": "trained_folder",
+    "export.py": "exported_folder",
+    "export.py --format xlm-roberta": "plain_folder",
+}
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +57,19 @@ def exported_folder(tmp_path_factory, trained_folder) -> Path:
 
     output = tmp_path_factory.mktemp("exported") / "hub"
     export.main(["--model", str(trained_folder), "--output_dir", str(output)])
+    return output
+
+
+@pytest.fixture(scope="session")
+def plain_folder(tmp_path_factory, trained_folder) -> Path:
+    """`langsamp-export --format xlm-roberta --language eng`: a stock XLM-R masked LM, English folded into its head."""
+    from langsamp.hub import export
+
+    output = tmp_path_factory.mktemp("plain") / "hub"
+    export.main(
+        ["--model", str(trained_folder), "--output_dir", str(output), "--format", "xlm-roberta"] + ["--language", "eng"]
+    )
+    assert json.loads((output / "config.json").read_text())["model_type"] == "xlm-roberta"
     return output
 
 
