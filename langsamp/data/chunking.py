@@ -358,8 +358,9 @@ def generate_chunks(
                 texts = [text for text, keep in zip(texts, lines.keep(texts)) if keep]
             for chunk in chunker.feed(tokenize_texts(tokenizer, texts)):
                 yield {"input_ids": chunk, "lang_ids": source.lang_id, "script_ids": source.script_id}
-        if lines is not None:
+        if lines is not None and source.label not in rules.read_through:  # a small pair restarts: said once
             log_stream_pass(source.label, lines)
+            rules.read_through[source.label] = lines.counts
 
 
 def log_stream_pass(label: str, lines: LinePass) -> None:

@@ -168,6 +168,9 @@ class LineRules:
     exclude: Mapping[str, SentenceIndex] = field(default_factory=dict)
     exclude_names: tuple = ()  # what the sentences came from (tasks, folders), for the log and the card
     bloom_megabytes: float = 8.0
+    # {label: LineCounts} of the pairs a stream has read through once, filled in by the process reading the stream
+    # (with dataloader workers, theirs: then the log has them, not this process)
+    read_through: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
         if self.dedup not in (None, *DEDUP_MODES):

@@ -39,6 +39,10 @@ from langsamp.data.sampling import default_epoch_size, epoch_indices, mixture_pr
 logger = logging.getLogger(__name__)
 
 LINES_NOTE = "Lines per pair (normalised: NFC, white space collapsed), before and after dropping, n_l counted after:"
+READ_THROUGH_NOTE = (
+    "Lines per pair as the stream read them, each pair's first full pass (the pairs read through by this "
+    "checkpoint; duplicates found by the Bloom filter, whose false positives count as duplicates):"
+)
 STREAM_LINES_NOTE = (
     "Lines per pair in the size probe (the first text of each pair), before and after dropping; n_l is estimated "
     "from what the probe kept, so duplicates beyond the probe are not in the estimate. The stream drops lines as "
@@ -65,6 +69,8 @@ class PairMixture:
     # {label: {"lines", "excluded", "duplicates", "kept"}} when lines were dropped (dedup.py); streaming: the probe's
     lines: dict = field(default_factory=dict)
     lines_note: str = ""
+    # streaming: {label: LineCounts} of each pair once the stream has read it through (LineRules.read_through)
+    read_through: dict = field(default_factory=dict)
 
     @property
     def num_samples(self) -> int | None:
@@ -113,6 +119,8 @@ class PairMixture:
             lines += ["", f"... and {len(order) - limit} more pairs."]
         if self.lines:
             lines += ["", self.lines_note or "Lines per pair:", "", self.lines_table(limit)]
+        if self.read_through:
+            lines += ["", READ_THROUGH_NOTE, "", counts_table(dict(self.read_through), limit)]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -182,6 +190,7 @@ def mix_streams(
         sampling=sampling,
         lines={label: counts.to_dict() for label, counts in sizes.lines.items()},
         lines_note=STREAM_LINES_NOTE if sizes.lines else "",
+        read_through=rules.read_through if rules is not None else {},
     )
     logger.info(mixture.summary())
     return mixed, mixture

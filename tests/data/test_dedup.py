@@ -52,6 +52,9 @@ def test_duplicates_are_counted_and_dropped_in_both_paths(corpus, tokenizer, tmp
         expected = {tuple(stream[k * LENGTH : (k + 1) * LENGTH]) for k in range(tokens // LENGTH)}
         found = {tuple(row["input_ids"]) for row in rows.take(200) if row["lang_ids"] == tokenizer.language_id("deu")}
         assert found == expected
+        # the stream's own counts of the pairs it read through, for the card
+        assert {label: c.to_dict() for label, c in mixture.read_through.items()} == {"eng_Latn": ENG, "deu_Latn": DEU}
+        assert "Lines per pair as the stream read them" in mixture.table()
 
 
 def test_without_dedup_nothing_is_dropped_or_counted(corpus, tokenizer, tmp_path):
