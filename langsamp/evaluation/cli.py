@@ -271,7 +271,7 @@ def _add_overlap(sub):
     p = sub.add_parser("overlap", help="evaluation sentences found in a pretraining corpus, per pair")
     p.add_argument("--corpus", required=True, help="a corpus of pairs, as train.py --corpus takes it")
     p.add_argument(
-        "--task", required=True, help=f"a task ({', '.join(TASKS)}) or a folder of plain files (<lang>_<Script>.txt)"
+        "--task", required=True, help=f"a task ({', '.join(TASKS)}), its Hub id, or a folder of <lang>_<Script>.txt"
     )
     p.add_argument("--dataset", default=None, help="the task's data: a local folder laid out like the Hub repo")
     p.add_argument("--token", default=None, help="Hub token for gated sets (flores)")

@@ -6,8 +6,8 @@ collapsed), and the evaluation n-grams found in some corpus line: word 13-grams 
 character 20-grams for scripts written without spaces (Han, Japanese, Thai, ...), where a word 13-gram would be a
 whole paragraph. A sentence shorter than one n-gram adds none (the exact share still sees it).
 
-The sentences are the test split of every language of a named task (both sides of Tatoeba), the UDHR paragraphs of
-the offline tasks, or a folder of plain parallel files (`<language>.txt` or `<lang>_<Script>.txt`, a sentence a line).
+The sentences are the test split of every language of a named task (by name or Hub id; both sides of Tatoeba), the
+UDHR paragraphs of the offline tasks, or a folder of plain parallel files (`<lang>_<Script>.txt`, a sentence a line).
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ UNSPACED_SCRIPTS = frozenset({"Hani", "Hans", "Hant", "Jpan", "Hira", "Kana", "T
 def evaluation_sentences(task: str, dataset: str | None = None, token: str | None = None) -> dict[str, list[str]]:
     """{label: evaluation sentences} of a named task (its Hub dataset, or `dataset`: a local copy laid out like it)
     or of a folder of plain parallel files (`task` itself a folder). ValueError naming a task that does not exist
-    or a folder without sentences."""
+    or a folder without sentences. A task may be named by its Hub id (`Davlan/sib200`)."""
+    task = task_of_hub_id(task)
     if task not in TASKS:
         if Path(task).expanduser().is_dir():
             return _plain_sentences(Path(task).expanduser())
@@ -44,6 +45,11 @@ def evaluation_sentences(task: str, dataset: str | None = None, token: str | Non
     if not any(found.values()):
         raise ValueError(f"Task {task} ({dataset or get_task(task).dataset}) holds no evaluation sentences.")
     return found
+
+
+def task_of_hub_id(name: str) -> str:
+    """The task whose Hub dataset `name` is (`Davlan/sib200` -> sib200), else `name` itself."""
+    return next((task.name for task in TASKS.values() if task.dataset == name), name)
 
 
 def _plain_sentences(folder: Path) -> dict[str, list[str]]:
@@ -136,7 +142,7 @@ def common_pairs(corpus_labels: Sequence[str], sentences: Mapping[str, list[str]
 
 def check_task_name(task: str) -> None:
     """ValueError for a --task that is neither a task nor a folder, before any reading."""
-    if task not in TASKS and not Path(task).expanduser().is_dir():
+    if task_of_hub_id(task) not in TASKS and not Path(task).expanduser().is_dir():
         evaluation_sentences(task)  # raises, naming the tasks
 
 

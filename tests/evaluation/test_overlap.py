@@ -91,3 +91,20 @@ def test_train_exclude_eval_drops_exactly_the_lines_holding_the_sentences(folder
     assert mixture.lines["fra_Latn"]["excluded"] == 0
     with pytest.raises(ValueError, match="no language-script pair in common"):
         line_rules(DataArguments(corpus="x", exclude_eval=[str(folders / "other")]), ["eng_Latn", "fra_Latn"])
+
+
+def test_a_hub_task_by_id_counts_both_sides_of_tatoeba(folders, tmp_path):
+    from fixtures import hub_fixtures
+
+    german = ["Ich habe heute keine Zeit für dich.", "Der Zug kommt um acht Uhr an."]
+    english = ["I have no time for you today.", "The train arrives at eight o'clock."]
+    repo = hub_fixtures.tatoeba(tmp_path / "tatoeba", {"deu": list(zip(german, english))})
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "deu_Latn.txt").write_text(f"{german[0]}\nEtwas anderes.\n", encoding="utf-8")
+    (corpus / "eng_Latn.txt").write_text(f"Something else.\n{english[1]}\n", encoding="utf-8")
+    result = corpus_overlap(str(corpus), "mteb/tatoeba-bitext-mining", str(repo))
+    assert {label: (r["sentences"], r["sentences_found"]) for label, r in result.items()} == {
+        "deu_Latn": (2, 1),
+        "eng_Latn": (2, 1),
+    }
