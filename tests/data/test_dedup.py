@@ -94,3 +94,18 @@ def test_the_bloom_filter_count_is_within_its_stated_error():
     rate = bloom.false_positive_rate()
     assert rate == pytest.approx((1 - math.exp(-4 * 20_000 / 160_000)) ** 4, rel=0.05)
     assert 0 <= extra <= 20_000 * rate + 4 * math.sqrt(20_000 * rate)
+
+
+def test_a_dataset_of_text_lang_rows_is_deduplicated_per_pair(tokenizer, tmp_path):
+    from datasets import Dataset
+
+    # The same four lines labelled eng, then fra, then one more eng: by hand eng has 5 lines and fra 4, 2 distinct
+    # each (white space aside); the text both pairs share is not a duplicate across them.
+    texts = ["Hello there my friend.", "Hello there my friend.", "Hello there  my friend.", "Another line here."]
+    rows = Dataset.from_dict({"text": texts * 2 + texts[:1], "lang": ["eng"] * 4 + ["fra"] * 4 + ["eng"]})
+    _, mixture = build(open_corpus(rows, tokenizer), tokenizer, max_seq_length=4, rules=LineRules("lines"),
+                       cache_dir=tmp_path)  # fmt: skip
+    assert mixture.lines == {
+        "eng_Latn": {"lines": 5, "excluded": 0, "duplicates": 3, "kept": 2},
+        "fra_Latn": {"lines": 4, "excluded": 0, "duplicates": 2, "kept": 2},
+    }
