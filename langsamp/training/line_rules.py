@@ -18,7 +18,11 @@ def line_rules(data_args: DataArguments, labels: Sequence[str]) -> LineRules | N
     sentences: dict[str, list[str]] = {}
     for spec in data_args.exclude_eval or []:
         name, _, folder = spec.partition("=")
-        found = evaluation_sentences(name, folder or None)
+        try:
+            found = evaluation_sentences(name, folder or None)
+        except ValueError as error:  # the evaluation CLI's flags, said as train.py takes them
+            said = str(error).replace("--dataset DIR", f"--exclude_eval {name}=DIR")
+            raise ValueError(said.replace("--token or HF_TOKEN", "HF_TOKEN")) from error
         if labels:
             common_pairs(labels, found, f"--exclude_eval {spec}")
         for label, texts in found.items():
