@@ -17,6 +17,7 @@
 * opening.py - pair sources opened as datasets of their text;
 * cache.py - the fingerprints that let a second build load the first one's files;
 * chunking.py - tokenising and chunking per pair, cached and streaming;
+* dedup.py - the lines a build drops: duplicates, lines holding evaluation text (LineRules);
 * estimates.py - the sizes of streamed pairs;
 * sampling.py - how many rows each pair gets (p_l ~ n_l^alpha, or Glot500-c's own rule);
 * mixture.py - the pairs' chunks mixed into training rows, and the PairMixture that records it;
@@ -26,6 +27,7 @@
 """
 
 from langsamp.data.collator import LangSAMPDataCollator, ResumableMasking, make_collator
+from langsamp.data.dedup import BloomFilter, LineCounts, LineRules, SentenceIndex, normalise_line
 from langsamp.data.estimates import estimate_dataset_tokens, estimate_tokens
 from langsamp.data.held_out import mask_once, split_held_out
 from langsamp.data.labels import select_pairs
@@ -39,6 +41,11 @@ from langsamp.data.sources import Corpus, PairSource, discover_corpus, find_pair
 
 __all__ = [
     "SAVED_DATASET_MARKERS",
+    "BloomFilter",
+    "LineCounts",
+    "LineRules",
+    "SentenceIndex",
+    "normalise_line",
     "Corpus",
     "LangSAMPDataCollator",
     "PairMixture",

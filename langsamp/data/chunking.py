@@ -15,14 +15,16 @@ Two paths, one chunker (so both give the same chunks):
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow.compute as pc
 from datasets import Dataset, Features, IterableDataset, List, Value, concatenate_datasets
 
 from langsamp.data.cache import SharedTokenizer, fingerprint, map_cache_file, tokenizer_fingerprint
+from langsamp.data.dedup import LineCounts, LinePass, LineRules, filter_pairs
 from langsamp.data.labels import as_lookup
 from langsamp.data.opening import open_pairs, stream_pair
 from langsamp.data.reading import read_text_lines
@@ -35,6 +37,8 @@ TOKEN_FEATURES = Features({"input_ids": List(Value("int32"))})
 # (a pair's remainder carries over from batch to batch); the tests set them small to exercise that.
 CHUNK_BATCH_ROWS = 1000
 STREAM_BATCH_LINES = 256
+
+logger = logging.getLogger(__name__)
 
 
 def tokenize_texts(tokenizer, texts: Sequence[str | None]) -> list[list[int]]:
@@ -128,10 +132,17 @@ class PairChunks:
     lang_ids: dict[str, int]
     script_ids: dict[str, int]
     max_seq_length: int
+    lines: dict[str, LineCounts] = field(default_factory=dict)  # with LineRules: each pair's lines kept and dropped
 
 
 def chunk_sources(
-    sources: Mapping[str, PairSource], tokenizer, max_seq_length: int, *, num_proc: int | None = None, cache_dir=None
+    sources: Mapping[str, PairSource],
+    tokenizer,
+    max_seq_length: int,
+    *,
+    num_proc: int | None = None,
+    cache_dir=None,
+    rules: LineRules | None = None,
 ) -> PairChunks:
     """The chunks of a corpus of pair sources (all opened, then tokenized and chunked)."""
     labels = list(sources)
@@ -147,11 +158,19 @@ def chunk_sources(
         max_seq_length,
         num_proc=num_proc,
         cache_dir=cache_dir,
+        rules=rules,
     )
 
 
 def chunk_rows(
-    dataset: Dataset, languages, tokenizer, max_seq_length: int, *, num_proc: int | None = None, cache_dir=None
+    dataset: Dataset,
+    languages,
+    tokenizer,
+    max_seq_length: int,
+    *,
+    num_proc: int | None = None,
+    cache_dir=None,
+    rules: LineRules | None = None,
 ) -> PairChunks:
     """The chunks of a Dataset with text/lang(/script) columns: every row labelled with its pair, rows grouped by
     pair, then tokenized and chunked."""
@@ -172,6 +191,7 @@ def chunk_rows(
         max_seq_length,
         num_proc=num_proc,
         cache_dir=cache_dir,
+        rules=rules,
     )
 
 
@@ -185,10 +205,17 @@ def chunk_texts(
     *,
     num_proc: int | None = None,
     cache_dir=None,
+    rules: LineRules | None = None,
 ) -> PairChunks:
-    """`texts` (the pairs' lines one pair after the other, `row_counts` of each) tokenized (num_proc processes)
-    and chunked per pair (one process)."""
+    """`texts` (the pairs' lines one pair after the other, `row_counts` of each), less the lines `rules` drop,
+    tokenized (num_proc processes) and chunked per pair (one process)."""
     labels = list(labels)
+    lines = {}
+    if rules is not None and rules.active:
+        kept, lines = filter_pairs(texts, row_counts, labels, rules)
+        texts_fingerprint = fingerprint("kept-lines", texts_fingerprint, rules.fingerprint())
+        texts = texts.select(kept, new_fingerprint=texts_fingerprint)
+        row_counts = [lines[label].kept for label in labels]
     lang_ids, script_ids = table_ids(tokenizer, labels)
     hashed = fingerprint("tokens", texts_fingerprint, tokenizer_fingerprint(tokenizer))
     tokenized = texts.map(
@@ -217,7 +244,7 @@ def chunk_texts(
             f"Chunking gave {len(chunks)} chunks where the token counts give {sum(sizes.values())}: the cache at "
             f"{chunks.cache_files[:1]} is stale or corrupt; delete it and run again."
         )
-    return PairChunks(chunks, labels, sizes, tokens, lang_ids, script_ids, max_seq_length)
+    return PairChunks(chunks, labels, sizes, tokens, lang_ids, script_ids, max_seq_length, lines)
 
 
 def _cut(tokenized, row_starts, row_counts, labels, lang_ids, script_ids, length, cache_dir):
@@ -309,8 +336,8 @@ class SharedSources:
     shard and again when interleaving: with the sources themselves as the sharded list, that is pairs x pairs
     copies (673 pairs: minutes). The sources are read-only, so copies share them."""
 
-    def __init__(self, sources: Sequence[StreamSource | RowSource]):
-        self.sources = tuple(sources)
+    def __init__(self, sources: Sequence[StreamSource | RowSource], rules: LineRules | None = None):
+        self.sources, self.rules = tuple(sources), rules
 
     def __deepcopy__(self, memo):
         return self
@@ -321,24 +348,45 @@ def generate_chunks(
 ) -> Iterator[dict]:
     """IterableDataset generator: the chunks of each pair numbered in `pairs`, built by the same code as the
     cached path."""
-    tokenizer = tokenizer.tokenizer
+    tokenizer, rules = tokenizer.tokenizer, sources.rules
     for pair in pairs:
         source = sources.sources[pair]
         chunker = Chunker(max_seq_length)
+        lines = rules.stream_pass(source.label) if rules is not None and rules.active else None
         for texts in source.text_batches(STREAM_BATCH_LINES):
+            if lines is not None:
+                texts = [text for text, keep in zip(texts, lines.keep(texts)) if keep]
             for chunk in chunker.feed(tokenize_texts(tokenizer, texts)):
                 yield {"input_ids": chunk, "lang_ids": source.lang_id, "script_ids": source.script_id}
+        if lines is not None and source.label not in rules.read_through:  # a small pair restarts: said once
+            log_stream_pass(source.label, lines)
+            rules.read_through[source.label] = lines.counts
 
 
-def chunk_stream(sources: Sequence[StreamSource | RowSource], tokenizer, max_seq_length: int) -> IterableDataset:
+def log_stream_pass(label: str, lines: LinePass) -> None:
+    """A streamed pair read through: its lines kept and dropped, and its Bloom filter's false-positive rate."""
+    c = lines.counts
+    bloom = lines.bloom
+    rate = ""
+    if bloom is not None:
+        rate = f"; Bloom filter {bloom.fill():.1%} full, false-positive rate {bloom.false_positive_rate():.2e}"
+    logger.info(
+        "%s read through: %d lines, %d holding evaluation text, %d duplicates, %d kept%s.",
+        label, c.lines, c.excluded, c.duplicates, c.kept, rate,
+    )  # fmt: skip
+
+
+def chunk_stream(
+    sources: Sequence[StreamSource | RowSource], tokenizer, max_seq_length: int, rules: LineRules | None = None
+) -> IterableDataset:
     """The pairs' chunks as ONE generator dataset with a shard per pair, in the order of `sources` (datasets
-    hashes the generator's arguments, tokenizer included, once)."""
+    hashes the generator's arguments, tokenizer included, once), less the lines `rules` drop."""
     return IterableDataset.from_generator(
         generate_chunks,
         features=CHUNK_FEATURES,
         gen_kwargs={
             "pairs": list(range(len(sources))),
-            "sources": SharedSources(sources),
+            "sources": SharedSources(sources, rules),
             "tokenizer": SharedTokenizer(tokenizer),
             "max_seq_length": max_seq_length,
         },

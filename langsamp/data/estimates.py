@@ -18,6 +18,7 @@ import fsspec
 from datasets import IterableDataset, load_dataset_builder
 
 from langsamp.data.chunking import check_enough_tokens, tokenize_texts
+from langsamp.data.dedup import LinePass, LineRules
 from langsamp.data.labels import LABEL_PATTERN, SCRIPT_SAMPLE_LINES, as_lookup, select_pairs
 from langsamp.data.opening import open_pairs
 from langsamp.data.reading import probe_text
@@ -36,17 +37,22 @@ class PairSizes:
     sizes: dict
     tokens: dict = field(default_factory=dict)
     estimated: bool = False
+    lines: dict = field(default_factory=dict)  # {label: LineCounts} of the probes, when lines were dropped
 
 
-def estimate_tokens(files: Iterable, tokenizer, probe_bytes: int = 1 << 18) -> tuple[int, bool]:
+def estimate_tokens(
+    files: Iterable, tokenizer, probe_bytes: int = 1 << 18, lines: LinePass | None = None
+) -> tuple[int, bool]:
     """(tokens, exact): a pair's token count as the pipeline counts it, from a probe of its first text files.
 
     The first `probe_bytes` of text are tokenized (tokens per text byte) and up to 16x as much text is read
     (cheap, no tokenizing) to measure text bytes per byte on disk, which differs for compressed files; the
     product is extrapolated to the files' total size on disk. `exact` is True when the tokenized probe covered
-    every file (then `tokens` is the exact count)."""
+    every file (then `tokens` is the exact count). `lines`: the probe's lines that it drops are not counted."""
     files = [Path(f) for f in files]
     sample, sample_bytes, text_bytes, disk_bytes, whole = probe_text(files, probe_bytes)
+    if lines is not None:
+        sample = [text for text, keep in zip(sample, lines.keep(sample)) if keep]
     tokens = sum(
         len(ids)
         for start in range(0, len(sample), 256)
@@ -59,7 +65,7 @@ def estimate_tokens(files: Iterable, tokenizer, probe_bytes: int = 1 << 18) -> t
 
 
 def estimate_dataset_tokens(
-    rows: IterableDataset, source: PairSource, tokenizer, probe_rows: int = 10_000
+    rows: IterableDataset, source: PairSource, tokenizer, probe_rows: int = 10_000, lines: LinePass | None = None
 ) -> tuple[int, bool]:
     """(tokens, exact) of one pair of a dataset corpus (shards or a config), from its first `probe_rows` rows:
     exact when they are all its rows; else tokens per row x the split's rows from the dataset's metadata, or
@@ -69,6 +75,8 @@ def estimate_dataset_tokens(
         texts = batch["text"]
         count += len(texts)
         text_bytes += sum(len(t.encode("utf-8")) for t in texts if t)
+        if lines is not None:
+            texts = [text for text, keep in zip(texts, lines.keep(texts)) if keep]
         tokens += sum(len(ids) for ids in tokenize_texts(tokenizer, texts))
     if count < probe_rows:
         return tokens, True
@@ -107,26 +115,31 @@ def source_sizes(
     cache_dir=None,
     probe_bytes: int = 1 << 18,
     probe_rows: int = 10_000,
+    rules: LineRules | None = None,
 ) -> PairSizes:
-    """The sizes of a streamed corpus of pair sources: `pair_sizes` when given, else estimated per pair. The
-    pairs that are not text files are opened here for their checks and size probes (and closed again: the
-    stream reopens each pair when it reaches it); text files were checked when found."""
+    """The sizes of a streamed corpus of pair sources: `pair_sizes` when given, else estimated per pair from
+    what `rules` keep of its probe. The pairs that are not text files are opened here for their checks and size
+    probes (and closed again: the stream reopens each pair when it reaches it); text files were checked when
+    found."""
     labels = list(sources)
     streams = open_pairs(
         {label: s for label, s in sources.items() if s.kind != "text"}, streaming=True, cache_dir=cache_dir
     )
     if pair_sizes is not None:
         return PairSizes(labels, given_sizes(pair_sizes, labels))
-    tokens, exact = {}, True
+    tokens, exact, lines = {}, True, {}
     for label, source in sources.items():
+        probe = rules.exact_pass(label) if rules is not None and rules.active else None
         if source.kind == "text":
-            tokens[label], whole = estimate_tokens(source.files, tokenizer, probe_bytes)
+            tokens[label], whole = estimate_tokens(source.files, tokenizer, probe_bytes, probe)
         else:
-            tokens[label], whole = estimate_dataset_tokens(streams[label], source, tokenizer, probe_rows)
+            tokens[label], whole = estimate_dataset_tokens(streams[label], source, tokenizer, probe_rows, probe)
         exact = exact and whole
+        if probe is not None:
+            lines[label] = probe.counts
     check_enough_tokens(tokens, max_seq_length)
     sizes = {label: max(1, tokens[label] // max_seq_length) for label in labels}
-    return PairSizes(labels, sizes, tokens, not exact)
+    return PairSizes(labels, sizes, tokens, not exact, lines)
 
 
 def row_stream_sizes(

@@ -32,10 +32,22 @@ import numpy as np
 from datasets import Dataset, IterableDataset, interleave_datasets
 
 from langsamp.data.chunking import PairChunks, RowSource, StreamSource, chunk_stream
+from langsamp.data.dedup import LineCounts, LineRules, counts_table
 from langsamp.data.estimates import PairSizes
 from langsamp.data.sampling import default_epoch_size, epoch_indices, mixture_probabilities, sample_counts
 
 logger = logging.getLogger(__name__)
+
+LINES_NOTE = "Lines per pair (normalised: NFC, white space collapsed), before and after dropping, n_l counted after:"
+READ_THROUGH_NOTE = (
+    "Lines per pair as the stream read them, each pair's first full pass (the pairs read through by this "
+    "checkpoint; duplicates found by the Bloom filter, whose false positives count as duplicates):"
+)
+STREAM_LINES_NOTE = (
+    "Lines per pair in the size probe (the first text of each pair), before and after dropping; n_l is estimated "
+    "from what the probe kept, so duplicates beyond the probe are not in the estimate. The stream drops lines as "
+    "it reads them and logs each pair's counts when it has read the pair through:"
+)
 
 
 @dataclass
@@ -54,6 +66,11 @@ class PairMixture:
     samples: dict = field(default_factory=dict)  # rows per pair in one (non-streaming) epoch
     tokens: dict = field(default_factory=dict)  # tokens per pair (exact when not estimated)
     sampling: str = "alpha"
+    # {label: {"lines", "excluded", "duplicates", "kept"}} when lines were dropped (dedup.py); streaming: the probe's
+    lines: dict = field(default_factory=dict)
+    lines_note: str = ""
+    # streaming: {label: LineCounts} of each pair once the stream has read it through (LineRules.read_through)
+    read_through: dict = field(default_factory=dict)
 
     @property
     def num_samples(self) -> int | None:
@@ -73,7 +90,13 @@ class PairMixture:
             lines.append(f"  {label:>10}: {kind}{self.sizes[label]} chunks, p={self.probabilities[label]:.4f}{rows}")
         if len(order) > limit:
             lines.append(f"  ... and {len(order) - limit} more")
+        if self.lines:
+            lines += [self.lines_note or "Lines per pair:", self.lines_table(limit)]
         return "\n".join(lines)
+
+    def lines_table(self, limit: int = 60) -> str:
+        return counts_table({label: LineCounts(**{k: v for k, v in c.items() if k != "kept"})
+                             for label, c in self.lines.items()}, limit)  # fmt: skip
 
     def table(self, limit: int = 60) -> str:
         """The chunks each pair has, its sampling probability and the rows drawn from it, as a Markdown table for
@@ -94,6 +117,10 @@ class PairMixture:
             )
         if len(order) > limit:
             lines += ["", f"... and {len(order) - limit} more pairs."]
+        if self.lines:
+            lines += ["", self.lines_note or "Lines per pair:", "", self.lines_table(limit)]
+        if self.read_through:
+            lines += ["", READ_THROUGH_NOTE, "", counts_table(dict(self.read_through), limit)]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -123,6 +150,8 @@ def draw_epoch(
         samples=counts,
         tokens=pairs.tokens,
         sampling=sampling,
+        lines={label: counts.to_dict() for label, counts in pairs.lines.items()},
+        lines_note=LINES_NOTE if pairs.lines else "",
     )
     logger.info(mixture.summary())
     return dataset, mixture
@@ -138,12 +167,13 @@ def mix_streams(
     alpha: float = 0.3,
     seed: int = 42,
     shuffle_buffer_size: int = 1000,
+    rules: LineRules | None = None,
 ) -> tuple[IterableDataset, PairMixture]:
     """The streaming path's rows: the pairs' chunk streams (chunking.py) mixed with p_l from their `sizes`, then
     through a seeded shuffle buffer of `shuffle_buffer_size` chunks (0: none), and the mixture they follow."""
     labels = [source.label for source in sources]
     probabilities = mixture_probabilities(sizes.sizes, sampling, alpha)
-    chunks = chunk_stream(sources, tokenizer, max_seq_length)
+    chunks = chunk_stream(sources, tokenizer, max_seq_length, rules)
     mixed = interleave_shards(chunks, [probabilities[label] for label in labels], seed)
     if shuffle_buffer_size:
         mixed = mixed.shuffle(seed=seed, buffer_size=shuffle_buffer_size)
@@ -158,6 +188,9 @@ def mix_streams(
         estimated=sizes.estimated,
         tokens=sizes.tokens,
         sampling=sampling,
+        lines={label: counts.to_dict() for label, counts in sizes.lines.items()},
+        lines_note=STREAM_LINES_NOTE if sizes.lines else "",
+        read_through=rules.read_through if rules is not None else {},
     )
     logger.info(mixture.summary())
     return mixed, mixture

@@ -4,14 +4,19 @@ chunks per pair (chunking.py; the streamed pairs' sizes from estimates.py), then
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from datasets import Dataset, IterableDataset
 
 from langsamp.data.chunking import chunk_rows, chunk_sources, pair_streams, row_streams
+from langsamp.data.dedup import BloomFilter, LineRules
 from langsamp.data.estimates import row_stream_sizes, source_sizes
 from langsamp.data.mixture import PairMixture, draw_epoch, mix_streams
 from langsamp.data.sampling import check_sampling
 from langsamp.data.sources import Corpus, check_tokenizer, open_corpus
+
+logger = logging.getLogger(__name__)
 
 
 def check_build_arguments(
@@ -48,6 +53,7 @@ def build(
     shuffle_buffer_size: int = 1000,
     probe_bytes: int = 1 << 18,
     probe_rows: int = 10_000,
+    rules: LineRules | None = None,
 ) -> tuple[Dataset | IterableDataset, PairMixture]:
     """MLM pretraining rows of a Corpus (`open_corpus`) and the mixture they follow: (Dataset, PairMixture), or
     (IterableDataset, PairMixture) when `streaming` (lazy, no preprocessing pass).
@@ -56,13 +62,18 @@ def build(
     n_l^alpha) or 'glot500' (sampling.py). num_proc: processes for tokenization. cache_dir: where datasets caches
     (default HF_DATASETS_CACHE). num_samples: rows per epoch (cached). pair_sizes: {label: size} overriding the
     streaming chunk-count estimates. shuffle_buffer_size: streaming shuffle buffer in chunks (0: none).
-    probe_bytes / probe_rows: how much of each streamed pair is tokenized to estimate its size."""
+    probe_bytes / probe_rows: how much of each streamed pair is tokenized to estimate its size. rules: the lines
+    dropped before tokenizing (duplicates, evaluation text: dedup.py), counted per pair in the mixture."""
     if not isinstance(corpus, Corpus):
         raise TypeError(f"build() takes the Corpus that open_corpus() returns, not {type(corpus).__name__}.")
     check_build_arguments(tokenizer, max_seq_length, sampling, sampling_alpha, num_samples)
     mixing = {"sampling": sampling, "alpha": sampling_alpha, "seed": seed}
+    stream_mixing = dict(mixing, shuffle_buffer_size=shuffle_buffer_size, rules=rules)
+    log_rules(rules, streaming, len(corpus.labels))
     if corpus.sources is not None and not streaming:
-        chunks = chunk_sources(corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
+        chunks = chunk_sources(
+            corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
+        )
         return draw_epoch(chunks, num_samples=num_samples, **mixing)
     if corpus.sources is not None:
         sizes = source_sizes(
@@ -73,12 +84,15 @@ def build(
             cache_dir=cache_dir,
             probe_bytes=probe_bytes,
             probe_rows=probe_rows,
+            rules=rules,
         )
         streams = pair_streams(corpus.sources, tokenizer, cache_dir)
-        return mix_streams(streams, sizes, tokenizer, max_seq_length, shuffle_buffer_size=shuffle_buffer_size, **mixing)
+        return mix_streams(streams, sizes, tokenizer, max_seq_length, **stream_mixing)
     rows = corpus.rows
     if isinstance(rows, Dataset) and not streaming:
-        chunks = chunk_rows(rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
+        chunks = chunk_rows(
+            rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
+        )
         return draw_epoch(chunks, num_samples=num_samples, **mixing)
     if not streaming:
         raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
@@ -87,7 +101,31 @@ def build(
         rows, tokenizer, max_seq_length, corpus.languages, pair_sizes=pair_sizes, probe_rows=probe_rows
     )
     streams = row_streams(rows, sizes.labels, tokenizer)
-    return mix_streams(streams, sizes, tokenizer, max_seq_length, shuffle_buffer_size=shuffle_buffer_size, **mixing)
+    return mix_streams(streams, sizes, tokenizer, max_seq_length, **stream_mixing)
+
+
+def log_rules(rules: LineRules | None, streaming: bool, pairs: int) -> None:
+    """What the build drops, said before it reads: the streaming Bloom filters' size and false-positive rate."""
+    if rules is None or not rules.active:
+        return
+    if rules.exclude:
+        sentences = sum(len(index) for index in rules.exclude.values())
+        logger.info(
+            "Dropping the corpus lines that hold one of %d evaluation sentences (%s) of %d pairs.",
+            sentences, ", ".join(rules.exclude_names), len(rules.exclude),
+        )  # fmt: skip
+    if rules.dedup and streaming:
+        bloom = BloomFilter.of_megabytes(rules.bloom_megabytes)
+        logger.info(
+            "Dropping duplicate lines within each pair with a Bloom filter of %g MB a pair (at most %g MB for the "
+            "%d pairs), %d hashes: its false-positive rate (a new line dropped as a duplicate) "
+            "stays under 1%% up to %d distinct lines a pair, 0.1%% up to %d; each pair's rate is logged when it has "
+            "been read through.",
+            rules.bloom_megabytes, rules.bloom_megabytes * pairs, pairs, bloom.hashes, bloom.capacity(0.01),
+            bloom.capacity(0.001),
+        )  # fmt: skip
+    elif rules.dedup:
+        logger.info("Dropping exact duplicate lines within each pair (normalised: NFC, white space collapsed).")
 
 
 def build_pretraining_dataset(

@@ -14,6 +14,8 @@ tokenizer; without one it uses the checkpoint's own (see `resolve_tokenizer`).
 * `embedding_analysis`, `source_selection`, `uriel_similarity`
                                       the language table: nearest languages, source-language choice, agreement
                                       with URIEL;
+* `overlap`                           a task's evaluation sentences per pair, and how much of them (and of their
+                                      13-grams) a pretraining corpus holds;
 * `corpora`, `models`, `report`, `arguments`
                                       the UDHR and parallel corpora, loading checkpoints and tokenizers, tables and
                                       JSON, checks of parameters and flags.
@@ -74,6 +76,7 @@ from langsamp.evaluation.models import (
     resolve_model,
     resolve_tokenizer,
 )
+from langsamp.evaluation.overlap import corpus_overlap, evaluation_sentences, overlap_table, pair_overlap
 from langsamp.evaluation.report import (
     markdown_table,
     result_table,
@@ -119,6 +122,8 @@ __all__ = [
     "resolve_language", "udhr_heldout_texts", "udhr_parallel_corpus", "udhr_pretraining_paragraphs",
     "udhr_topic_classification", "udhr_translations", "XLMR_LANGUAGES", "group_averages", "is_head", "map_languages",
     "model_languages", "trained_languages",
+    # evaluation text in a pretraining corpus
+    "corpus_overlap", "evaluation_sentences", "overlap_table", "pair_overlap",
     # checkpoints and tokenizers
     "checkpoint_config", "is_langsamp_checkpoint", "load_model", "load_tokenizer", "max_tokens", "probe_hub",
     "resolve_model", "resolve_tokenizer",

@@ -15,6 +15,8 @@ Commands (`python langsamp_eval.py <command> --help`):
   mlm         masked-token accuracy, perplexity and pseudo-perplexity per language on held-out text.
   embeddings  the learned language (and script) embeddings: nearest languages, recommendations, PNG pictures.
   neutrality  language neutrality per layer: cross-language cosine of parallel sentences, language-ID probe.
+  corpus-stats  how much of a pretraining corpus repeats, per pair (normalised exact duplicates), before training.
+  overlap     how much of a task's evaluation sentences (and their 13-grams) a pretraining corpus holds, per pair.
 
 This module parses the flags and hands each command to the functions of langsamp/evaluation/ (the package's
 docstring says which module does what). The language and script tables are used only by `mlm` and `embeddings`;
@@ -254,6 +256,30 @@ def _add_embeddings(sub):
     p.add_argument("--output", default=None)
 
 
+def _add_corpus_stats(sub):
+    p = sub.add_parser("corpus-stats", help="duplicate lines per pair of a pretraining corpus (read-only)")
+    p.add_argument("--corpus", required=True, help="a corpus of pairs, as train.py --corpus takes it")
+    p.add_argument("--languages", nargs="+", default=None, help="only these languages or pairs")
+    p.add_argument("--corpus_split", default="train", help="the split of a dataset corpus")
+    p.add_argument("--bloom_mb", type=float, default=None,
+                   help="count with a Bloom filter of this many MB a pair, as train.py --streaming --dedup does "
+                   "(default: exact)")  # fmt: skip
+    p.add_argument("--output", default=None, help="write the counts as JSON here")
+
+
+def _add_overlap(sub):
+    p = sub.add_parser("overlap", help="evaluation sentences found in a pretraining corpus, per pair")
+    p.add_argument("--corpus", required=True, help="a corpus of pairs, as train.py --corpus takes it")
+    p.add_argument(
+        "--task", required=True, help=f"a task ({', '.join(TASKS)}), its Hub id, or a folder of <lang>_<Script>.txt"
+    )
+    p.add_argument("--dataset", default=None, help="the task's data: a local folder laid out like the Hub repo")
+    p.add_argument("--token", default=None, help="Hub token for gated sets (flores)")
+    p.add_argument("--languages", nargs="+", default=None, help="only these languages or pairs of the corpus")
+    p.add_argument("--corpus_split", default="train", help="the split of a dataset corpus")
+    p.add_argument("--output", default=None, help="write the figures as JSON here")
+
+
 def build_parser() -> CommandParser:
     parser = CommandParser(prog=command_name("langsamp_eval.py"), description=__doc__.split("\n\n")[0])
     sub = parser.commands
@@ -266,6 +292,8 @@ def build_parser() -> CommandParser:
         _add_mlm,
         _add_neutrality,
         _add_embeddings,
+        _add_corpus_stats,
+        _add_overlap,
     ):
         add(sub)
     return parser
@@ -408,6 +436,35 @@ def _embeddings(args):
         write_json(result, args.output)
 
 
+def _corpus_stats(args):
+    from langsamp.data.line_stats import corpus_pairs, count_duplicates, stats_table
+
+    if args.bloom_mb is not None and not args.bloom_mb > 0:
+        raise ValueError(f"--bloom_mb {args.bloom_mb}: give a positive size in MB (or leave it out: exact counts).")
+    sources = corpus_pairs(args.corpus, args.languages, args.corpus_split)
+    counts, rates = count_duplicates(sources, args.bloom_mb)
+    how = f"Bloom filter of {args.bloom_mb:g} MB a pair" if args.bloom_mb else "exact"
+    print(f"Duplicate lines per pair ({how}; lines normalised: NFC, white space collapsed; blank lines left out):")
+    print(stats_table(counts, rates))
+    if args.output:
+        result = {"corpus": args.corpus, "method": how, "pairs": {k: c.to_dict() for k, c in counts.items()}}
+        write_json(dict(result, bloom_false_positive_rates=rates), args.output)
+        print(f"\nwritten: {args.output}")
+
+
+def _overlap(args):
+    from langsamp.evaluation.overlap import corpus_overlap, overlap_table
+
+    result = corpus_overlap(
+        args.corpus, args.task, args.dataset, languages=args.languages, split=args.corpus_split, token=args.token
+    )
+    print(f"Evaluation sentences of {args.task} in {args.corpus} (normalised exact lines, and n-grams):")
+    print(overlap_table(result))
+    if args.output:
+        write_json({"corpus": args.corpus, "task": args.task, "dataset": args.dataset, "pairs": result}, args.output)
+        print(f"\nwritten: {args.output}")
+
+
 COMMANDS = {
     "tasks": _tasks,
     "benchmark": _benchmark,
@@ -417,6 +474,8 @@ COMMANDS = {
     "mlm": _mlm,
     "neutrality": _neutrality,
     "embeddings": _embeddings,
+    "corpus-stats": _corpus_stats,
+    "overlap": _overlap,
 }
 
 

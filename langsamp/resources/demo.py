@@ -64,7 +64,12 @@ DEMO_TRAINING = [
     "42",
 ]
 
-# Article 1 of the UDHR with one word masked, in three scripts (the demo trains on the UDHR: the sentence is seen).
+# The UDHR articles the demo's corpus is written WITHOUT: its probes (fill-mask on article 1, retrieval over these
+# articles) measure the model on text it never trained on. Eleven units keep the retrieval pool informative (chance
+# 9.1%) while the corpus keeps the preamble and articles 2-20.
+HELD_OUT_ARTICLES = (1, *range(21, 31))
+HELD_OUT_NAME = "articles 1 and 21-30"
+# Article 1 of the UDHR (held out of the corpus) with one word masked, in three scripts.
 FILL_MASK_PROBES = (
     ("eng_Latn", "All human beings are born free and equal in dignity and <mask>."),
     ("rus_Cyrl", "Все люди рождаются свободными и равными в своем достоинстве и <mask>."),
@@ -97,7 +102,7 @@ def demo_argv():
     translations = load_udhr(languages=DEMO_LANGUAGES)
     if corpus.exists():
         shutil.rmtree(corpus)
-    write_glot500_corpus(translations, corpus)
+    write_glot500_corpus({label: without_held_out(t) for label, t in translations.items()}, corpus)
     # The demo starts over each time: its previous checkpoints (same folder) would otherwise be resumed.
     for old in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
         shutil.rmtree(old)
@@ -113,11 +118,28 @@ def demo_argv():
     print(
         f"LangSAMP demo: continual pretraining of a real pretrained encoder (multilingual-e5-small, 12 x 384, XLM-R's "
         f"vocabulary, fresh LM head) on {len(translations)} UDHR translations "
-        f"({len({t.script for t in translations.values()})} scripts).\n"
+        f"({len({t.script for t in translations.values()})} scripts), without {HELD_OUT_NAME}, on which it is "
+        "probed.\n"
         f"Same as: python train.py {' '.join(argv)}\n",
         flush=True,
     )
     return argv
+
+
+def without_held_out(translation):
+    """The translation less HELD_OUT_ARTICLES (what the demo's corpus holds)."""
+    import dataclasses
+
+    kept = {n: article for n, article in translation.articles.items() if n not in HELD_OUT_ARTICLES}
+    return dataclasses.replace(translation, articles=kept)
+
+
+def held_out_units(labels):
+    """label -> the HELD_OUT_ARTICLES of each translation (whole articles, aligned): the retrieval probe's corpus."""
+    from langsamp import evaluation as ev
+
+    corpus = ev.udhr_parallel_corpus(ev.udhr_translations(list(labels)), include_preamble=False)
+    return {label: [units[n - 1] for n in HELD_OUT_ARTICLES] for label, units in corpus.items()}
 
 
 def probe(model, tokenizer, pairs=None):
@@ -139,10 +161,7 @@ def probe(model, tokenizer, pairs=None):
             fill_mask[label] = [
                 guess["token_str"].strip() or "␣" for guess in fill(text, tokenizer_kwargs={"lang": label})
             ]
-    corpus = {
-        label: units
-        for label, units in ev.udhr_parallel_corpus(ev.udhr_translations(["eng_Latn", *RETRIEVAL_LANGUAGES])).items()
-    }
+    corpus = held_out_units(["eng_Latn", *RETRIEVAL_LANGUAGES])
     found = ev.sentence_retrieval(model, tokenizer, corpus, source="eng_Latn", layer=list(RETRIEVAL_LAYERS))
     retrieval = {
         layer: {label: found[layer]["per_language"][label]["top1"] for label in RETRIEVAL_LANGUAGES}
@@ -169,13 +188,16 @@ def table_report(model, pairs):
 
 def probe_lines(before, after):
     """The summary lines comparing two `probe` results."""
-    lines = ["  fill-mask top-5   (UDHR article 1, one word masked; before -> after)"]
+    lines = [f"  held out          UDHR {HELD_OUT_NAME}: not in the training corpus; the probes below use only them"]
+    lines.append("  fill-mask top-5   (UDHR article 1, one word masked; before -> after)")
     for label, text in FILL_MASK_PROBES:
         lines.append(f"    {label}  {text}")
         lines.append(f"      before: {' | '.join(before['fill_mask'][label])}")
         lines.append(f"      after:  {' | '.join(after['fill_mask'][label])}")
+    pool = len(HELD_OUT_ARTICLES)
     lines.append(
-        "  UDHR retrieval    top-1, English queries, 31 candidates each (chance 3.2%), mean-pooled layer output"
+        f"  UDHR retrieval    top-1, English queries, {pool} held-out articles each (chance {100 / pool:.1f}%), "
+        "mean-pooled layer output"
     )
     for layer in RETRIEVAL_LAYERS:
         cells = "  ".join(

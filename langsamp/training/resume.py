@@ -32,6 +32,8 @@ RECORDED_DATA_ARGUMENTS = (
     "streaming",
     "mlm_probability",
     "max_eval_samples",
+    "dedup",
+    "exclude_eval",
 )
 PAIR_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 # What a finished run leaves in output_dir (the final save), which a fresh run would overwrite.
