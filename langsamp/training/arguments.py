@@ -160,10 +160,12 @@ class DataArguments:
     exclude_eval: list[str] | None = field(
         default=None,
         metadata={
+            "action": "extend",  # a repeated flag adds to the list instead of replacing it
             "help": "Drop the corpus lines that hold an evaluation sentence of this task (sib200, flores, tatoeba, "
             "..., read from the Hub), of `TASK=DIR` (a local copy laid out like the Hub repo) or of a folder of "
-            "plain `<lang>_<Script>.txt` files; one or more (`--exclude_eval flores sib200=data/sib200`). "
-            "Counted per pair in the log and on the model card."
+            "plain `<lang>_<Script>.txt` files; one or more, and repeatable (`--exclude_eval flores sib200=data/sib200`"
+            " is `--exclude_eval flores --exclude_eval sib200=data/sib200`). Counted per pair in the log and on the "
+            "model card.",
         },
     )
 

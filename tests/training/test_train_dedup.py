@@ -73,3 +73,20 @@ def test_bad_dedup_and_exclusion_flags_are_one_line_before_any_work(folders, che
         checked_train.main(argv)
     assert message in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_exclude_eval_is_repeatable():
+    from langsamp.training.arguments import parse_arguments
+
+    argv = [
+        "--output_dir",
+        "out",
+        "--corpus",
+        "corpus",
+        "--exclude_eval",
+        "flores",
+        "--exclude_eval",
+        "sib200=DIR",
+        "x",
+    ]
+    assert parse_arguments(argv)[1].exclude_eval == ["flores", "sib200=DIR", "x"]  # argparse's default kept the last
