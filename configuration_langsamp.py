@@ -6,15 +6,36 @@ check when the annotation is a string.
 
 from typing import Any
 
+import transformers
+from packaging.version import Version
+
+# These modules travel with every checkpoint and run on whatever transformers loads them: an older one fails in the
+# imports below (or earlier, in its module loader) with errors that name neither LangSAMP nor the version needed, so
+# the version is checked first. The same `if` opens modeling_ and tokenization_langsamp.py (the latter, imported by
+# every path, also warns on transformers 6); literals, not a constant: only imports and `if`s may precede imports.
+if Version(transformers.__version__) < Version("5.14"):  # as TRANSFORMERS_REQUIREMENT below
+    raise ImportError(
+        f"LangSAMP's remote code needs transformers>=5.14,<6 (found {transformers.__version__}): pip install -U "
+        "'transformers>=5.14,<6'"
+    )
+
 from huggingface_hub.dataclasses import strict
 from transformers import AutoTokenizer, XLMRobertaConfig
 
+# Every sibling module by name, langsamp_codes too although only the tokenizer uses it: transformers < 5.10 (4.x too)
+# copies a local folder's module into its cache with only the files that module imports itself, then fails with
+# FileNotFoundError on a file one of those imports, before the check above could run.
 try:
+    from .langsamp_codes import parse_language  # noqa: F401
     from .langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
     from .tokenization_langsamp import LangSAMPTokenizer
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
     from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
     from tokenization_langsamp import LangSAMPTokenizer
+
+# The range of transformers the remote code runs on: checked at the top of this module, written to config.json, stated
+# in model_card.md.
+TRANSFORMERS_REQUIREMENT = "transformers>=5.14,<6"
 
 # Every Auto class the package supports. `register_for_auto_class` would record only the class that was
 # saved, so the map is written out in full.
@@ -142,12 +163,17 @@ class LangSAMPConfig(XLMRobertaConfig):
                     "codes: "
                     "use one of them (`model.set_default_language(code)` accepts any code the tokenizer does)."
                 )
+        kwargs.pop("remote_code_requires", None)  # what this code needs counts, not what a saved config.json says
         # A stock XLM-R or release config.json says "xlm-roberta": as an instance attribute it would shadow this
         # class's "langsamp" in memory (config.model_type) although to_dict/save already write "langsamp".
         kwargs.pop("model_type", None)
         if kwargs.get("auto_map") is None:
             kwargs["auto_map"] = dict(AUTO_MAP)
         super().__post_init__(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        # `transformers_version` records the release that wrote the file; this records the range that can read it.
+        return {**super().to_dict(), "remote_code_requires": TRANSFORMERS_REQUIREMENT}
 
 
 LangSAMPConfig.register_for_auto_class()  # save_pretrained then writes this module (and its imports) too

@@ -21,6 +21,16 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+import transformers
+from packaging.version import Version
+
+# The check that opens configuration_langsamp.py (which says why); here too, since this module may be loaded first.
+if Version(transformers.__version__) < Version("5.14"):  # as TRANSFORMERS_REQUIREMENT (configuration_langsamp.py)
+    raise ImportError(
+        f"LangSAMP's remote code needs transformers>=5.14,<6 (found {transformers.__version__}): pip install -U "
+        "'transformers>=5.14,<6'"
+    )
+
 import torch
 from torch import nn
 from transformers import initialization as init
@@ -40,9 +50,12 @@ from transformers.processing_utils import Unpack
 from transformers.utils import TransformersKwargs, logging
 from transformers.utils.generic import can_return_tuple
 
+# Every sibling module by name, as in configuration_langsamp.py (which says why).
 try:
     from .configuration_langsamp import AUTO_MAP, LangSAMPConfig
     from .langsamp_codes import default_script, parse_language
+    from .langsamp_inventory import RELEASE_LANGUAGES  # noqa: F401
+    from .tokenization_langsamp import LangSAMPTokenizer  # noqa: F401
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
     from configuration_langsamp import AUTO_MAP, LangSAMPConfig
     from langsamp_codes import default_script, parse_language

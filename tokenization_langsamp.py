@@ -24,6 +24,24 @@ resolves to the trained individual language (`arb`).
 
 from __future__ import annotations
 
+import warnings
+
+import transformers
+from packaging.version import Version
+
+# The check that opens configuration_langsamp.py (which says why); here too, since AutoTokenizer loads this module
+# alone. Every entry module imports this one, so transformers 6 is warned about here, once.
+if Version(transformers.__version__) < Version("5.14"):  # as TRANSFORMERS_REQUIREMENT (configuration_langsamp.py)
+    raise ImportError(
+        f"LangSAMP's remote code needs transformers>=5.14,<6 (found {transformers.__version__}): pip install -U "
+        "'transformers>=5.14,<6'"
+    )
+if Version(transformers.__version__).major >= 6:  # untested, not known to fail: a checkpoint's code stays as pushed
+    warnings.warn(
+        f"LangSAMP's remote code is tested on transformers>=5.14,<6 (found {transformers.__version__}); if loading "
+        "fails, pip install 'transformers>=5.14,<6'"
+    )
+
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
