@@ -130,7 +130,8 @@ def test_fresh_process_loads_the_folder_with_auto_classes(hub_folder, tmp_path):
     folder, expected, batch = hub_folder
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["README.md", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", *REMOTE_CODE_FILES]
-    )
+        + ["modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling"]
+    )  # the last four: the sentence-transformers configuration
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
     env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), TOKENIZERS_PARALLELISM="false")
     workdir = tmp_path / "elsewhere"
