@@ -35,7 +35,7 @@ from langsamp.data.pipeline import build, build_pretraining_dataset
 from langsamp.data.reading import SAVED_DATASET_MARKERS
 from langsamp.data.rows import load_text_dataset
 from langsamp.data.sampling import glot500_counts, mixture_probabilities, sample_counts, sampling_probabilities
-from langsamp.data.sources import Corpus, PairSource, discover_corpus, find_pairs, open_corpus
+from langsamp.data.sources import Corpus, PairSource, discover_corpus, find_pairs, offered_labels, open_corpus
 
 __all__ = [
     "SAVED_DATASET_MARKERS",
@@ -50,6 +50,7 @@ __all__ = [
     "estimate_dataset_tokens",
     "estimate_tokens",
     "find_pairs",
+    "offered_labels",
     "glot500_counts",
     "load_text_dataset",
     "make_collator",

@@ -87,6 +87,27 @@ class ModelArguments:
         default=HEAD_WARMUP_LEARNING_RATE,
         metadata={"help": "Learning rate of the head warm-up (constant; AdamW with the run's betas/epsilon)."},
     )
+    new_language_init: str = field(
+        default="typology",
+        metadata={
+            "help": "Where the row of a language the checkpoint's table lacks starts (the corpus' pairs and "
+            "--languages grow the tables): `typology` = the weighted mean of the rows of its "
+            "--new_language_neighbours most URIEL-similar trained languages (syntax, family, geography); `random` = "
+            "N(0, initializer_range), as the paper. A language URIEL does not know starts random, with a warning.",
+            "choices": ["typology", "random"],
+        },
+    )
+    new_language_neighbours: int = field(
+        default=5, metadata={"help": "How many trained languages a `typology` row is the weighted mean of."}
+    )
+    new_script_init: str = field(
+        default="mean",
+        metadata={
+            "help": "Where the row of a script the checkpoint's table lacks starts: `mean` of the trained script rows, "
+            "or `random` = N(0, initializer_range).",
+            "choices": ["mean", "random"],
+        },
+    )
 
 
 @dataclass
@@ -254,6 +275,8 @@ def check_arguments(model_args: ModelArguments, data_args: DataArguments, traini
         raise ValueError(
             f"--sampling_alpha must be >= 0 (1 = proportional to size, 0 = uniform), got {data_args.sampling_alpha}."
         )
+    if model_args.new_language_neighbours < 1:
+        raise ValueError(f"--new_language_neighbours must be >= 1, got {model_args.new_language_neighbours}.")
     if data_args.max_seq_length < 8:
         raise ValueError(f"--max_seq_length {data_args.max_seq_length} is too short for masked-LM chunks.")
     check_numbers(data_args, training_args)

@@ -46,6 +46,7 @@ from langsamp.data import (
     build,
     make_collator,
     mask_once,
+    offered_labels,
     open_corpus,
     split_held_out,
 )
@@ -62,6 +63,7 @@ from langsamp.training.callbacks.demo_probes import DemoProbes
 from langsamp.training.callbacks.held_out_loss import HeldOutLoss
 from langsamp.training.callbacks.hub_ready import HubReadyCheckpoints, write_hub_files
 from langsamp.training.callbacks.save_on_interrupt import SaveOnInterrupt
+from langsamp.training.growing import grow_inventory
 from langsamp.training.model_card import RunCard
 from langsamp.training.resume import (
     RUN_RECORD_NAME,
@@ -157,6 +159,7 @@ def check_run(
     check_arguments(model_args, data_args, training_args)
     resume = resolve_resume(training_args, start_over=demo)
     tokenizer = load_tokenizer(model_args)
+    grow_inventory(tokenizer, offered_labels(data_args.corpus), data_args.languages)
     corpus = open_corpus(
         data_args.corpus,
         tokenizer,
@@ -284,6 +287,7 @@ def build_trainer(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) ->
         vocabulary_extension=loaded.vocabulary_extension,
         base_model=model_args.model_name_or_path,
         demo=run.demo,
+        grown_rows=loaded.grown_rows,
     )
     save_on_interrupt = SaveOnInterrupt()
     masking = ResumableMasking(
@@ -395,7 +399,13 @@ def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainerCallback]
         training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * training_args.world_size
     )
     facts = RunFacts(
-        demo, trainer.state.global_step - run.start_step, batch, data_args.max_seq_length, seconds, session.n_params
+        demo,
+        trainer.state.global_step - run.start_step,
+        batch,
+        data_args.max_seq_length,
+        seconds,
+        session.n_params,
+        session.card.grown_rows,
     )
     summary = summary_of(trainer, facts, session.card.losses, session.head_warmup, pushed)
     print_summary(summary, facts, trainer.model, training_args, session.probes.probes if session.probes else None)
