@@ -48,7 +48,9 @@ def lang2vec_data_dir() -> Path:
     """lang2vec's data folder, found without importing the module (it imports the removed `pkg_resources`)."""
     spec = importlib.util.find_spec("lang2vec")
     if spec is None or not spec.origin:
-        raise ImportError(f"URIEL similarities need lang2vec's data files: `{INSTALL}` (a dependency of the langsamp package).")
+        raise ImportError(
+            f"URIEL similarities need lang2vec's data files: `{INSTALL}` (a dependency of the langsamp package)."
+        )
     folder = Path(spec.origin).parent / "data"
     if not folder.is_dir():
         raise ImportError(f"lang2vec is installed but has no data folder ({folder}): reinstall it with `{INSTALL}`.")
