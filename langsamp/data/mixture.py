@@ -54,6 +54,7 @@ class PairMixture:
     samples: dict = field(default_factory=dict)  # rows per pair in one (non-streaming) epoch
     tokens: dict = field(default_factory=dict)  # tokens per pair (exact when not estimated)
     sampling: str = "alpha"
+    phases: list = field(default_factory=list)  # a scheduled run's phases (phased.py): steps, alpha, p, rows
 
     @property
     def num_samples(self) -> int | None:
@@ -94,7 +95,22 @@ class PairMixture:
             )
         if len(order) > limit:
             lines += ["", f"... and {len(order) - limit} more pairs."]
-        return "\n".join(lines)
+        return "\n".join(lines + self.phases_table(limit))
+
+    def phases_table(self, limit: int = 60) -> list[str]:
+        """A scheduled run's phases as Markdown lines: one row per phase and pair (the largest shares first)."""
+        if not self.phases:
+            return []
+        lines = ["", "Phases:", "", "| steps | alpha | mlm_probability | pair | p | rows drawn |", "|---|---|---|---|---|---|"]
+        for phase in self.phases:
+            order = sorted(phase["rows"], key=lambda label: -phase["probabilities"][label])
+            first, end = phase["steps"]
+            for label in order[:limit]:
+                lines.append(
+                    f"| {first}-{end - 1} | {phase['alpha']:g} | {phase['mlm_probability']:g} | {label} | "
+                    f"{phase['probabilities'][label]:.4f} | {phase['rows'][label]} |"
+                )
+        return lines
 
     def to_dict(self) -> dict:
         return dict(dataclasses.asdict(self), num_samples=self.num_samples)

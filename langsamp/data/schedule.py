@@ -57,7 +57,7 @@ def parse_schedule(flag: str, text: str | float, low: float, high: float, open_l
         if start < 0:
             raise ValueError(f"{flag} {text!r}: {entry!r} needs `@fraction`, the fraction of the steps it starts at.")
         if not (low < value <= high if open_low else low <= value <= high):
-            bounds = f"({low}, {high}]" if open_low else f"[{low}, {high}]"
+            bounds = f"({low:g}, {high:g}]" if open_low else f"[{low:g}, {high:g}]"
             raise ValueError(f"{flag} {text!r}: the value {value:g} of {entry!r} is outside {bounds}.")
         if not 0 <= start < 1:
             raise ValueError(f"{flag} {text!r}: {entry!r} starts at {start:g}, outside [0, 1) of the run's steps.")
