@@ -50,7 +50,14 @@ from langsamp.data import (
     open_corpus,
     split_held_out,
 )
-from langsamp.training.arguments import DataArguments, ModelArguments, check_arguments, parse_arguments
+from langsamp.training.arguments import (
+    DataArguments,
+    ModelArguments,
+    alpha_schedule,
+    check_arguments,
+    mlm_schedule,
+    parse_arguments,
+)
 from langsamp.training.builders import (
     check_lengths,
     load_config,
@@ -76,6 +83,7 @@ from langsamp.training.resume import (
     trained_pairs_of,
     write_run_record,
 )
+from langsamp.training.schedules import build_phased_data, scheduled_stages
 from langsamp.training.summary import RunFacts, print_summary, summary_of
 from langsamp.training.trainer import LangSAMPTrainer
 
@@ -116,6 +124,7 @@ class Run:
     config: Any
     parts: list[dict]
     changes: list[str]
+    stages: dict[str, float] | None = None  # {pair: the step fraction it joins at}; None: the run has no schedule
 
 
 @dataclass
@@ -168,6 +177,7 @@ def check_run(
         streaming=data_args.streaming,
         cache_dir=data_args.cache_dir,
     )
+    stages = scheduled_stages(data_args, corpus.labels)
     config = load_config(model_args, tokenizer)
     check_lengths(config, data_args)
     if resume is not None:
@@ -175,7 +185,18 @@ def check_run(
     start_step = resumed_step(resume)
     parts, changes = run_parts(training_args.output_dir, data_record(data_args, corpus.labels), start_step)
     return Run(
-        model_args, data_args, training_args, demo, resume, start_step, tokenizer, corpus, config, parts, changes
+        model_args,
+        data_args,
+        training_args,
+        demo,
+        resume,
+        start_step,
+        tokenizer,
+        corpus,
+        config,
+        parts,
+        changes,
+        stages,
     )
 
 
@@ -194,12 +215,15 @@ def build_data(run: Run) -> Data:
     """Tokenised, chunked per pair and sampled with p_l ~ n_l^alpha (rank 0 builds and caches it first); the held-out
     chunks split off and masked once."""
     data_args, training_args = run.data_args, run.training_args
+    if run.stages is not None:
+        train, held_out, mixture = build_phased_data(run.corpus, run.tokenizer, data_args, training_args, run.stages)
+        return Data(train, held_out, mixture)
     with training_args.main_process_first(desc="preprocessing the corpus"):
         dataset, mixture = build(
             run.corpus,
             run.tokenizer,
             max_seq_length=data_args.max_seq_length,
-            sampling_alpha=data_args.sampling_alpha,
+            sampling_alpha=alpha_schedule(data_args).phases[0][1],
             sampling=data_args.sampling,
             streaming=data_args.streaming,
             seed=training_args.seed,
@@ -213,7 +237,7 @@ def build_data(run: Run) -> Data:
             dataset, data_args.max_eval_samples, data_args.preprocessing_num_workers, distinct_chunks=distinct
         )
     if held_out is not None:
-        held_out = mask_once(held_out, run.tokenizer, data_args.mlm_probability, training_args.seed)
+        held_out = mask_once(held_out, run.tokenizer, mlm_schedule(data_args).phases[0][1], training_args.seed)
     elif str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no":
         raise ValueError(
             "--eval_strategy needs held-out chunks, and the corpus has too few to hold some out: "
@@ -291,7 +315,7 @@ def build_trainer(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) ->
     )
     save_on_interrupt = SaveOnInterrupt()
     masking = ResumableMasking(
-        make_collator(run.tokenizer, mlm_probability=run.data_args.mlm_probability), training_args.seed
+        make_collator(run.tokenizer, mlm_probability=mlm_schedule(run.data_args).phases[0][1]), training_args.seed
     )
     trainer = LangSAMPTrainer(
         model=model,
