@@ -191,3 +191,16 @@ def test_a_code_no_standard_has_is_one_line_before_any_work(tmp_path, checked_tr
     with pytest.raises(cli.BadInput) as error:
         checked_train.main(["--corpus", str(corpus), "--output_dir", str(tmp_path / "out"), "--report_to", "none"])
     assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_a_dataset_with_one_config_per_pair_grows_the_inventory_too(tmp_path, base, udhr_translations):
+    from fixtures.hub_layouts import write_fineweb2_layout
+
+    from langsamp.data import offered_labels, open_corpus
+
+    lines = {label: list(udhr_translations[label].paragraphs())[:12] for label in ("eng_Latn", "zgh_Tfng")}
+    corpus = write_fineweb2_layout(lines, tmp_path / "fineweb-2")
+    assert offered_labels(str(corpus)) == ["eng_Latn", "zgh_Tfng"]  # its `*_removed` configs are no pairs
+    tokenizer, new = grown_tokenizer(base, offered_labels(str(corpus)))
+    assert (new.languages, new.scripts) == (["zgh"], ["Tfng"])
+    assert open_corpus(str(corpus), tokenizer).labels == ["eng_Latn", "zgh_Tfng"]  # refused before the growth
