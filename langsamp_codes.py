@@ -89,11 +89,12 @@ SHOWN = 6  # related languages named in a message; more are counted
 
 
 def how_to_add(code: str, field: str) -> str:
-    """The route that adds a table row today (docs/training.md): new tables are built from the tokenizer's
-    inventory when training starts from XLM-R or from scratch."""
+    """The route that adds a table row (docs/training.md): train.py appends rows to the tables of the checkpoint it
+    continues for the corpus pairs whose codes it lacks."""
+    pair = f"{code}_<Script>" if field == "languages" else f"<lang>_{code}"
     return (
-        f"train from XLM-R (or from scratch) with a tokenizer saved with {code!r} added to its `{field}` "
-        '(`train.py --tokenizer_name`; docs/training.md, "Adding a language or a script")'
+        f"continue training the model with train.py on a corpus with a {pair!r} pair, which appends the table row "
+        '(docs/training.md, "Adding a language or a script")'
     )
 
 

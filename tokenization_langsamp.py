@@ -155,6 +155,17 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
     def trained_pairs(self, pairs: Iterable[str] | None) -> None:
         self.init_kwargs["trained_pairs"] = list(pairs) if pairs else None  # what save_pretrained writes
 
+    def add_codes(self, languages: Iterable[str] = (), scripts: Iterable[str] = ()) -> None:
+        """Appends language and script codes to the inventory (the model's tables grow by as many rows): every code
+        already there keeps its row id. Saved with the tokenizer (`tokenizer_config.json`)."""
+        for codes, rows, key in ((languages, self._language_row, "languages"), (scripts, self._script_row, "scripts")):
+            inventory = getattr(self, key)
+            for code in codes:
+                if code not in rows:
+                    rows[code] = len(inventory)
+                    inventory.append(code)
+            self.init_kwargs[key] = list(inventory)
+
     def language_id(self, code: str) -> int:
         """Row of a language (any accepted code) in the model's language table."""
         return self._language_row[parse_language(code, self._language_row, self.trained_pairs)[0]]

@@ -27,9 +27,15 @@ def _tokenizer_record_restored(request):
         return
     shared = request.getfixturevalue("tokenizer")
     saved = dict(shared.init_kwargs)
+    # ... and a grown inventory (train.py appends the corpus' new codes to its tokenizer's).
+    inventory = [list(shared.languages), list(shared.scripts), dict(shared._language_row), dict(shared._script_row)]
     yield
     shared.init_kwargs.clear()
     shared.init_kwargs.update(saved)
+    shared.languages[:], shared.scripts[:] = inventory[:2]
+    for rows, kept in zip((shared._language_row, shared._script_row), inventory[2:]):
+        rows.clear()
+        rows.update(kept)
 
 
 @pytest.fixture(scope="session")

@@ -33,11 +33,11 @@ from langsamp.data.held_out import mask_once, split_held_out
 from langsamp.data.labels import select_pairs
 from langsamp.data.mixture import PairMixture
 from langsamp.data.opening import open_pairs
-from langsamp.data.pipeline import build, build_pretraining_dataset
+from langsamp.data.pipeline import build, build_phased, build_pretraining_dataset
 from langsamp.data.reading import SAVED_DATASET_MARKERS
 from langsamp.data.rows import load_text_dataset
 from langsamp.data.sampling import glot500_counts, mixture_probabilities, sample_counts, sampling_probabilities
-from langsamp.data.sources import Corpus, PairSource, discover_corpus, find_pairs, open_corpus
+from langsamp.data.sources import Corpus, PairSource, discover_corpus, find_pairs, offered_labels, open_corpus
 
 __all__ = [
     "SAVED_DATASET_MARKERS",
@@ -52,11 +52,13 @@ __all__ = [
     "PairSource",
     "ResumableMasking",
     "build",
+    "build_phased",
     "build_pretraining_dataset",
     "discover_corpus",
     "estimate_dataset_tokens",
     "estimate_tokens",
     "find_pairs",
+    "offered_labels",
     "glot500_counts",
     "load_text_dataset",
     "make_collator",

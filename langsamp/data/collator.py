@@ -58,6 +58,10 @@ class ResumableMasking:
     def __call__(self, features: Sequence[dict]) -> dict:
         if "labels" in features[0]:
             return default_data_collator(features)
+        if "mlm_probability" in features[0]:  # a scheduled run's rows carry their step's masking rate (phased.py)
+            rates = {feature["mlm_probability"] for feature in features}
+            features = [{k: v for k, v in feature.items() if k != "mlm_probability"} for feature in features]
+            self.mlm_collator.mlm_probability = max(rates)  # one step's rows share one rate
         digest = hashlib.blake2b(key=self.key, digest_size=8)
         for feature in features:
             digest.update(np.asarray(feature["input_ids"], dtype=np.int64).tobytes())

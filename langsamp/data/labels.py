@@ -77,7 +77,7 @@ def check_inventory(names: Mapping[str, str], model_languages, model_scripts: Se
             parse_language(lang, model_languages)
         except ValueError as error:  # it names the language and what the model has instead
             also = (
-                f" Its script {script!r} is not among the model's scripts either: add it to the tokenizer's `scripts`."
+                f" Its script {script!r} is not among the model's scripts either (train.py appends both rows)."
                 if SCRIPT_ALIASES.get(script, script) not in model_scripts
                 else ""
             )

@@ -71,6 +71,7 @@ class PairMixture:
     lines_note: str = ""
     # streaming: {label: LineCounts} of each pair once the stream has read it through (LineRules.read_through)
     read_through: dict = field(default_factory=dict)
+    phases: list = field(default_factory=list)  # a scheduled run's phases (phased.py): steps, alpha, p, rows
 
     @property
     def num_samples(self) -> int | None:
@@ -121,7 +122,22 @@ class PairMixture:
             lines += ["", self.lines_note or "Lines per pair:", "", self.lines_table(limit)]
         if self.read_through:
             lines += ["", READ_THROUGH_NOTE, "", counts_table(dict(self.read_through), limit)]
-        return "\n".join(lines)
+        return "\n".join(lines + self.phases_table(limit))
+
+    def phases_table(self, limit: int = 60) -> list[str]:
+        """A scheduled run's phases as Markdown lines: one row per phase and pair (the largest shares first)."""
+        if not self.phases:
+            return []
+        lines = ["", "Phases:", "", "| steps | alpha | mlm_probability | pair | p | rows drawn |", "|---|---|---|---|---|---|"]
+        for phase in self.phases:
+            order = sorted(phase["rows"], key=lambda label: -phase["probabilities"][label])
+            first, end = phase["steps"]
+            for label in order[:limit]:
+                lines.append(
+                    f"| {first}-{end - 1} | {phase['alpha']:g} | {phase['mlm_probability']:g} | {label} | "
+                    f"{phase['probabilities'][label]:.4f} | {phase['rows'][label]} |"
+                )
+        return lines
 
     def to_dict(self) -> dict:
         return dict(dataclasses.asdict(self), num_samples=self.num_samples)

@@ -13,7 +13,9 @@ from langsamp.data.chunking import chunk_rows, chunk_sources, pair_streams, row_
 from langsamp.data.dedup import BloomFilter, LineRules
 from langsamp.data.estimates import row_stream_sizes, source_sizes
 from langsamp.data.mixture import PairMixture, draw_epoch, mix_streams
+from langsamp.data.phased import PhasedRun, draw_phased
 from langsamp.data.sampling import check_sampling
+from langsamp.data.schedule import Schedule
 from langsamp.data.sources import Corpus, check_tokenizer, open_corpus
 
 logger = logging.getLogger(__name__)
@@ -126,6 +128,45 @@ def log_rules(rules: LineRules | None, streaming: bool, pairs: int) -> None:
         )  # fmt: skip
     elif rules.dedup:
         logger.info("Dropping exact duplicate lines within each pair (normalised: NFC, white space collapsed).")
+
+
+def build_phased(
+    corpus: Corpus,
+    tokenizer,
+    *,
+    max_seq_length: int,
+    alpha: Schedule,
+    stages: dict[str, float],
+    masking: Schedule,
+    total_steps: int,
+    rows_per_step: int,
+    held_out_rows: int,
+    sampling: str = "alpha",
+    seed: int = 42,
+    num_proc: int | None = None,
+    cache_dir=None,
+) -> PhasedRun:
+    """A run with schedules (phased.py): its rows in step order, the held-out chunks set aside first, and the
+    mixture with its phases. Cached corpora only."""
+    if corpus.sources is not None:
+        chunks = chunk_sources(corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
+    elif isinstance(corpus.rows, Dataset):
+        chunks = chunk_rows(
+            corpus.rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir
+        )
+    else:
+        raise ValueError("Schedules need a cached corpus: load it without streaming.")
+    return draw_phased(
+        chunks,
+        alpha=alpha,
+        stages=stages,
+        masking=masking,
+        total_steps=total_steps,
+        rows_per_step=rows_per_step,
+        held_out_rows=held_out_rows,
+        sampling=sampling,
+        seed=seed,
+    )
 
 
 def build_pretraining_dataset(

@@ -112,6 +112,39 @@ def find_pairs(
     return config_pairs(str(corpus), languages, model_languages, model_scripts, split)
 
 
+def offered_labels(corpus) -> list[str]:
+    """The `<lang>_<Script>` labels a per-pair corpus names, read from its layout alone (no text read, no inventory
+    check), sorted: what train.py compares with the model's inventory before the checks. [] for a dataset of rows,
+    or a layout the checks will refuse (they name the problem)."""
+    if isinstance(corpus, dict):
+        return sorted(corpus)
+    if not isinstance(corpus, (str, os.PathLike)):
+        return []
+    path = Path(str(corpus)).expanduser()
+    if path.is_dir() and not is_saved_dataset(path):
+        if (path / "README.md").is_file():
+            labels = _config_labels(str(path))
+            if labels:
+                return labels
+        if pair_entries(path) is not None or plain_text_folder(path):
+            try:
+                return sorted(_labelled_entries(path))
+            except ValueError:
+                return []
+        return []
+    if path.exists() or not could_be_hub_name(str(corpus)):
+        return []
+    return _config_labels(str(corpus))
+
+
+def _config_labels(path: str) -> list[str]:
+    try:
+        names = get_dataset_config_names(path)
+    except Exception:  # config_pairs says what went wrong
+        return []
+    return sorted(name for name in names if CONFIG_LABEL.match(name))
+
+
 def discover_corpus(
     path, languages=None, model_languages=None, model_scripts=None, split: str = "train"
 ) -> dict[str, PairSource]:

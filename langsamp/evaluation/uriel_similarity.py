@@ -9,7 +9,9 @@ Similarities, each over languages' URIEL vectors:
 * `syntax`: 1 - cosine distance of the `syntax_knn` vectors (103 binary WALS/SSWL/Ethnologue syntax features, missing
   values predicted by URIEL's k-NN; lang2vec's `feature_predictions.npz`), URIEL's "syntactic distance";
 * `genetic`: 1 - cosine distance of the `fam` vectors (one binary feature per Glottolog family node the language
-  descends from; `family_features.npz`) = shared ancestors / sqrt(depth_a * depth_b); 0 for unrelated languages.
+  descends from; `family_features.npz`) = shared ancestors / sqrt(depth_a * depth_b); 0 for unrelated languages;
+* `geographic`: 1 - cosine distance of the `geo` vectors (the language's closeness to 299 fixed points on the globe;
+  `geocoord_features.npz`), URIEL's "geographic distance".
 
 Pairwise entries share languages, so they are not independent: the p-value comes from permuting the LANGUAGES of one
 matrix (Mantel test), one-sided (a positive association). The control for languages that merely share a script (the
@@ -37,15 +39,18 @@ KINDS = {
     # kind: (file in lang2vec/data, feature-name prefix)
     "syntax": ("feature_predictions.npz", "S_"),
     "genetic": ("family_features.npz", "F_"),
+    "geographic": ("geocoord_features.npz", "GC_"),
 }
-INSTALL = "pip install --no-deps lang2vec==1.1.2"
+INSTALL = "pip install lang2vec==1.1.2"
 
 
 def lang2vec_data_dir() -> Path:
     """lang2vec's data folder, found without importing the module (it imports the removed `pkg_resources`)."""
     spec = importlib.util.find_spec("lang2vec")
     if spec is None or not spec.origin:
-        raise ImportError(f"URIEL similarities need lang2vec's data files: `{INSTALL}` (setup.sh installs it).")
+        raise ImportError(
+            f"URIEL similarities need lang2vec's data files: `{INSTALL}` (a dependency of the langsamp package)."
+        )
     folder = Path(spec.origin).parent / "data"
     if not folder.is_dir():
         raise ImportError(f"lang2vec is installed but has no data folder ({folder}): reinstall it with `{INSTALL}`.")

@@ -14,6 +14,7 @@ from pathlib import Path
 from transformers import HfArgumentParser, TrainingArguments
 
 from langsamp.command_name import command_line
+from langsamp.data.schedule import Schedule, parse_schedule
 from langsamp.hub.checks import check_output_dir, check_source
 from langsamp.hub.model_card import model_card_template
 from langsamp.training.callbacks.head_warmup import DEFAULT_LEARNING_RATE as HEAD_WARMUP_LEARNING_RATE
@@ -87,6 +88,27 @@ class ModelArguments:
         default=HEAD_WARMUP_LEARNING_RATE,
         metadata={"help": "Learning rate of the head warm-up (constant; AdamW with the run's betas/epsilon)."},
     )
+    new_language_init: str = field(
+        default="typology",
+        metadata={
+            "help": "Where the row of a language the checkpoint's table lacks starts (the corpus' pairs and "
+            "--languages grow the tables): `typology` = the weighted mean of the rows of its "
+            "--new_language_neighbours most URIEL-similar trained languages (syntax, family, geography); `random` = "
+            "N(0, initializer_range), as the paper. A language URIEL does not know starts random, with a warning.",
+            "choices": ["typology", "random"],
+        },
+    )
+    new_language_neighbours: int = field(
+        default=5, metadata={"help": "How many trained languages a `typology` row is the weighted mean of."}
+    )
+    new_script_init: str = field(
+        default="mean",
+        metadata={
+            "help": "Where the row of a script the checkpoint's table lacks starts: `mean` of the trained script rows, "
+            "or `random` = N(0, initializer_range).",
+            "choices": ["mean", "random"],
+        },
+    )
 
 
 @dataclass
@@ -110,8 +132,20 @@ class DataArguments:
     max_seq_length: int = field(
         default=512, metadata={"help": "Chunk length in tokens (a chunk never mixes languages)."}
     )
-    sampling_alpha: float = field(
-        default=0.3, metadata={"help": "Exponent of the sampling across pairs: p_l proportional to n_l^alpha."}
+    sampling_alpha: str = field(
+        default="0.3",
+        metadata={
+            "help": "Exponent of the sampling across pairs: p_l proportional to n_l^alpha; or a schedule over the "
+            "run, as mmBERT's annealing: `0.7,0.5@0.4,0.3@0.8` = 0.7, then 0.5 from 40%% of the steps on, then 0.3 "
+            "from 80%% on (needs --max_steps; not with --streaming yet)."
+        },
+    )
+    language_stages: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Pairs that join the mixture later, as mmBERT's staged languages: `zgh_Tfng,kab_Latn@0.5` "
+            "(before 50%% of the steps they are not drawn); pairs not named train from the start. Needs --max_steps."
+        },
     )
     sampling: str = field(
         default="alpha",
@@ -128,8 +162,12 @@ class DataArguments:
             "help": "Stream the corpus (larger than memory or disk): no full preprocessing pass. Needs --max_steps."
         },
     )
-    mlm_probability: float = field(
-        default=0.15, metadata={"help": "Share of tokens masked (80%% <mask>, 10%% random, 10%% kept)."}
+    mlm_probability: str = field(
+        default="0.15",
+        metadata={
+            "help": "Share of tokens masked (80%% <mask>, 10%% random, 10%% kept); or a schedule like "
+            "--sampling_alpha's (`0.3,0.15@0.4,0.05@0.8`). The held-out loss uses the first value."
+        },
     )
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
     max_eval_samples: int = field(
@@ -261,6 +299,19 @@ def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, Tra
     return model_args, data_args, training_args
 
 
+def alpha_schedule(data_args: DataArguments) -> Schedule:
+    """--sampling_alpha as a Schedule (a number is a constant one); ValueError in one line for a bad one."""
+    return parse_schedule("--sampling_alpha", data_args.sampling_alpha, 0.0, math.inf)
+
+
+def mlm_schedule(data_args: DataArguments) -> Schedule:
+    """--mlm_probability as a Schedule, each value in (0, 1)."""
+    schedule = parse_schedule("--mlm_probability", data_args.mlm_probability, 0.0, 1.0, open_low=True)
+    if any(value >= 1 for _, value in schedule.phases):
+        raise ValueError(f"--mlm_probability {data_args.mlm_probability!r}: a masking rate must be below 1.")
+    return schedule
+
+
 def check_arguments(model_args: ModelArguments, data_args: DataArguments, training_args: TrainingArguments) -> None:
     """Cheap checks of everything that does not need the tokenizer: before any loading."""
     if data_args.corpus is None:
@@ -276,12 +327,20 @@ def check_arguments(model_args: ModelArguments, data_args: DataArguments, traini
         )
     if data_args.streaming and training_args.max_steps <= 0:
         raise ValueError("--streaming needs --max_steps: a stream has no length to count epochs from.")
-    if not 0 < data_args.mlm_probability < 1:
-        raise ValueError(f"--mlm_probability must be in (0, 1), got {data_args.mlm_probability}.")
-    if data_args.sampling_alpha < 0:
-        raise ValueError(
-            f"--sampling_alpha must be >= 0 (1 = proportional to size, 0 = uniform), got {data_args.sampling_alpha}."
-        )
+    masking, alpha = mlm_schedule(data_args), alpha_schedule(data_args)
+    if data_args.language_stages or not (masking.is_constant() and alpha.is_constant()):
+        flags = "--language_stages" if data_args.language_stages else "a schedule"
+        if training_args.max_steps <= 0:
+            raise ValueError(f"{flags} needs --max_steps: its phases are fractions of the run's steps.")
+        if data_args.streaming:
+            raise ValueError(f"{flags} is not supported with --streaming yet: train from the cached corpus.")
+        if data_args.dedup is not None or data_args.exclude_eval:
+            raise ValueError(
+                f"{flags} is not supported with --dedup / --exclude_eval yet: drop the lines once with an unscheduled "
+                "run's cache, or train without the schedule."
+            )
+    if model_args.new_language_neighbours < 1:
+        raise ValueError(f"--new_language_neighbours must be >= 1, got {model_args.new_language_neighbours}.")
     if not data_args.dedup_bloom_mb > 0:
         raise ValueError(f"--dedup_bloom_mb must be a positive size in MB, got {data_args.dedup_bloom_mb}.")
     if data_args.max_seq_length < 8:

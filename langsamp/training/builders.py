@@ -16,6 +16,7 @@ from configuration_langsamp import LangSAMPConfig
 from langsamp.training.arguments import DataArguments, ModelArguments
 from langsamp.training.callbacks.head_warmup import UNTRAINED_HEAD_FIELD, HeadWarmup, auto_steps, untrained_head_reason
 from langsamp.training.resume import recorded_head_warmup
+from langsamp.training.table_rows import grow_tables
 from langsamp.training.vocabulary_extension import VocabularyExtension, extend_vocabulary
 from modeling_langsamp import LangSAMPForMaskedLM
 from tokenization_langsamp import LangSAMPTokenizer
@@ -26,11 +27,12 @@ logger = logging.getLogger(__name__)
 @dataclass
 class LoadedModel:
     """The masked LM to train and what loading it found: why its LM head is untrained (None: it is trained, or
-    everything is random), and how its vocabulary was grown (None: it was not)."""
+    everything is random), how its vocabulary was grown and which table rows were appended (None: none)."""
 
     model: LangSAMPForMaskedLM
     untrained_head: str | None = None
     vocabulary_extension: VocabularyExtension | None = None
+    grown_rows: dict | None = None  # table_rows.grow_tables' record: the rows appended and how each started
 
 
 def load_tokenizer(model_args: ModelArguments) -> LangSAMPTokenizer:
@@ -64,14 +66,17 @@ def load_config(model_args: ModelArguments, tokenizer: LangSAMPTokenizer) -> Lan
     if model_args.config_overrides:
         apply_config_overrides(config, model_args.config_overrides)
     if model_args.model_name_or_path and ("languages" in raw or "lang_size" in raw):
-        # A LangSAMP (or release) checkpoint: its table rows follow its own inventory, which the tokenizer must share.
+        # A LangSAMP (or release) checkpoint: its table rows follow its own inventory, which the tokenizer's must
+        # begin with; codes after it are rows the run appends (load_model).
         for name in ("languages", "scripts"):
-            if list(getattr(config, name)) != list(getattr(tokenizer, name)):
+            ours, theirs = list(getattr(config, name)), list(getattr(tokenizer, name))
+            if theirs[: len(ours)] != ours:
                 raise ValueError(
-                    f"The model's {name} ({len(getattr(config, name))} codes) differ from the tokenizer's "
-                    f"({len(getattr(tokenizer, name))}): the ids would index the wrong rows. Use the checkpoint's own "
-                    "tokenizer (leave out --tokenizer_name)."
+                    f"The model's {name} ({len(ours)} codes) differ from the tokenizer's ({len(theirs)}): the ids "
+                    "would index the wrong rows. Use the checkpoint's own tokenizer (leave out --tokenizer_name), or "
+                    "one whose inventory appends codes to the checkpoint's."
                 )
+            setattr(config, name, theirs)
     else:
         # New tables (from scratch, or stock XLM-R): the inventory is the tokenizer's (the release's by default).
         config.languages, config.scripts = list(tokenizer.languages), list(tokenizer.scripts)
@@ -171,10 +176,9 @@ def quiet_expected_load_reports() -> None:
 def load_model(model_args: ModelArguments, config: LangSAMPConfig, tokenizer: LangSAMPTokenizer) -> LoadedModel:
     """The model, its vocabulary grown to the tokenizer's when that is larger (vocabulary_extension.py: rows matched
     by piece, or --vocab_init resize)."""
+    grown = None
     if model_args.model_name_or_path:
-        model, info = LangSAMPForMaskedLM.from_pretrained(
-            model_args.model_name_or_path, config=config, output_loading_info=True
-        )
+        model, info, grown = load_checkpoint(model_args, config)
         untrained_head = untrained_head_reason(model.config, info["missing_keys"])
     else:
         model = LangSAMPForMaskedLM(config)
@@ -191,7 +195,36 @@ def load_model(model_args: ModelArguments, config: LangSAMPConfig, tokenizer: La
         )
         extension = extend_vocabulary(model, old_vocab, tokenizer.get_vocab(), model_args.vocab_init)
         logger.info(extension.summary())
-    return LoadedModel(model, untrained_head, extension)
+    return LoadedModel(model, untrained_head, extension, grown)
+
+
+def load_checkpoint(
+    model_args: ModelArguments, config: LangSAMPConfig
+) -> tuple[LangSAMPForMaskedLM, dict, dict | None]:
+    """(model, loading info, the rows appended): the checkpoint's tables grown to `config`'s inventory when that
+    appends codes to the checkpoint's (table_rows.py: where the new rows start)."""
+    old = checkpoint_tables(model_args.model_name_or_path)
+    inventory = (list(config.languages), list(config.scripts))
+    grows = old is not None and (old[0], old[1]) != inventory
+    if grows:
+        config.languages, config.scripts = old[0], old[1]  # the checkpoint's table shapes load first
+    model, info = LangSAMPForMaskedLM.from_pretrained(
+        model_args.model_name_or_path, config=config, output_loading_info=True
+    )
+    if not grows:
+        return model, info, None
+    model.config.languages, model.config.scripts = inventory
+    return model, info, grow_tables(model, (old[0], old[1]), old[2], model_args)
+
+
+def checkpoint_tables(source: str) -> tuple[list[str], list[str], list[str] | None] | None:
+    """(languages, scripts, trained_pairs) of a LangSAMP or release checkpoint's own config: the rows its tables
+    have; None for a checkpoint without tables (stock XLM-R)."""
+    raw = LangSAMPConfig.get_config_dict(source)[0]
+    if "languages" not in raw and "lang_size" not in raw:
+        return None
+    saved = LangSAMPConfig.from_pretrained(source)
+    return list(saved.languages), list(saved.scripts), saved.trained_pairs
 
 
 def checkpoint_vocabulary(model_args: ModelArguments, rows: int) -> dict[str, int]:

@@ -49,10 +49,18 @@ from langsamp.data import (
     build,
     make_collator,
     mask_once,
+    offered_labels,
     open_corpus,
     split_held_out,
 )
-from langsamp.training.arguments import DataArguments, ModelArguments, check_arguments, parse_arguments
+from langsamp.training.arguments import (
+    DataArguments,
+    ModelArguments,
+    alpha_schedule,
+    check_arguments,
+    mlm_schedule,
+    parse_arguments,
+)
 from langsamp.training.builders import (
     check_lengths,
     load_config,
@@ -65,6 +73,7 @@ from langsamp.training.callbacks.demo_probes import DemoProbes
 from langsamp.training.callbacks.held_out_loss import HeldOutLoss
 from langsamp.training.callbacks.hub_ready import HubReadyCheckpoints, write_hub_files
 from langsamp.training.callbacks.save_on_interrupt import SaveOnInterrupt
+from langsamp.training.growing import grow_inventory
 from langsamp.training.line_rules import line_rules
 from langsamp.training.model_card import RunCard
 from langsamp.training.resume import (
@@ -80,6 +89,7 @@ from langsamp.training.resume import (
     write_run_record,
 )
 from langsamp.training.run_lock import RunLock
+from langsamp.training.schedules import build_phased_data, scheduled_stages
 from langsamp.training.summary import RunFacts, print_summary, summary_of
 from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer
 
@@ -121,6 +131,7 @@ class Run:
     parts: list[dict]
     changes: list[str]
     rules: Any = None  # LineRules: the lines the build drops
+    stages: dict[str, float] | None = None  # {pair: the step fraction it joins at}; None: the run has no schedule
 
 
 @dataclass
@@ -167,6 +178,7 @@ def check_run(
     check_arguments(model_args, data_args, training_args)
     resume = resolve_resume(training_args, start_over=demo)
     tokenizer = load_tokenizer(model_args)
+    grow_inventory(tokenizer, offered_labels(data_args.corpus), data_args.languages)
     corpus = open_corpus(
         data_args.corpus,
         tokenizer,
@@ -176,6 +188,7 @@ def check_run(
         cache_dir=data_args.cache_dir,
     )
     rules = line_rules(data_args, corpus.labels)
+    stages = scheduled_stages(data_args, corpus.labels)
     config = load_config(model_args, tokenizer)
     check_lengths(config, data_args)
     if resume is not None:
@@ -183,7 +196,19 @@ def check_run(
     start_step = resumed_step(resume)
     parts, changes = run_parts(training_args.output_dir, data_record(data_args, corpus.labels), start_step)
     return Run(
-        model_args, data_args, training_args, demo, resume, start_step, tokenizer, corpus, config, parts, changes, rules
+        model_args,
+        data_args,
+        training_args,
+        demo,
+        resume,
+        start_step,
+        tokenizer,
+        corpus,
+        config,
+        parts,
+        changes,
+        rules=rules,
+        stages=stages,
     )
 
 
@@ -202,12 +227,15 @@ def build_data(run: Run) -> Data:
     """Tokenised, chunked per pair and sampled with p_l ~ n_l^alpha (rank 0 builds and caches it first); the held-out
     chunks split off and masked once."""
     data_args, training_args = run.data_args, run.training_args
+    if run.stages is not None:
+        train, held_out, mixture = build_phased_data(run.corpus, run.tokenizer, data_args, training_args, run.stages)
+        return Data(train, held_out, mixture)
     with training_args.main_process_first(desc="preprocessing the corpus"):
         dataset, mixture = build(
             run.corpus,
             run.tokenizer,
             max_seq_length=data_args.max_seq_length,
-            sampling_alpha=data_args.sampling_alpha,
+            sampling_alpha=alpha_schedule(data_args).phases[0][1],
             sampling=data_args.sampling,
             streaming=data_args.streaming,
             seed=training_args.seed,
@@ -222,7 +250,7 @@ def build_data(run: Run) -> Data:
             dataset, data_args.max_eval_samples, data_args.preprocessing_num_workers, distinct_chunks=distinct
         )
     if held_out is not None:
-        held_out = mask_once(held_out, run.tokenizer, data_args.mlm_probability, training_args.seed)
+        held_out = mask_once(held_out, run.tokenizer, mlm_schedule(data_args).phases[0][1], training_args.seed)
     elif str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no":
         raise ValueError(
             "--eval_strategy needs held-out chunks, and the corpus has too few to hold some out: "
@@ -296,10 +324,11 @@ def build_trainer(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) ->
         vocabulary_extension=loaded.vocabulary_extension,
         base_model=model_args.model_name_or_path,
         demo=run.demo,
+        grown_rows=loaded.grown_rows,
     )
     save_on_interrupt = SaveOnInterrupt()
     masking = ResumableMasking(
-        make_collator(run.tokenizer, mlm_probability=run.data_args.mlm_probability), training_args.seed
+        make_collator(run.tokenizer, mlm_probability=mlm_schedule(run.data_args).phases[0][1]), training_args.seed
     )
     trainer = LangSAMPTrainer(
         model=model,
@@ -417,7 +446,13 @@ def train_and_save(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) -
         training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * training_args.world_size
     )
     facts = RunFacts(
-        demo, trainer.state.global_step - run.start_step, batch, data_args.max_seq_length, seconds, session.n_params
+        demo,
+        trainer.state.global_step - run.start_step,
+        batch,
+        data_args.max_seq_length,
+        seconds,
+        session.n_params,
+        session.card.grown_rows,
     )
     summary = summary_of(trainer, facts, session.card.losses, session.head_warmup, pushed)
     print_summary(summary, facts, trainer.model, training_args, session.probes.probes if session.probes else None)

@@ -1,5 +1,5 @@
 """The model card's metadata for a training run, at any step: what it trained on (every part of a resumed run), its
-held-out losses, the vocabulary it grew, the head warm-up and the training mixture."""
+held-out losses, the vocabulary and table rows it grew, the head warm-up and the training mixture."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from transformers import TrainerState
 
 from langsamp.data import PairMixture
 from langsamp.training.callbacks.head_warmup import HeadWarmup
+from langsamp.training.table_rows import describe
 from langsamp.training.vocabulary_extension import VocabularyExtension
 
 DEMO_CORPUS = (
@@ -35,10 +36,12 @@ class RunCard:
         vocabulary_extension: VocabularyExtension | None = None,
         base_model: str | None = None,
         demo: bool = False,
+        grown_rows: dict | None = None,
     ):
         self.parts, self.pairs, self.model_languages = parts, pairs, model_languages
         self.mixture, self.head_warmup, self.losses = mixture, head_warmup, losses
         self.vocabulary_extension, self.base_model, self.demo = vocabulary_extension, base_model, demo
+        self.grown_rows = grown_rows
 
     def extra(self, step: int) -> str:
         """The card's free text: held-out losses, vocabulary growth, head warm-up, then the mixture's table."""
@@ -48,6 +51,7 @@ class RunCard:
             extra = f"Held-out masked-LM loss (same masks): {losses['before']:.4f}{after}. Trained with `train.py`."
         if self.vocabulary_extension is not None:  # the counts of a grown vocabulary belong on the card too
             extra = " ".join(filter(None, [extra, self.vocabulary_extension.summary()]))
+        extra = " ".join(filter(None, [extra, describe(self.grown_rows)]))
         extra = " ".join(filter(None, [extra, self.head_warmup.describe(step)]))
         return "\n\n".join(filter(None, [extra, self.mixture.table()]))
 

@@ -34,6 +34,7 @@ RECORDED_DATA_ARGUMENTS = (
     "max_eval_samples",
     "dedup",
     "exclude_eval",
+    "language_stages",
 )
 PAIR_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 # What a finished run leaves in output_dir (the final save), which a fresh run would overwrite.
@@ -197,7 +198,12 @@ def resumed_step(resume: str | None) -> int:
 def data_record(data_args: Any, pairs: list[str] | None) -> dict:
     """What this part of the run trains on: the data arguments, and the `<lang>_<Script>` pairs (None if unknown,
     e.g. a `datasets` dataset filtered by language only)."""
-    record = {name: getattr(data_args, name) for name in RECORDED_DATA_ARGUMENTS}
+    record = {name: getattr(data_args, name, None) for name in RECORDED_DATA_ARGUMENTS}
+    for name in ("sampling_alpha", "mlm_probability"):  # a constant as the number it is (as runs recorded it before)
+        try:
+            record[name] = float(record[name])
+        except (TypeError, ValueError):
+            pass  # a schedule, recorded as given
     record["pairs"] = sorted(pairs) if pairs and all(PAIR_LABEL.match(p) for p in pairs) else None
     return record
 

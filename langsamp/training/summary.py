@@ -22,6 +22,7 @@ class RunFacts:
     max_seq_length: int
     seconds: float  # wall time of training alone (held-out losses and demo probes left out)
     n_params: int
+    grown_rows: dict | None = None  # the table rows this run appended (table_rows.grow_tables' record)
 
 
 def summary_of(trainer: Any, run: RunFacts, losses: dict, head_warmup: Any, pushed: Any) -> dict:
@@ -41,6 +42,8 @@ def summary_of(trainer: Any, run: RunFacts, losses: dict, head_warmup: Any, push
         "head_warmup_steps": head_warmup.steps,
         "head_warmup_learning_rate": head_warmup.learning_rate,
         "head_warmup_seconds": head_warmup.seconds,
+        "new_languages": list((run.grown_rows or {}).get("languages", {})),
+        "new_scripts": list((run.grown_rows or {}).get("scripts", {})),
     }
 
 
@@ -52,6 +55,12 @@ def print_summary(
     out = summary["output_dir"]
     lines = ["", "=" * 100, "LangSAMP continual pretraining: done", ""]
     lines.append(f"  checkpoint        {out}")
+    if summary["new_languages"] or summary["new_scripts"]:
+        lines.append(
+            f"  new table rows    {len(summary['new_languages'])} language(s) "
+            f"({', '.join(summary['new_languages']) or '-'}), {len(summary['new_scripts'])} script(s) "
+            f"({', '.join(summary['new_scripts']) or '-'})"
+        )
     if demo:
         lines.append(
             f"                    multilingual-e5-small continually pretrained as LangSAMP ({n_params / 1e6:.1f}M "

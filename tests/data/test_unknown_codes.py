@@ -13,7 +13,7 @@ from tokenization_langsamp import LangSAMPTokenizer
 
 # Tifinagh letters only (Unicode's Tfng block), as a zgh_Tfng or kab_Tfng file would hold.
 TIFINAGH = "ⵜⵜⵍⴰⵍⴻⵏ ⵎⵉⴷⴷⵏ ⴰⴽⴽ ⴷ ⵉⵍⴻⵍⵍⵉⵢⴻⵏ ⵎⴳⴷⴰⵏ ⴳ ⵡⴰⴷⴷⵓⵔ ⴷ ⵉⵣⵔⴼⴰⵏ\n"
-ADD_ROUTE = '(`train.py --tokenizer_name`; docs/training.md, "Adding a language or a script")'
+ADD_ROUTE = 'which appends the table row (docs/training.md, "Adding a language or a script")'
 
 
 def corpus(tmp_path, *labels):
@@ -33,8 +33,8 @@ def test_a_pair_in_a_script_the_model_lacks_says_how_to_add_the_script(tmp_path)
     assert "'Tfng' is Tifinagh (ISO 15924); the model's 30 scripts are Arab, Armn, " in message
     assert "Glot500-c has kab (Kabyle) in Latn." in message  # Kabyle's one pair in Glot500-c is kab_Latn
     assert (
-        f"To add the script, train from XLM-R (or from scratch) with a tokenizer saved with 'Tfng' added to its "
-        f"`scripts` {ADD_ROUTE}; or filter the pair out with `languages`." in message
+        f"To add the script, continue training the model with train.py on a corpus with a '<lang>_Tfng' pair, "
+        f"{ADD_ROUTE}; or filter the pair out with `languages`." in message
     )
 
 
@@ -49,10 +49,8 @@ def test_a_real_language_the_model_lacks_is_named_and_the_named_route_then_works
         "Corpus entry 'zgh_Tfng': Unknown language 'zgh': 'zgh' is Standard Moroccan Tamazight (ISO 639), a real "
         "language that is not among the model's 610 languages."
     )
-    assert f"with a tokenizer saved with 'zgh' added to its `languages` {ADD_ROUTE}." in message
-    assert message.endswith(
-        "Its script 'Tfng' is not among the model's scripts either: add it to the tokenizer's `scripts`."
-    )
+    assert f"on a corpus with a 'zgh_<Script>' pair, {ADD_ROUTE}." in message
+    assert message.endswith("Its script 'Tfng' is not among the model's scripts either (train.py appends both rows).")
 
     # The route: a tokenizer saved with both codes appended (the release's ids stay where they were) ...
     extended = LangSAMPTokenizer.from_pretrained(

@@ -54,7 +54,8 @@ def test_help_lists_the_scripts_own_flags(capsys, monkeypatch):
         "--corpus CORPUS",
         "--max_seq_length MAX_SEQ_LENGTH",
         "--use_lang_embedding",
-        "Share of tokens masked (80% <mask>, 10% random, 10% kept).",
+        "Share of tokens masked (80% <mask>, 10% random, 10% kept); or a schedule",
+        "from 40% of the steps on",
         "at most 10% of the chunks",
         "--learning_rate LEARNING_RATE",
     ):  # and TrainingArguments' after this script's own
