@@ -17,6 +17,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,8 +53,10 @@ def run_once(corpus, folder, steps, env):
     """One train.py run of `steps` steps: its getrusage deltas (children), wall time and per-step losses."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    command = [sys.executable, str(common.ROOT / "train.py"), *train_argv(corpus, folder / f"run{steps}", steps)]
+    output_dir = folder / f"run{steps}"
+    command = [sys.executable, str(common.ROOT / "train.py"), *train_argv(corpus, output_dir, steps)]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, cwd=folder)
+    shutil.rmtree(output_dir, ignore_errors=True)  # the next repeat starts over, it does not resume
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
