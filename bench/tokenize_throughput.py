@@ -6,6 +6,10 @@ Variants:
   stock       XLMRobertaTokenizer(texts)
   detect      LangSAMPTokenizer(texts, lang=[ISO 639-3 per text]): the script is detected from each text
   label       LangSAMPTokenizer(texts, lang=[Glot500 label per text]): the label names the script, no detection
+and, one text a call (as a pipeline tokenizes), `single_stock` and `single_detect` over the first `single_texts`.
+
+The ratios to stock come with an interval: each repeat times every variant over the same texts, interleaved, so
+one repeat gives one ratio per variant; the report is the median of those ratios and their range over the repeats.
 """
 
 import shutil
@@ -57,20 +61,6 @@ def main():
     scripts_agree = sum(d[0] == s[0] for d, s in zip(detected, labelled)) / len(texts)
     tokens = sum(len(ids) for ids in reference)
 
-    # Interleaved batch by batch (order rotating), so that load from elsewhere on the machine, which shifts over
-    # seconds, falls on all variants alike; one repeat = every variant over the whole batch list.
-    timings = {name: [0.0] * args["repeats"] for name in variants}
-    cpu_timings = {name: [0.0] * args["repeats"] for name in variants}
-    order = list(variants)
-    turn = 0
-    for repeat in range(args["repeats"]):
-        for a, b in spans:
-            turn += 1
-            for name in order[turn % len(order) :] + order[: turn % len(order)]:
-                start, cpu_start = time.perf_counter(), time.process_time()
-                variants[name](a, b)
-                timings[name][repeat] += time.perf_counter() - start
-                cpu_timings[name][repeat] += time.process_time() - cpu_start
     result = {
         "texts": len(texts),
         "languages": len(set(labels)),
@@ -80,21 +70,68 @@ def main():
         "same_input_ids_as_stock": same_ids,
         "detected_script_matches_label": scripts_agree,
         "parallelism": args["parallelism"],
-        "variants": {},
+        "variants": timed(variants, spans, args["repeats"], tokens, len(texts)),
     }
+    n_single = min(args.get("single_texts", 300), len(texts))
+    singles = {
+        "single_stock": lambda a, b: stock(texts[a]),
+        "single_detect": lambda a, b: ours(texts[a], lang=isos[a]),
+    }
+    single_tokens = sum(len(ids) for ids in reference[:n_single])
+    result["single"] = timed(singles, [(i, i + 1) for i in range(n_single)], args["repeats"], single_tokens, n_single)
+    result["single_texts"] = n_single
+    result["ratios"] = {
+        "detect": ratio_interval(result["variants"]["stock"], result["variants"]["detect"]),
+        "label": ratio_interval(result["variants"]["stock"], result["variants"]["label"]),
+        "single_detect": ratio_interval(result["single"]["single_stock"], result["single"]["single_detect"]),
+    }
+    common.write_result(args, result)
+
+
+def ratio_interval(stock, variant):
+    """Throughput of `variant` over stock's, repeat by repeat (wall and CPU time): median and [min, max]."""
+    out = {}
+    for key in ("times_s", "cpu_times_s"):
+        ratios = sorted(s / v for s, v in zip(stock[key], variant[key]))
+        out["wall" if key == "times_s" else "cpu"] = {
+            "median": common.median(ratios),
+            "min": ratios[0],
+            "max": ratios[-1],
+            "per_repeat": ratios,
+        }
+    return out
+
+
+def timed(variants, spans, repeats, tokens, n_texts):
+    """Every variant over every span, `repeats` times; per-repeat wall and CPU seconds, and their medians."""
+    # Interleaved span by span (order rotating), so that load from elsewhere on the machine, which shifts over
+    # seconds, falls on all variants alike; one repeat = every variant over the whole batch list.
+    timings = {name: [0.0] * repeats for name in variants}
+    cpu_timings = {name: [0.0] * repeats for name in variants}
+    order = list(variants)
+    turn = 0
+    for repeat in range(repeats):
+        for a, b in spans:
+            turn += 1
+            for name in order[turn % len(order) :] + order[: turn % len(order)]:
+                start, cpu_start = time.perf_counter(), time.process_time()
+                variants[name](a, b)
+                timings[name][repeat] += time.perf_counter() - start
+                cpu_timings[name][repeat] += time.process_time() - cpu_start
+    results = {}
     for name, times in timings.items():
         seconds = common.median(times)
         cpu = common.median(cpu_timings[name])
-        result["variants"][name] = {
+        results[name] = {
             "times_s": times,
             "cpu_times_s": cpu_timings[name],
             "median_s": seconds,
             "median_cpu_s": cpu,
-            "texts_per_s": len(texts) / seconds,
+            "texts_per_s": n_texts / seconds,
             "tokens_per_s": tokens / seconds,
             "tokens_per_cpu_s": tokens / cpu,
         }
-    common.write_result(args, result)
+    return results
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ tables the two models compute the same function, so their losses on the same bat
 
 import gc
 import os
+import resource
 import time
 
 import common
@@ -88,11 +89,26 @@ def build(model_name, shape, weights, device="cpu", **overrides):
     return model
 
 
+def usage_per_step(before, after, steps):
+    """User and kernel CPU time, the kernel's share of it, and page faults, a step, from two getrusage results."""
+    user, system = (after.ru_utime - before.ru_utime) / steps, (after.ru_stime - before.ru_stime) / steps
+    return {
+        "user_s_per_step": user,
+        "system_s_per_step": system,
+        "kernel_share": system / (user + system),
+        "minor_faults_per_step": (after.ru_minflt - before.ru_minflt) / steps,
+    }
+
+
 def main():
     import torch
     from tqdm.auto import tqdm
 
     args = common.worker_args()
+    if args.get("keep_large_blocks", True):  # as train.py's main does, unless the run asks for glibc's defaults
+        from langsamp.training.allocator import keep_large_blocks
+
+        keep_large_blocks()
     threads = common.set_threads(args.get("threads"))
     device = torch.device(args["device"])
     model = build(args["model"], args["shape"], args["weights"]).to(device).train()
@@ -119,7 +135,7 @@ def main():
         base_bytes = common.current_rss()
         peak_reset = common.reset_peak_rss()
 
-    times, cpu_times, losses = [], [], []
+    times, cpu_times, losses, usages = [], [], [], []
     warmup = args["warmup"]
     common.lockstep_say(args, "ready")
     steps = (
@@ -129,6 +145,8 @@ def main():
     )
     for step, batch in enumerate(steps):
         common.lockstep_next(args)
+        if step == warmup:
+            usages.append(resource.getrusage(resource.RUSAGE_SELF))
         torch.manual_seed(1000 + step)  # same dropout masks in both models' processes
         start, cpu_start = time.perf_counter(), time.process_time()
         loss = model(**batch).loss
@@ -140,6 +158,7 @@ def main():
         cpu_times.append(time.process_time() - cpu_start)
         common.lockstep_say(args, "done")
 
+    usages.append(resource.getrusage(resource.RUSAGE_SELF))
     if cuda:
         peak_bytes = torch.cuda.max_memory_allocated()
     else:
@@ -161,6 +180,7 @@ def main():
             "min_step_s": min(times[warmup:]),
             "step_cpu_times_s": cpu_times,
             "median_step_cpu_s": common.median(cpu_times[warmup:]),
+            **usage_per_step(*usages, len(batches) - warmup),
             "loadavg_after": os.getloadavg(),
             "losses": losses,
             "memory_kind": "cuda max_memory_allocated"

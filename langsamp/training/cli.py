@@ -53,6 +53,7 @@ from langsamp.data import (
     open_corpus,
     split_held_out,
 )
+from langsamp.training.allocator import keep_large_blocks
 from langsamp.training.arguments import (
     DataArguments,
     ModelArguments,
@@ -413,6 +414,7 @@ def save(session: Session, result: Any) -> Any:
 def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainerCallback] = ()) -> dict | None:
     """Run train.py with `argv` (default: sys.argv[1:]; empty = the demo). `callbacks` are extra TrainerCallbacks.
     Returns the summary's figures on rank 0 (None elsewhere)."""
+    keep_large_blocks()  # the step's embedding-sized blocks stay in the heap, not re-faulted every step
     argv, demo = command_arguments(argv)
     with bad_input():
         model_args, data_args, training_args = parse_arguments(argv)
