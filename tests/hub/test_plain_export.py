@@ -7,12 +7,13 @@ from the conversion; the plain folder is loaded in a fresh process, as a user of
 
 import errno
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
-from fixtures.models import TRAINED, tiny_config
+from fixtures.models import TRAINED
 
 from langsamp.hub import export
 from modeling_langsamp import LangSAMPForMaskedLM
@@ -21,10 +22,12 @@ TEXTS = ["Alle Menschen sind frei und gleich an <mask> und Rechten geboren.", "A
 
 
 @pytest.fixture(scope="module")
-def langsamp_folder(tmp_path_factory, tokenizer):
-    """A tiny LangSAMP masked LM whose tables are large enough that folding the wrong row (or none) shows."""
+def langsamp_folder(tmp_path_factory, mlm_folder):
+    """conftest's tiny masked LM (trained on TRAINED, with its tokenizer), its tables made large enough that folding
+    the wrong row (or none) shows."""
     torch.manual_seed(0)
-    model = LangSAMPForMaskedLM(tiny_config(trained_pairs=TRAINED)).eval()
+    model = LangSAMPForMaskedLM.from_pretrained(mlm_folder).eval()
+    assert model.config.trained_pairs == TRAINED
     with torch.no_grad():
         for table in (
             model.language_script_embeddings.language_embeddings,
@@ -33,11 +36,8 @@ def langsamp_folder(tmp_path_factory, tokenizer):
             table.weight.normal_(0.0, 1.0)
     folder = tmp_path_factory.mktemp("langsamp")
     model.save_pretrained(folder)
-    tokenizer.trained_pairs = TRAINED
-    try:
-        tokenizer.save_pretrained(folder)
-    finally:
-        tokenizer.trained_pairs = None
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copyfile(mlm_folder / name, folder / name)
     return folder
 
 
