@@ -442,6 +442,10 @@ def train_and_save(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) -
         step = trainer.state.global_step
         when = f"after training (step {step}), before the final save ended"
         raise Interrupted(interruption_message(training_args, step, when)) from interrupt
+    # Every rank waits for the final save, then leaves the process group: a rank that exits with gloo's worker
+    # threads still running aborts ("terminate called without an active exception") and fails the whole launch.
+    trainer.accelerator.wait_for_everyone()
+    trainer.end()
     if not trainer.is_world_process_zero():
         return None
     batch = (
