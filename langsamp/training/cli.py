@@ -19,7 +19,8 @@ What this script adds to the stock Trainer, and why:
   half-written folder that the Trainer's own `get_last_checkpoint` would pick);
 * one run per `--output_dir`: a second run into a folder a live run is writing stops with one line naming it
   (run_lock.py); a checkpoint that cannot be written (a full disk) ends the run with one line naming the last
-  complete one, its half-written folder removed (`LangSAMPTrainer`);
+  complete one, its half-written folder removed (`LangSAMPTrainer`); so does a final save that cannot be written,
+  its half-written model files removed from output_dir;
 * the masked-LM loss is measured on held-out chunks before and after training with the SAME masks;
 * `--head_warmup_steps N`: the first N steps train only the LM head and the language/script tables, then everything
   (LP-FT: a new head's gradients would otherwise distort the pretrained encoder); on by default when the start has
@@ -92,7 +93,7 @@ from langsamp.training.resume import (
 from langsamp.training.run_lock import RunLock
 from langsamp.training.schedules import build_phased_data, scheduled_stages
 from langsamp.training.summary import RunFacts, print_summary, summary_of
-from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer
+from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer, disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -380,11 +381,18 @@ def train(session: Session, run: Run) -> tuple[Any, float]:
 def save(session: Session, result: Any) -> Any:
     """The held-out loss after, then the final save (and push): weights, tokenizer, code and card in output_dir.
     Returns the final push's commit (None without --push_to_hub, or when it failed)."""
-    trainer, training_args = session.trainer, session.trainer.args
+    trainer = session.trainer
     if session.held_out is not None:
         session.held_out.measure_after()
     trainer.model.config.sparse_prediction = False  # users get every masked LM's [batch, seq, vocab] logits with labels
     trainer.log_metrics("train", result.metrics)
+    with trainer.final_save():  # a full disk: one line, and no half-written model left in output_dir
+        return write_final(session, result)
+
+
+def write_final(session: Session, result: Any) -> Any:
+    """The final save's files (and push); the final push's commit, or None."""
+    trainer, training_args = session.trainer, session.trainer.args
     losses = {f"held_out_loss_{key}": value for key, value in session.card.losses.items()}
     trainer.save_metrics("train", {**result.metrics, **losses})
     trainer.save_state()
@@ -396,6 +404,8 @@ def save(session: Session, result: Any) -> Any:
         try:
             pushed = trainer.push_to_hub(commit_message=f"End of training (step {trainer.state.global_step})")
         except Exception as error:  # the model is saved locally before the upload starts
+            if disk_full(error):  # ... unless the local save is what failed
+                raise
             logger.warning(
                 "The final push to the Hub failed (%s: %s); the model is saved in %s.",
                 type(error).__name__,
@@ -467,7 +477,7 @@ def train_and_save(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) -
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """The command line (`python train.py`, `langsamp-train`): bad input is one line and exit status 2, Ctrl-C 130, a
-    checkpoint that could not be written (a full disk) one line and 1."""
+    checkpoint or final model that could not be written (a full disk) one line and 1."""
     prog = command_name("train.py")
     try:
         summary = main(argv)
@@ -483,7 +493,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except CheckpointNotSaved as failure:  # a full disk: the traceback would add nothing, the way on is what counts
         remedy = "free some space" if failure.disk_full else "fix that"
-        print(f"{prog}: error: {save_failure_message(failure.folder.parent, str(failure), remedy)}", file=sys.stderr)
+        print(f"{prog}: error: {save_failure_message(failure.output_dir, str(failure), remedy)}", file=sys.stderr)
         sys.exit(1)
     if summary and summary["final_push_failed"]:  # the model is saved; the run did not do all it was asked
         repo, folder = summary["hub_model_id"], summary["output_dir"]
