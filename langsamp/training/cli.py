@@ -55,14 +55,8 @@ from langsamp.data import (
     split_held_out,
 )
 from langsamp.training.allocator import keep_large_blocks
-from langsamp.training.arguments import (
-    DataArguments,
-    ModelArguments,
-    alpha_schedule,
-    check_arguments,
-    mlm_schedule,
-    parse_arguments,
-)
+from langsamp.training.argument_checks import alpha_schedule, check_arguments, mlm_schedule
+from langsamp.training.arguments import DataArguments, ModelArguments, parse_arguments
 from langsamp.training.builders import (
     check_lengths,
     load_config,
