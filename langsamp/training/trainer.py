@@ -200,7 +200,8 @@ class LangSAMPTrainer(Trainer):
     def final_save(self) -> Iterator[None]:
         """Around the final save into output_dir: if it fails, the model files it wrote are removed (a config.json
         beside cut-short weights would look like a finished model) and a failed write raises FinalModelNotSaved
-        (train.py: one line, exit 1). Files it did not reach are kept: a resumed run's earlier model stays whole."""
+        (train.py: one line, exit 1). A failure before it wrote any model file (in the trainer state, say) removes
+        nothing: a resumed run's earlier model stays whole."""
         folder = Path(self.args.output_dir)
         before = model_files(folder) if folder.is_dir() else {}
         try:
@@ -212,7 +213,8 @@ class LangSAMPTrainer(Trainer):
                 left = "absent"
             elif self.args.should_save:
                 for path in after:
-                    path.unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):  # what is left is said below; the save's error comes first
+                        path.unlink()
                 left = "kept" if any(path.exists() for path in after) else "removed"
             else:
                 left = "kept"

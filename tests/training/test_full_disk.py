@@ -16,7 +16,7 @@ from transformers import TrainingArguments
 from transformers import trainer as hf_trainer
 
 from langsamp.training import cli, resume
-from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer
+from langsamp.training.trainer import CheckpointNotSaved, FinalModelNotSaved, LangSAMPTrainer
 
 # safetensors' own words for ENOSPC (its Rust I/O error, no errno), as `save_file` raises them on a full disk.
 ENOSPC_TEXT = "Error while serializing: I/O error: No space left on device (os error 28)"
@@ -182,3 +182,21 @@ def test_a_full_disk_during_the_final_save_ends_in_one_line_and_leaves_no_half_m
 
     assert LangSAMPForMaskedLM.from_pretrained(out).config.num_hidden_layers == tiny_config().num_hidden_layers
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 6
+
+
+def test_a_final_save_that_fails_before_any_model_file_keeps_the_earlier_model(trainer, monkeypatch, tmp_path):
+    out = tmp_path / "out"
+    trainer.model.save_pretrained(out)  # a finished run's model, which this resumed run's final save would replace
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def save_to_json(state, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(hf_trainer.TrainerState, "save_to_json", save_to_json)
+    with pytest.raises(FinalModelNotSaved) as failure, trainer.final_save():
+        trainer.save_state()
+    assert str(failure.value) == (
+        f"saving the final model in {out} failed: the disk is full (OSError: [Errno 28] No space left on device); no "
+        "model file of it was written"
+    )
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
