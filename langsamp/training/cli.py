@@ -19,7 +19,8 @@ What this script adds to the stock Trainer, and why:
   half-written folder that the Trainer's own `get_last_checkpoint` would pick);
 * one run per `--output_dir`: a second run into a folder a live run is writing stops with one line naming it
   (run_lock.py); a checkpoint that cannot be written (a full disk) ends the run with one line naming the last
-  complete one, its half-written folder removed (`LangSAMPTrainer`);
+  complete one, its half-written folder removed (`LangSAMPTrainer`); so does a final save that cannot be written,
+  its half-written model files removed from output_dir;
 * the masked-LM loss is measured on held-out chunks before and after training with the SAME masks;
 * `--head_warmup_steps N`: the first N steps train only the LM head and the language/script tables, then everything
   (LP-FT: a new head's gradients would otherwise distort the pretrained encoder); on by default when the start has
@@ -28,11 +29,9 @@ What this script adds to the stock Trainer, and why:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,14 +53,8 @@ from langsamp.data import (
     split_held_out,
 )
 from langsamp.training.allocator import keep_large_blocks
-from langsamp.training.arguments import (
-    DataArguments,
-    ModelArguments,
-    alpha_schedule,
-    check_arguments,
-    mlm_schedule,
-    parse_arguments,
-)
+from langsamp.training.argument_checks import alpha_schedule, check_arguments, mlm_schedule
+from langsamp.training.arguments import DataArguments, ModelArguments, parse_arguments
 from langsamp.training.builders import (
     check_lengths,
     load_config,
@@ -72,8 +65,9 @@ from langsamp.training.builders import (
 )
 from langsamp.training.callbacks.demo_probes import DemoProbes
 from langsamp.training.callbacks.held_out_loss import HeldOutLoss
-from langsamp.training.callbacks.hub_ready import HubReadyCheckpoints, write_hub_files
+from langsamp.training.callbacks.hub_ready import HubReadyCheckpoints
 from langsamp.training.callbacks.save_on_interrupt import SaveOnInterrupt
+from langsamp.training.errors import BadInput, Interrupted, bad_input
 from langsamp.training.growing import grow_inventory
 from langsamp.training.line_rules import line_rules
 from langsamp.training.model_card import RunCard
@@ -91,29 +85,11 @@ from langsamp.training.resume import (
 )
 from langsamp.training.run_lock import RunLock
 from langsamp.training.schedules import build_phased_data, scheduled_stages
+from langsamp.training.session import Session, save, train
 from langsamp.training.summary import RunFacts, print_summary, summary_of
 from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer
 
 logger = logging.getLogger(__name__)
-
-
-class BadInput(ValueError):
-    """An argument, corpus or dataset that cannot be trained on; raised before the model is built."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C during training; the message says where the last checkpoint is and how to continue from it."""
-
-
-@contextlib.contextmanager
-def bad_input() -> Iterator[None]:
-    """What the checks raise for a value the user gave becomes BadInput: one line, exit status 2."""
-    try:
-        yield
-    except BadInput:
-        raise
-    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as error:
-        raise BadInput(str(error)) from error
 
 
 @dataclass
@@ -284,19 +260,6 @@ def record_run(run: Run) -> None:
         )
 
 
-@dataclass
-class Session:
-    """The trainer and the callbacks whose results the end of the run reads."""
-
-    trainer: LangSAMPTrainer
-    head_warmup: Any
-    held_out: HeldOutLoss | None
-    probes: DemoProbes | None
-    save_on_interrupt: SaveOnInterrupt
-    card: RunCard
-    n_params: int
-
-
 def build_trainer(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) -> Session:
     """The model (seeded first, so a random initialisation is reproducible), its head warm-up, and the Trainer."""
     model_args, training_args = run.model_args, run.training_args
@@ -351,64 +314,6 @@ def build_trainer(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) ->
         probes = DemoProbes(run.tokenizer, run.corpus.labels)
         trainer.add_callback(probes)
     return Session(trainer, head_warmup, held_out, probes, save_on_interrupt, card, n_params)
-
-
-def train(session: Session, run: Run) -> tuple[Any, float]:
-    """(the Trainer's result, seconds of training alone). Ctrl-C saves the step reached, then says how to go on."""
-    trainer, training_args = session.trainer, run.training_args
-    if run.resume is not None:
-        logger.info("Resuming from %s (step %d).", run.resume, run.start_step)
-    started = time.perf_counter()
-    try:
-        result = trainer.train(resume_from_checkpoint=run.resume)
-    except KeyboardInterrupt as interrupt:
-        raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from interrupt
-    except Exception as error:
-        if not session.save_on_interrupt.requested or isinstance(error, CheckpointNotSaved):
-            raise  # a failed save says what failed (the disk is full), even the one Ctrl-C asked for
-        # Ctrl-C reaches dataloader workers too; one that exits makes the next fetch fail. The message says what
-        # was saved.
-        raise Interrupted(interruption_message(training_args, trainer.state.global_step)) from error
-    finally:
-        session.save_on_interrupt.restore()
-    if session.save_on_interrupt.requested and trainer.state.global_step < trainer.state.max_steps:
-        raise Interrupted(interruption_message(training_args, trainer.state.global_step))
-    measured = [callback.seconds for callback in (session.held_out, session.probes) if callback is not None]
-    return result, time.perf_counter() - started - sum(measured)
-
-
-def save(session: Session, result: Any) -> Any:
-    """The held-out loss after, then the final save (and push): weights, tokenizer, code and card in output_dir.
-    Returns the final push's commit (None without --push_to_hub, or when it failed)."""
-    trainer, training_args = session.trainer, session.trainer.args
-    if session.held_out is not None:
-        session.held_out.measure_after()
-    trainer.model.config.sparse_prediction = False  # users get every masked LM's [batch, seq, vocab] logits with labels
-    trainer.log_metrics("train", result.metrics)
-    losses = {f"held_out_loss_{key}": value for key, value in session.card.losses.items()}
-    trainer.save_metrics("train", {**result.metrics, **losses})
-    trainer.save_state()
-    pushed = None
-    if training_args.push_to_hub:
-        pending = getattr(trainer, "push_in_progress", None)  # set on rank 0 only
-        if pending is not None:
-            pending.wait_until_done()  # the final save must not rewrite files that an upload is still reading
-        try:
-            pushed = trainer.push_to_hub(commit_message=f"End of training (step {trainer.state.global_step})")
-        except Exception as error:  # the model is saved locally before the upload starts
-            logger.warning(
-                "The final push to the Hub failed (%s: %s); the model is saved in %s.",
-                type(error).__name__,
-                error,
-                training_args.output_dir,
-            )
-    else:
-        trainer.save_model()
-    if trainer.is_world_process_zero():
-        write_hub_files(
-            training_args.output_dir, trainer.model.config, session.card(trainer.state), training_args.hub_model_id
-        )
-    return pushed
 
 
 def main(argv: Sequence[str] | None = None, callbacks: Sequence[TrainerCallback] = ()) -> dict | None:
@@ -467,7 +372,7 @@ def train_and_save(run: Run, data: Data, callbacks: Sequence[TrainerCallback]) -
 
 def cli(argv: Sequence[str] | None = None) -> None:
     """The command line (`python train.py`, `langsamp-train`): bad input is one line and exit status 2, Ctrl-C 130, a
-    checkpoint that could not be written (a full disk) one line and 1."""
+    checkpoint or final model that could not be written (a full disk) one line and 1."""
     prog = command_name("train.py")
     try:
         summary = main(argv)
@@ -483,7 +388,7 @@ def cli(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except CheckpointNotSaved as failure:  # a full disk: the traceback would add nothing, the way on is what counts
         remedy = "free some space" if failure.disk_full else "fix that"
-        print(f"{prog}: error: {save_failure_message(failure.folder.parent, str(failure), remedy)}", file=sys.stderr)
+        print(f"{prog}: error: {save_failure_message(failure.output_dir, str(failure), remedy)}", file=sys.stderr)
         sys.exit(1)
     if summary and summary["final_push_failed"]:  # the model is saved; the run did not do all it was asked
         repo, folder = summary["hub_model_id"], summary["output_dir"]

@@ -12,7 +12,8 @@ from transformers import TrainingArguments
 from langsamp.data import Corpus, PairMixture, build_phased, mask_once
 from langsamp.data.phased import describe_phase
 from langsamp.data.schedule import parse_stages
-from langsamp.training.arguments import DataArguments, alpha_schedule, mlm_schedule
+from langsamp.training.argument_checks import alpha_schedule, mlm_schedule
+from langsamp.training.arguments import DataArguments
 
 logger = logging.getLogger(__name__)
 

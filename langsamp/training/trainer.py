@@ -3,10 +3,11 @@ folders, and Hub failures that never stop training."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -25,13 +26,30 @@ class CheckpointNotSaved(RuntimeError):
     `left`: what is left of the folder: "removed" (half-written, deleted), "complete" (the failure came after its
     trainer_state.json), "absent" (nothing was written) or "kept" (half-written, another process's to remove)."""
 
+    LEFT = {
+        "removed": "its half-written folder was removed",
+        "complete": "the checkpoint itself is complete",
+        "absent": "nothing of it was written",
+        "kept": "its half-written folder is left (resuming skips it)",
+    }
+
     def __init__(self, folder: Path, error: Exception, left: str, free_bytes: int | None):
         self.folder, self.error, self.left, self.free_bytes = folder, error, left, free_bytes
         self.disk_full = disk_full(error)
         super().__init__(self.describe())
 
+    @property
+    def what(self) -> str:
+        """What was not saved."""
+        return self.folder.name
+
+    @property
+    def output_dir(self) -> Path:
+        """The run's folder, where its complete checkpoints are."""
+        return self.folder.parent
+
     def describe(self) -> str:
-        """What failed and why, and what is left of the folder."""
+        """What failed and why, and what is left of it."""
         cause = f"{type(self.error).__name__}: {' '.join(str(self.error).split())}"
         if self.disk_full:
             why = f"the disk is full ({cause})"
@@ -39,13 +57,53 @@ class CheckpointNotSaved(RuntimeError):
             why = f"{cause}; {self.free_bytes / 1e9:.2f} GB free on that disk"
         else:
             why = cause
-        left = {
-            "removed": "its half-written folder was removed",
-            "complete": "the checkpoint itself is complete",
-            "absent": "nothing of it was written",
-            "kept": "its half-written folder is left (resuming skips it)",
-        }[self.left]
-        return f"saving {self.folder.name} failed: {why}; {left}"
+        return f"saving {self.what} failed: {why}; {self.LEFT[self.left]}"
+
+
+class FinalModelNotSaved(CheckpointNotSaved):
+    """The final save into output_dir (the model, tokenizer, code, card and trainer state) failed. `folder` is
+    output_dir; `left`: "removed" (the model files it had written, deleted), "absent" (it wrote no model file) or
+    "kept" (half-written, another process's to remove)."""
+
+    LEFT = {
+        "removed": "its half-written files were removed",
+        "absent": "no model file of it was written",
+        "kept": "its half-written files are left",
+    }
+
+    @property
+    def what(self) -> str:
+        return f"the final model in {self.folder}"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.folder
+
+
+# The files that make a folder look like a saved model (from_pretrained reads them): config and weights, sharded or not.
+MODEL_FILE_PATTERNS = ("config.json", "model*.safetensors", "pytorch_model*.bin", "*.index.json")
+
+
+def model_files(folder: Path) -> dict[Path, tuple[int, int, int]]:
+    """The model files of `folder`, each with what tells a rewritten file from the one before (inode, mtime, size)."""
+    stamps = {}
+    for pattern in MODEL_FILE_PATTERNS:
+        for path in folder.glob(pattern):
+            stat = path.stat()
+            stamps[path] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    return stamps
+
+
+def save_failure(
+    kind: type[CheckpointNotSaved], folder: Path, error: Exception, left: str, free: int | None
+) -> CheckpointNotSaved | None:
+    """A failed write (a full disk, a quota, ...) becomes `kind`; for anything else None: the error goes on as it is,
+    its traceback intact."""
+    if is_write_failure(error):
+        return kind(folder, error, left, free)
+    if left == "removed":
+        logger.warning("Saving %s failed: %s.", folder, kind.LEFT[left])
+    return None
 
 
 def is_write_failure(error: BaseException) -> bool:
@@ -80,7 +138,8 @@ class LangSAMPTrainer(Trainer):
     * Pushes run in background threads: each one's failure is reported (and counted in `failed_pushes`) rather
       than lost there.
     * A checkpoint save that fails (a full disk) removes its half-written `checkpoint-N`, which a resume could
-      otherwise mistake for a checkpoint, and a failed write raises CheckpointNotSaved (train.py: one line, exit 1).
+      otherwise mistake for a checkpoint, and a failed write raises CheckpointNotSaved (train.py: one line, exit 1);
+      the final save likewise, inside `final_save()`, its half-written model files removed from output_dir.
 
     `card_metadata(state)` gives the model card's metadata at the state's step; `head_warmup` is the run's
     HeadWarmup (None or 0 steps: none).
@@ -123,7 +182,7 @@ class LangSAMPTrainer(Trainer):
         """After a failed checkpoint save: its half-written folder removed (by the saving process; a folder whose
         trainer_state.json is written is complete and kept: the failure came later, in the push's copy or the
         rotation of old checkpoints). A failed write (a full disk, a quota, ...) becomes CheckpointNotSaved; for
-        anything else None: the error goes on as it is, its traceback intact."""
+        anything else None (save_failure)."""
         folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
         free = shutil.disk_usage(folder.parent).free if folder.parent.is_dir() else None  # before the removal
         if not folder.is_dir():
@@ -135,11 +194,34 @@ class LangSAMPTrainer(Trainer):
             left = "kept" if folder.exists() else "removed"
         else:
             left = "kept"
-        if is_write_failure(error):
-            return CheckpointNotSaved(folder, error, left, free)
-        if left == "removed":
-            logger.warning("Saving %s failed: its half-written folder was removed.", folder)
-        return None
+        return save_failure(CheckpointNotSaved, folder, error, left, free)
+
+    @contextlib.contextmanager
+    def final_save(self) -> Iterator[None]:
+        """Around the final save into output_dir: if it fails, the model files it wrote are removed (a config.json
+        beside cut-short weights would look like a finished model) and a failed write raises FinalModelNotSaved
+        (train.py: one line, exit 1). A failure before it wrote any model file (in the trainer state, say) removes
+        nothing: a resumed run's earlier model stays whole."""
+        folder = Path(self.args.output_dir)
+        before = model_files(folder) if folder.is_dir() else {}
+        try:
+            yield
+        except Exception as error:
+            free = shutil.disk_usage(folder).free if folder.is_dir() else None  # before the removal
+            after = model_files(folder) if folder.is_dir() else {}
+            if after == before:
+                left = "absent"
+            elif self.args.should_save:
+                for path in after:
+                    with contextlib.suppress(OSError):  # what is left is said below; the save's error comes first
+                        path.unlink()
+                left = "kept" if any(path.exists() for path in after) else "removed"
+            else:
+                left = "kept"
+            failure = save_failure(FinalModelNotSaved, folder, error, left, free)
+            if failure is None:
+                raise
+            raise failure from error
 
     def create_optimizer(self, model=None):
         fresh = self.optimizer is None

@@ -16,7 +16,7 @@ from transformers import TrainingArguments
 from transformers import trainer as hf_trainer
 
 from langsamp.training import cli, resume
-from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer
+from langsamp.training.trainer import CheckpointNotSaved, FinalModelNotSaved, LangSAMPTrainer
 
 # safetensors' own words for ENOSPC (its Rust I/O error, no errno), as `save_file` raises them on a full disk.
 ENOSPC_TEXT = "Error while serializing: I/O error: No space left on device (os error 28)"
@@ -143,3 +143,60 @@ def test_resume_skips_a_checkpoint_whose_trainer_state_was_cut_short(tmp_path):
         resume.resolve_resume(
             TrainingArguments(output_dir=str(tmp_path), resume_from_checkpoint=str(tmp_path / "checkpoint-4"))
         )
+
+
+def test_a_full_disk_during_the_final_save_ends_in_one_line_and_leaves_no_half_model(
+    tmp_path, small_corpus, tokenizer, monkeypatch, capsys
+):
+    config_dir, out = tmp_path / "config", tmp_path / "out"
+    tiny_config().save_pretrained(config_dir)
+    argv = arguments(small_corpus, config_dir, out, tmp_path / "cache")
+    monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
+    real_save, calls = modeling_utils.safe_save_file, []
+
+    def save_file(tensors, filename, metadata=None):  # checkpoints 2, 4 and 6 fit; the final weights fill the disk
+        calls.append(filename)
+        if len(calls) < 4:
+            return real_save(tensors, filename, metadata=metadata)
+        Path(filename).write_bytes(b"\0" * 1000)
+        raise safetensors.SafetensorError(ENOSPC_TEXT)
+
+    monkeypatch.setattr(modeling_utils, "safe_save_file", save_file)
+    with pytest.raises(SystemExit) as exit_:
+        cli.cli(argv)
+
+    assert exit_.value.code == 1
+    assert Path(calls[-1]) == out / "model.safetensors"
+    expected = (
+        f"train.py: error: saving the final model in {out} failed: the disk is full (SafetensorError: {ENOSPC_TEXT}); "
+        f"its half-written files were removed. The last complete checkpoint is {out / 'checkpoint-6'}: free some "
+        "space, then run the same command with --resume_from_checkpoint auto to continue from it."
+    )
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("train.py:")] == [expected]
+    assert not (out / "config.json").exists() and not (out / "model.safetensors").exists()  # no half model to load
+
+    monkeypatch.setattr(modeling_utils, "safe_save_file", real_save)  # space freed
+    cli.cli([*argv, "--resume_from_checkpoint", "auto"])
+
+    from modeling_langsamp import LangSAMPForMaskedLM
+
+    assert LangSAMPForMaskedLM.from_pretrained(out).config.num_hidden_layers == tiny_config().num_hidden_layers
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 6
+
+
+def test_a_final_save_that_fails_before_any_model_file_keeps_the_earlier_model(trainer, monkeypatch, tmp_path):
+    out = tmp_path / "out"
+    trainer.model.save_pretrained(out)  # a finished run's model, which this resumed run's final save would replace
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    def save_to_json(state, path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(hf_trainer.TrainerState, "save_to_json", save_to_json)
+    with pytest.raises(FinalModelNotSaved) as failure, trainer.final_save():
+        trainer.save_state()
+    assert str(failure.value) == (
+        f"saving the final model in {out} failed: the disk is full (OSError: [Errno 28] No space left on device); no "
+        "model file of it was written"
+    )
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before

@@ -111,7 +111,8 @@ def _model_problems(args):
 def _train_args_problems(args):
     """train.py parses every run's flags (extras after --train_args included) without training: a bad flag is found
     now."""
-    from langsamp.training.arguments import check_arguments, parse_arguments
+    from langsamp.training.argument_checks import check_arguments
+    from langsamp.training.arguments import parse_arguments
 
     argv = ["--model_name_or_path", str(args.model), "--corpus", "corpus",
             "--output_dir", str(Path(args.output_dir) / "check"), "--max_steps", str(args.max_steps),
