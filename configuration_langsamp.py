@@ -76,6 +76,12 @@ class LangSAMPConfig(XLMRobertaConfig):
         sparse_prediction (`bool`, defaults to `False`) / sparse_pred_ignore_index (`int`, defaults to -100):
             ModernBERT's switch: with `labels`, the masked-LM head runs only where the label is not
             `sparse_pred_ignore_index`, and `logits` is `[n_masked, vocab]` instead of `[batch, seq, vocab]`.
+        chunked_loss_rows (`int`, *optional*):
+            With `sparse_prediction` and `labels` masking more positions than this, the loss comes from torch's
+            chunked `linear_cross_entropy`, this many masked positions at a time, and the `[n_masked, vocab]` logits
+            are never held whole (with many masked tokens they are the largest tensors of a step): `logits` is then
+            None. train.py turns it on for training; None (the default), fewer masked positions, or a torch without
+            `linear_cross_entropy`: the logits are computed and returned.
 
     The authors' release config (`model_type: xlm-roberta` with `lang_size`, `script_size`,
     `decouple_at_input_embeddings`) is read too, so `LangSAMPForMaskedLM.from_pretrained` loads it directly.
@@ -100,6 +106,7 @@ class LangSAMPConfig(XLMRobertaConfig):
     default_script: str | None = None
     sparse_prediction: bool = False
     sparse_pred_ignore_index: int = -100
+    chunked_loss_rows: int | None = None
 
     @classmethod
     def from_dict(

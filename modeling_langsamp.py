@@ -34,6 +34,7 @@ if Version(transformers.__version__) < Version("5.14"):  # as TRANSFORMERS_REQUI
 import torch
 from torch import nn
 from transformers import initialization as init
+from transformers.activations import gelu
 from transformers.modeling_outputs import MaskedLMOutput
 from transformers.models.xlm_roberta.modeling_xlm_roberta import (
     XLMRobertaEmbeddings,
@@ -263,7 +264,15 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
                 hidden, labels, lang_ids, script_ids, shape
             )
         offset = self.language_script_embeddings(lang_ids, script_ids)
-        logits = self.lm_head(hidden if offset is None else hidden + offset)
+        hidden = hidden if offset is None else hidden + offset
+        rows = self._chunked_loss_rows() if sparse else None
+        if rows is not None and labels.numel() > rows:  # one chunk or less: the plain head is as lean, and faster
+            return MaskedLMOutput(
+                loss=self._chunked_loss(hidden, labels, **kwargs),
+                hidden_states=outputs.hidden_states,
+                attentions=outputs.attentions,
+            )
+        logits = self.lm_head(hidden)
         loss = None if labels is None else self._loss(logits, labels, selected, **kwargs)
 
         return MaskedLMOutput(
@@ -333,6 +342,39 @@ class LangSAMPForMaskedLM(LangSAMPPreTrainedModel, XLMRobertaForMaskedLM):
         if selected is not None and not labels.numel():  # nothing masked in this batch: a zero that keeps DDP's graph
             return logits.sum() * 0.0
         return self.loss_function(logits, labels, vocab_size=self.config.vocab_size, **kwargs)
+
+    def _chunked_loss_rows(self) -> int | None:
+        """`config.chunked_loss_rows` where torch has the chunked `linear_cross_entropy` and the graph is eager."""
+        rows = self.config.chunked_loss_rows
+        if rows is None or torch.compiler.is_compiling() or not hasattr(nn, "LinearCrossEntropyOptions"):
+            return None
+        return rows
+
+    def _chunked_loss(
+        self, hidden: torch.Tensor, labels: torch.Tensor, num_items_in_batch: torch.Tensor | int | None = None, **_
+    ) -> torch.Tensor:
+        """XLM-R's head and `loss_function` (ForMaskedLMLoss: a mean, or a sum over `num_items_in_batch` under
+        gradient accumulation), with the decoder and the cross-entropy fused by torch `chunked_loss_rows` positions
+        at a time (`batch_chunk_size`: torch's own heuristic cuts a narrow model's 250k-wide head into one-row chunks).
+        """
+        head = self.lm_head
+        features = head.layer_norm(gelu(head.dense(hidden)))  # XLMRobertaLMHead.forward up to its decoder
+        options = nn.LinearCrossEntropyOptions(
+            chunking_method=None, batch_chunk_size=self.config.chunked_loss_rows, acc_policy="accurate"
+        )
+        reduction = "mean" if num_items_in_batch is None else "sum"
+        loss = nn.functional.linear_cross_entropy(
+            features.float(),
+            head.decoder.weight.float(),
+            labels,
+            linear_bias=head.decoder.bias.float(),
+            reduction=reduction,
+            ignore_index=self.config.sparse_pred_ignore_index,
+            options=options,
+        )
+        if num_items_in_batch is not None:
+            loss = loss / torch.as_tensor(num_items_in_batch, device=loss.device)
+        return loss
 
     def _default_ids(self, device: torch.device) -> list[torch.Tensor]:
         """The rows of `config.default_language` and its script (`config.default_script`, else the language's

@@ -32,8 +32,8 @@ def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None,
     there."""
     if is_langsamp_model(model):  # with labels and sparse_prediction (ModernBERT's switch), the head runs only there
         labels = torch.where(selected, input_ids, torch.full_like(input_ids, -100))
-        previous = getattr(model.config, "sparse_prediction", False)
-        model.config.sparse_prediction = True
+        previous = getattr(model.config, "sparse_prediction", False), getattr(model.config, "chunked_loss_rows", None)
+        model.config.sparse_prediction, model.config.chunked_loss_rows = True, None  # the logits are what is read
         try:
             logits = model(
                 input_ids=input_ids,
@@ -43,7 +43,7 @@ def _masked_log_probs(model, input_ids, attention_mask, selected, lang_ids=None,
                 labels=labels,
             ).logits
         finally:
-            model.config.sparse_prediction = previous
+            model.config.sparse_prediction, model.config.chunked_loss_rows = previous
     elif hasattr(model, "lm_head"):  # stock XLM-R / RoBERTa: same saving by hand
         hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         logits = model.lm_head(hidden[selected])

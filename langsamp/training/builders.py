@@ -17,6 +17,7 @@ from langsamp.training.arguments import DataArguments, ModelArguments
 from langsamp.training.callbacks.head_warmup import UNTRAINED_HEAD_FIELD, HeadWarmup, auto_steps, untrained_head_reason
 from langsamp.training.resume import recorded_head_warmup
 from langsamp.training.table_rows import grow_tables
+from langsamp.training.trainer import training_head
 from langsamp.training.vocabulary_extension import VocabularyExtension, extend_vocabulary
 from modeling_langsamp import LangSAMPForMaskedLM
 from tokenization_langsamp import LangSAMPTokenizer
@@ -185,9 +186,9 @@ def load_model(model_args: ModelArguments, config: LangSAMPConfig, tokenizer: La
         untrained_head = None  # everything is random: a warm-up of the head on a random encoder buys nothing
     if hasattr(model.config, UNTRAINED_HEAD_FIELD):  # the checkpoints of this run will have a trained head
         delattr(model.config, UNTRAINED_HEAD_FIELD)
-    # ModernBERT's switch: with labels the LM head runs at the masked positions only (faster, less memory). Saved
+    # With labels, the LM head runs at the masked positions only, its logits in chunks (faster, less memory). Saved
     # folders say off (LangSAMPTrainer._save_checkpoint, and the final save).
-    model.config.sparse_prediction = True
+    training_head(model.config, on=True)
     extension = None
     if len(tokenizer) > model.config.vocab_size:
         old_vocab = (

@@ -15,7 +15,7 @@ from langsamp.training.callbacks.save_on_interrupt import SaveOnInterrupt
 from langsamp.training.errors import Interrupted
 from langsamp.training.model_card import RunCard
 from langsamp.training.resume import interruption_message
-from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer, disk_full
+from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer, disk_full, training_head
 
 if TYPE_CHECKING:
     from langsamp.training.cli import Run
@@ -66,7 +66,7 @@ def save(session: Session, result: Any) -> Any:
     trainer = session.trainer
     if session.held_out is not None:
         session.held_out.measure_after()
-    trainer.model.config.sparse_prediction = False  # users get every masked LM's [batch, seq, vocab] logits with labels
+    training_head(trainer.model.config, on=False)  # users get every masked LM's [batch, seq, vocab] logits with labels
     trainer.log_metrics("train", result.metrics)
     with trainer.final_save():  # a full disk: one line, and no half-written model left in output_dir
         return write_final(session, result)

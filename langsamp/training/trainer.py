@@ -21,6 +21,18 @@ from langsamp.training.resume import is_complete_checkpoint
 logger = logging.getLogger(__name__)
 
 
+# Masked positions per chunk of the fused decoder + loss while training: 256 x 250,002 fp32 logits = 256 MB at a time.
+CHUNKED_LOSS_ROWS = 256
+
+
+def training_head(config, on: bool) -> None:
+    """train.py's switches of the masked-LM head: while training, ModernBERT's `sparse_prediction` (the head at the
+    masked positions only) and `chunked_loss_rows` (their vocabulary-sized logits never held whole); off in every
+    folder it saves, the stock output contract its users get."""
+    config.sparse_prediction = on
+    config.chunked_loss_rows = CHUNKED_LOSS_ROWS if on else None
+
+
 class CheckpointNotSaved(RuntimeError):
     """Writing `checkpoint-N` failed (a full disk, a quota, a file system error); train.py ends with one line.
     `left`: what is left of the folder: "removed" (half-written, deleted), "complete" (the failure came after its
@@ -162,12 +174,11 @@ class LangSAMPTrainer(Trainer):
         return self.head_warmup is not None and self.head_warmup.steps > 0
 
     def _save_checkpoint(self, model, trial):
-        # Training runs with ModernBERT's `sparse_prediction` on (the LM head at the masked positions only); every
-        # folder the Trainer writes (checkpoint-N and the revision pushed from it) says off, the stock output contract
-        # its users get. Switched here, around the save alone, so evaluations at save steps keep the masked-only head
+        # Every folder the Trainer writes (checkpoint-N and the revision pushed from it) has the training head's
+        # switches off. Switched here, around the save alone, so evaluations at save steps keep the masked-only head
         # and a checkpoint asked for by any callback (callbacks/save_on_interrupt.py) is covered too.
         config = self.model.config
-        config.sparse_prediction = False
+        training_head(config, on=False)
         try:
             return super()._save_checkpoint(model, trial)
         except Exception as error:
@@ -176,7 +187,7 @@ class LangSAMPTrainer(Trainer):
                 raise
             raise failure from error
         finally:
-            config.sparse_prediction = True
+            training_head(config, on=True)
 
     def _checkpoint_failed(self, trial, error: Exception) -> CheckpointNotSaved | None:
         """After a failed checkpoint save: its half-written folder removed (by the saving process; a folder whose

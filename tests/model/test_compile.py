@@ -48,11 +48,13 @@ def train_losses(model, steps):
 
 
 def fresh_model(sparse_prediction=True):
-    """As train.py trains: ModernBERT's `sparse_prediction` on (the head at the masked positions only)."""
+    """As train.py trains: ModernBERT's `sparse_prediction` on (the head at the masked positions only), and the
+    chunked loss, here from one masked position on: eager runs it, a compiled graph keeps the plain head."""
     from modeling_langsamp import LangSAMPForMaskedLM
 
     torch.manual_seed(0)
-    return LangSAMPForMaskedLM(tiny_config(sparse_prediction=sparse_prediction)).train()
+    chunked = 1 if sparse_prediction else None
+    return LangSAMPForMaskedLM(tiny_config(sparse_prediction=sparse_prediction, chunked_loss_rows=chunked)).train()
 
 
 @pytest.fixture

@@ -264,6 +264,58 @@ def test_sparse_prediction_is_modernbert_masked_only_head(sparse):
     assert torch.equal(other.logits, out.logits) and abs(other.loss.item() - out.loss.item()) < 1e-6
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_chunked_loss_equals_the_dense_loss_and_its_gradients(rows):
+    """`chunked_loss_rows` (as train.py trains): torch's chunked linear_cross_entropy in place of the decoder and the
+    loss gives the dense masked-LM loss, as a mean and as a sum over `num_items_in_batch`, and the same gradient in
+    every parameter, tables included, to float rounding; `logits` is None. 1, 2 and 3 rows: chunks that divide the 4
+    masked positions, and one that leaves a short last chunk."""
+    input_ids, mask = padded_batch(seed=10)
+    labels = masked_labels(input_ids, mask)
+    ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    model = LangSAMPForMaskedLM(tiny_config(sparse_prediction=True)).train()  # dropout 0 in the tiny config
+
+    def loss_and_gradients(chunked, **extra):
+        model.config.chunked_loss_rows = rows if chunked else None
+        model.zero_grad(set_to_none=True)
+        out = model(input_ids, attention_mask=mask, labels=labels, **ids, **extra)
+        out.loss.backward()
+        return out, {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+
+    for extra in ({}, {"num_items_in_batch": torch.tensor(7)}):
+        dense, dense_grads = loss_and_gradients(False, **extra)
+        chunked, chunked_grads = loss_and_gradients(True, **extra)
+        assert dense.logits.shape == (4, VOCAB) and chunked.logits is None
+        assert abs(chunked.loss.item() - dense.loss.item()) < 1e-5 * abs(dense.loss.item())
+        assert set(chunked_grads) == set(dense_grads) and "language_script_embeddings.language_embeddings.weight" in (
+            chunked_grads
+        )
+        # Rounding against each gradient's scale (sums in another order), and the noise of gradients that are zero in
+        # exact arithmetic (attention's key bias: softmax ignores a shift).
+        for name, grad in dense_grads.items():
+            assert (chunked_grads[name] - grad).abs().max() <= 1e-4 * grad.abs().max() + 1e-9, name
+
+
+def test_chunked_loss_applies_only_past_one_chunk(sparse):
+    """As many masked positions as `chunked_loss_rows` or fewer: the plain head runs and `logits` is returned; so
+    it is without labels, and without `sparse_prediction`."""
+    model = sparse
+    input_ids, mask = padded_batch(seed=10)
+    labels = masked_labels(input_ids, mask)  # 4 masked positions
+    ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    try:
+        with torch.no_grad():
+            model.config.chunked_loss_rows = 4
+            assert model(input_ids, attention_mask=mask, labels=labels, **ids).logits.shape == (4, VOCAB)
+            model.config.chunked_loss_rows = 3
+            assert model(input_ids, attention_mask=mask, labels=labels, **ids).logits is None
+            assert model(input_ids, attention_mask=mask, **ids).logits.shape == (3, 9, VOCAB)
+            model.config.sparse_prediction = False
+            assert model(input_ids, attention_mask=mask, labels=labels, **ids).logits.shape == (3, 9, VOCAB)
+    finally:
+        model.config.chunked_loss_rows = None
+
+
 def test_stock_xlmr_loss_is_ours_with_zero_tables(model):
     """With the tables zeroed our labelled forward (dense and sparse) is transformers' XLMRobertaForMaskedLM's."""
     input_ids, mask = padded_batch(seed=18)

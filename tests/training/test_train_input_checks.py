@@ -515,7 +515,8 @@ def test_ctrl_c_saves_the_step_reached_and_resume_continues_from_it(tmp_path, sm
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2"]
     assert json.loads((out / "checkpoint-2" / "trainer_state.json").read_text())["global_step"] == 2
     # saved with the stock output contract, as every checkpoint (training itself runs the masked-only head)
-    assert json.loads((out / "checkpoint-2" / "config.json").read_text())["sparse_prediction"] is False
+    saved = json.loads((out / "checkpoint-2" / "config.json").read_text())
+    assert saved["sparse_prediction"] is False and saved["chunked_loss_rows"] is None
     monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
     cli.main([*argv, "--resume_from_checkpoint", "auto"])
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 4
