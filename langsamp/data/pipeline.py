@@ -9,7 +9,7 @@ import logging
 import numpy as np
 from datasets import Dataset, IterableDataset
 
-from langsamp.data.chunking import chunk_rows, chunk_sources, pair_streams, row_streams
+from langsamp.data.chunking import PairChunks, chunk_rows, chunk_sources, pair_streams, row_streams
 from langsamp.data.dedup import BloomFilter, LineRules
 from langsamp.data.estimates import row_stream_sizes, source_sizes
 from langsamp.data.mixture import PairMixture, draw_epoch, mix_streams
@@ -72,10 +72,8 @@ def build(
     mixing = {"sampling": sampling, "alpha": sampling_alpha, "seed": seed}
     stream_mixing = dict(mixing, shuffle_buffer_size=shuffle_buffer_size, rules=rules)
     log_rules(rules, streaming, len(corpus.labels))
-    if corpus.sources is not None and not streaming:
-        chunks = chunk_sources(
-            corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
-        )
+    if not streaming and (corpus.sources is not None or isinstance(corpus.rows, Dataset)):
+        chunks = cached_chunks(corpus, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules)
         return draw_epoch(chunks, num_samples=num_samples, **mixing)
     if corpus.sources is not None:
         sizes = source_sizes(
@@ -91,11 +89,6 @@ def build(
         streams = pair_streams(corpus.sources, tokenizer, cache_dir)
         return mix_streams(streams, sizes, tokenizer, max_seq_length, **stream_mixing)
     rows = corpus.rows
-    if isinstance(rows, Dataset) and not streaming:
-        chunks = chunk_rows(
-            rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
-        )
-        return draw_epoch(chunks, num_samples=num_samples, **mixing)
     if not streaming:
         raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
     rows = rows.to_iterable_dataset() if isinstance(rows, Dataset) else rows
@@ -104,6 +97,28 @@ def build(
     )
     streams = row_streams(rows, sizes.labels, tokenizer)
     return mix_streams(streams, sizes, tokenizer, max_seq_length, **stream_mixing)
+
+
+def cached_chunks(
+    corpus: Corpus,
+    tokenizer,
+    max_seq_length: int,
+    *,
+    num_proc: int | None = None,
+    cache_dir=None,
+    rules: LineRules | None = None,
+) -> PairChunks:
+    """The chunks of a cached corpus (pair sources, or a Dataset of rows), less the lines `rules` drop: what the
+    unscheduled and the scheduled builds both draw from, so both drop the same lines."""
+    if corpus.sources is not None:
+        return chunk_sources(
+            corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
+        )
+    if not isinstance(corpus.rows, Dataset):
+        raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
+    return chunk_rows(
+        corpus.rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
+    )
 
 
 def log_rules(rules: LineRules | None, streaming: bool, pairs: int) -> None:
@@ -145,17 +160,15 @@ def build_phased(
     seed: int = 42,
     num_proc: int | None = None,
     cache_dir=None,
+    rules: LineRules | None = None,
 ) -> PhasedRun:
     """A run with schedules (phased.py): its rows in step order, the held-out chunks set aside first, and the
-    mixture with its phases. Cached corpora only."""
-    if corpus.sources is not None:
-        chunks = chunk_sources(corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
-    elif isinstance(corpus.rows, Dataset):
-        chunks = chunk_rows(
-            corpus.rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir
-        )
-    else:
+    mixture with its phases. Cached corpora only. rules: the lines dropped before tokenizing, as `build` drops
+    them."""
+    if corpus.sources is None and not isinstance(corpus.rows, Dataset):
         raise ValueError("Schedules need a cached corpus: load it without streaming.")
+    log_rules(rules, False, len(corpus.labels))
+    chunks = cached_chunks(corpus, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules)
     return draw_phased(
         chunks,
         alpha=alpha,
