@@ -95,7 +95,6 @@ def test_kill_inside_a_later_phase_then_resume_gives_the_same_losses(tmp_path, b
         (["--sampling_alpha", "0.7,0.5@0.8,0.3@0.4"], "'0.3@0.4' starts at or before the previous entry"),
         (["--mlm_probability", "0.3,1.5@0.5"], "the value 1.5 of '1.5@0.5' is outside (0, 1]"),
         (["--sampling_alpha", "0.7,0.5@0.5", "--max_steps", "-1"], "a schedule needs --max_steps"),
-        (["--sampling_alpha", "0.7,0.5@0.5", "--dedup", "lines"], "a schedule is not supported with --dedup"),
     ],
 )
 def test_a_bad_schedule_is_one_line_before_any_work(tmp_path, checked_train, small_corpus, flags, message):
