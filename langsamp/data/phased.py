@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from datasets import Dataset
+from datasets import Dataset, IterableDataset
 
 from langsamp.data.chunking import PairChunks
 from langsamp.data.mixture import PairMixture, line_fields
@@ -22,7 +22,7 @@ class PhasedRun:
     """What the scheduled build gives train.py: the training rows in step order, the held-out chunks (None: too
     few), and the mixture (its `phases` filled in)."""
 
-    train: Dataset
+    train: Dataset | IterableDataset  # streamed: phased_stream.py
     held_out: Dataset | None
     mixture: PairMixture
 

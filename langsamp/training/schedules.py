@@ -59,6 +59,7 @@ def build_phased_data(
             num_proc=data_args.preprocessing_num_workers,
             cache_dir=data_args.cache_dir,
             rules=rules,
+            streaming=data_args.streaming,
         )
     logger.info("%s", phased.mixture.summary())
     for record in phased.mixture.phases:
