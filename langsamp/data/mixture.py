@@ -166,11 +166,18 @@ def draw_epoch(
         samples=counts,
         tokens=pairs.tokens,
         sampling=sampling,
-        lines={label: counts.to_dict() for label, counts in pairs.lines.items()},
-        lines_note=LINES_NOTE if pairs.lines else "",
+        **line_fields(pairs),
     )
     logger.info(mixture.summary())
     return dataset, mixture
+
+
+def line_fields(pairs: PairChunks) -> dict:
+    """The PairMixture fields saying which lines the cached build kept and dropped per pair (none without rules)."""
+    return {
+        "lines": {label: counts.to_dict() for label, counts in pairs.lines.items()},
+        "lines_note": LINES_NOTE if pairs.lines else "",
+    }
 
 
 def mix_streams(

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from datasets import Dataset
+from datasets import Dataset, IterableDataset
 
 from langsamp.data.chunking import PairChunks
-from langsamp.data.mixture import PairMixture
+from langsamp.data.mixture import PairMixture, line_fields
 from langsamp.data.schedule import Phase, Schedule, plan_phases, scheduled_indices
 
 MASK_RATE = "mlm_probability"  # the per-row column ResumableMasking reads and drops
@@ -22,7 +22,7 @@ class PhasedRun:
     """What the scheduled build gives train.py: the training rows in step order, the held-out chunks (None: too
     few), and the mixture (its `phases` filled in)."""
 
-    train: Dataset
+    train: Dataset | IterableDataset  # streamed: phased_stream.py
     held_out: Dataset | None
     mixture: PairMixture
 
@@ -47,7 +47,9 @@ def set_aside(pairs: PairChunks, count: int, seed: int) -> tuple[PairChunks, Dat
             f"Holding out chunks for the held-out loss leaves no chunk of {', '.join(emptied)}: lower "
             "--max_eval_samples (0 disables it), or give those pairs more text."
         )
-    kept = PairChunks(pool, pairs.labels, sizes, pairs.tokens, pairs.lang_ids, pairs.script_ids, pairs.max_seq_length)
+    kept = PairChunks(
+        pool, pairs.labels, sizes, pairs.tokens, pairs.lang_ids, pairs.script_ids, pairs.max_seq_length, pairs.lines
+    )
     return kept, held_out
 
 
@@ -83,6 +85,7 @@ def draw_phased(
         tokens=pool.tokens,
         sampling=sampling,
         phases=[phase_record(phase, masking.value_at(phase.first, total_steps)) for phase in phases],
+        **line_fields(pool),
     )
     return PhasedRun(train, held_out, mixture)
 

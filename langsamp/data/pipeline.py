@@ -9,11 +9,20 @@ import logging
 import numpy as np
 from datasets import Dataset, IterableDataset
 
-from langsamp.data.chunking import chunk_rows, chunk_sources, pair_streams, row_streams
+from langsamp.data.chunking import (
+    PairChunks,
+    RowSource,
+    StreamSource,
+    chunk_rows,
+    chunk_sources,
+    pair_streams,
+    row_streams,
+)
 from langsamp.data.dedup import BloomFilter, LineRules
-from langsamp.data.estimates import row_stream_sizes, source_sizes
+from langsamp.data.estimates import PairSizes, row_stream_sizes, source_sizes
 from langsamp.data.mixture import PairMixture, draw_epoch, mix_streams
 from langsamp.data.phased import PhasedRun, draw_phased
+from langsamp.data.phased_stream import draw_phased_stream
 from langsamp.data.sampling import check_sampling
 from langsamp.data.schedule import Schedule
 from langsamp.data.sources import Corpus, check_tokenizer, open_corpus
@@ -72,11 +81,29 @@ def build(
     mixing = {"sampling": sampling, "alpha": sampling_alpha, "seed": seed}
     stream_mixing = dict(mixing, shuffle_buffer_size=shuffle_buffer_size, rules=rules)
     log_rules(rules, streaming, len(corpus.labels))
-    if corpus.sources is not None and not streaming:
-        chunks = chunk_sources(
-            corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
-        )
+    if not streaming and (corpus.sources is not None or isinstance(corpus.rows, Dataset)):
+        chunks = cached_chunks(corpus, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules)
         return draw_epoch(chunks, num_samples=num_samples, **mixing)
+    if not streaming:
+        raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
+    probes = {"probe_bytes": probe_bytes, "probe_rows": probe_rows}
+    streams, sizes = stream_pairs(corpus, tokenizer, max_seq_length, pair_sizes, cache_dir, rules, **probes)
+    return mix_streams(streams, sizes, tokenizer, max_seq_length, **stream_mixing)
+
+
+def stream_pairs(
+    corpus: Corpus,
+    tokenizer,
+    max_seq_length: int,
+    pair_sizes: dict | None = None,
+    cache_dir=None,
+    rules: LineRules | None = None,
+    *,
+    probe_bytes: int = 1 << 18,
+    probe_rows: int = 10_000,
+) -> tuple[list[StreamSource | RowSource], PairSizes]:
+    """(the pairs' streams, their sizes n_l): `pair_sizes`, else estimated from probes less the lines `rules`
+    drop. What the unscheduled and the scheduled streaming builds both draw from."""
     if corpus.sources is not None:
         sizes = source_sizes(
             corpus.sources,
@@ -88,22 +115,35 @@ def build(
             probe_rows=probe_rows,
             rules=rules,
         )
-        streams = pair_streams(corpus.sources, tokenizer, cache_dir)
-        return mix_streams(streams, sizes, tokenizer, max_seq_length, **stream_mixing)
+        return pair_streams(corpus.sources, tokenizer, cache_dir), sizes
     rows = corpus.rows
-    if isinstance(rows, Dataset) and not streaming:
-        chunks = chunk_rows(
-            rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
-        )
-        return draw_epoch(chunks, num_samples=num_samples, **mixing)
-    if not streaming:
-        raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
     rows = rows.to_iterable_dataset() if isinstance(rows, Dataset) else rows
     sizes = row_stream_sizes(
         rows, tokenizer, max_seq_length, corpus.languages, pair_sizes=pair_sizes, probe_rows=probe_rows
     )
-    streams = row_streams(rows, sizes.labels, tokenizer)
-    return mix_streams(streams, sizes, tokenizer, max_seq_length, **stream_mixing)
+    return row_streams(rows, sizes.labels, tokenizer), sizes
+
+
+def cached_chunks(
+    corpus: Corpus,
+    tokenizer,
+    max_seq_length: int,
+    *,
+    num_proc: int | None = None,
+    cache_dir=None,
+    rules: LineRules | None = None,
+) -> PairChunks:
+    """The chunks of a cached corpus (pair sources, or a Dataset of rows), less the lines `rules` drop: what the
+    unscheduled and the scheduled builds both draw from, so both drop the same lines."""
+    if corpus.sources is not None:
+        return chunk_sources(
+            corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
+        )
+    if not isinstance(corpus.rows, Dataset):
+        raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
+    return chunk_rows(
+        corpus.rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules
+    )
 
 
 def log_rules(rules: LineRules | None, streaming: bool, pairs: int) -> None:
@@ -145,28 +185,30 @@ def build_phased(
     seed: int = 42,
     num_proc: int | None = None,
     cache_dir=None,
+    rules: LineRules | None = None,
+    streaming: bool = False,
 ) -> PhasedRun:
-    """A run with schedules (phased.py): its rows in step order, the held-out chunks set aside first, and the
-    mixture with its phases. Cached corpora only."""
-    if corpus.sources is not None:
-        chunks = chunk_sources(corpus.sources, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir)
-    elif isinstance(corpus.rows, Dataset):
-        chunks = chunk_rows(
-            corpus.rows, corpus.languages, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir
-        )
-    else:
-        raise ValueError("Schedules need a cached corpus: load it without streaming.")
-    return draw_phased(
-        chunks,
-        alpha=alpha,
-        stages=stages,
-        masking=masking,
-        total_steps=total_steps,
-        rows_per_step=rows_per_step,
-        held_out_rows=held_out_rows,
-        sampling=sampling,
-        seed=seed,
-    )
+    """A run with schedules: its rows in step order, the held-out chunks set aside first, and the mixture with its
+    phases; cached (phased.py) or `streaming` (phased_stream.py). rules: the lines dropped before tokenizing, as
+    `build` drops them."""
+    log_rules(rules, streaming, len(corpus.labels))
+    plan = {
+        "alpha": alpha,
+        "stages": stages,
+        "masking": masking,
+        "total_steps": total_steps,
+        "rows_per_step": rows_per_step,
+        "held_out_rows": held_out_rows,
+        "sampling": sampling,
+        "seed": seed,
+    }
+    if streaming:
+        streams, sizes = stream_pairs(corpus, tokenizer, max_seq_length, cache_dir=cache_dir, rules=rules)
+        return draw_phased_stream(streams, sizes, tokenizer, max_seq_length=max_seq_length, rules=rules, **plan)
+    if corpus.sources is None and not isinstance(corpus.rows, Dataset):
+        raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
+    chunks = cached_chunks(corpus, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules)
+    return draw_phased(chunks, **plan)
 
 
 def build_pretraining_dataset(

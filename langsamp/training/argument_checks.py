@@ -52,13 +52,6 @@ def check_arguments(model_args: ModelArguments, data_args: DataArguments, traini
         flags = "--language_stages" if data_args.language_stages else "a schedule"
         if training_args.max_steps <= 0:
             raise ValueError(f"{flags} needs --max_steps: its phases are fractions of the run's steps.")
-        if data_args.streaming:
-            raise ValueError(f"{flags} is not supported with --streaming yet: train from the cached corpus.")
-        if data_args.dedup is not None or data_args.exclude_eval:
-            raise ValueError(
-                f"{flags} is not supported with --dedup / --exclude_eval yet: drop the lines once with an unscheduled "
-                "run's cache, or train without the schedule."
-            )
     if model_args.new_language_neighbours < 1:
         raise ValueError(f"--new_language_neighbours must be >= 1, got {model_args.new_language_neighbours}.")
     if not data_args.dedup_bloom_mb > 0:

@@ -205,7 +205,9 @@ def build_data(run: Run) -> Data:
     chunks split off and masked once."""
     data_args, training_args = run.data_args, run.training_args
     if run.stages is not None:
-        train, held_out, mixture = build_phased_data(run.corpus, run.tokenizer, data_args, training_args, run.stages)
+        train, held_out, mixture = build_phased_data(
+            run.corpus, run.tokenizer, data_args, training_args, run.stages, run.rules
+        )
         return Data(train, held_out, mixture)
     with training_args.main_process_first(desc="preprocessing the corpus"):
         dataset, mixture = build(

@@ -9,7 +9,7 @@ from typing import Any
 from datasets import Dataset
 from transformers import TrainingArguments
 
-from langsamp.data import Corpus, PairMixture, build_phased, mask_once
+from langsamp.data import Corpus, LineRules, PairMixture, build_phased, mask_once
 from langsamp.data.phased import describe_phase
 from langsamp.data.schedule import parse_stages
 from langsamp.training.argument_checks import alpha_schedule, mlm_schedule
@@ -35,10 +35,11 @@ def build_phased_data(
     data_args: DataArguments,
     training_args: TrainingArguments,
     stages: dict[str, float],
+    rules: LineRules | None = None,
 ) -> tuple[Dataset, Dataset | None, PairMixture]:
     """(training rows, held-out chunks masked once or None, mixture) of a run with schedules: its rows in step order
     (each with its step's masking rate), read by a sequential sampler, so a step's mixture follows from the step
-    alone (langsamp/data/phased.py)."""
+    alone (langsamp/data/phased.py). rules: the lines dropped (--dedup, --exclude_eval), as without schedules."""
     batch = (
         training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * training_args.world_size
     )
@@ -57,7 +58,10 @@ def build_phased_data(
             seed=training_args.seed,
             num_proc=data_args.preprocessing_num_workers,
             cache_dir=data_args.cache_dir,
+            rules=rules,
+            streaming=data_args.streaming,
         )
+    logger.info("%s", phased.mixture.summary())
     for record in phased.mixture.phases:
         logger.info("%s", describe_phase(record))
     training_args.train_sampling_strategy = "sequential"  # the rows are drawn in step order

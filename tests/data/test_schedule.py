@@ -75,3 +75,27 @@ def test_each_phase_draws_its_joined_pairs_at_its_alpha():
     c_rows = indices[pair == "c"].tolist()
     assert sorted(c_rows[:4]) == sorted(c_rows[4:]) == [125, 126, 127, 128]
     assert scheduled_indices(list(sizes), list(sizes.values()), phases, seed=0).tolist() == indices.tolist()
+
+
+def test_the_phased_mixture_reports_the_lines_the_build_dropped_after_holding_chunks_out():
+    from datasets import Dataset
+
+    from langsamp.data.chunking import PairChunks
+    from langsamp.data.dedup import LineCounts
+    from langsamp.data.phased import draw_phased
+
+    # 20 distinct chunks: a's 0-11, b's 12-19; a read 9 lines, 1 held evaluation text and 2 were duplicates.
+    chunks = Dataset.from_dict({"input_ids": [[i, i] for i in range(20)], "lang_ids": [0] * 12 + [1] * 8})
+    lines = {"a": LineCounts(9, 1, 2), "b": LineCounts(4, 0, 0)}
+    pairs = PairChunks(chunks, ["a", "b"], {"a": 12, "b": 8}, {"a": 24, "b": 16}, {"a": 0, "b": 1}, {"a": 0, "b": 0},
+                       2, lines)  # fmt: skip
+    constant = parse_schedule("--mlm_probability", "0.15", 0, 1)
+    run = draw_phased(
+        pairs, alpha=constant, stages={}, masking=constant, total_steps=2, rows_per_step=2, held_out_rows=2
+    )
+    assert len(run.held_out) == 2 and sum(run.mixture.sizes.values()) == 18  # 2 of the 20 chunks held out
+    assert run.mixture.lines == {
+        "a": {"lines": 9, "excluded": 1, "duplicates": 2, "kept": 6},
+        "b": {"lines": 4, "excluded": 0, "duplicates": 0, "kept": 4},
+    }
+    assert "| a | 9 | 1 | 2 | 6 |" in run.mixture.table()

@@ -66,16 +66,19 @@ def losses(folder):
     return {entry["step"]: entry["loss"] for entry in state["log_history"] if "loss" in entry}
 
 
-def test_kill_inside_a_later_phase_then_resume_gives_the_same_losses(tmp_path, base, corpus, caplog):
+@pytest.mark.parametrize("streaming", [[], ["--streaming"]], ids=["cached", "streaming"])
+def test_kill_inside_a_later_phase_then_resume_gives_the_same_losses(tmp_path, base, corpus, caplog, streaming):
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
-    cli.main(argv(base, corpus, whole, tmp_path / "cache"))
+    cli.main(argv(base, corpus, whole, tmp_path / "cache", *streaming))
     # A run killed after its step-4 checkpoint (inside the second phase): only that checkpoint is left.
     resumed.mkdir()
     shutil.copytree(whole / "checkpoint-4", resumed / "checkpoint-4")
     shutil.copy(whole / "langsamp_run.json", resumed / "langsamp_run.json")
-    cli.main(argv(base, corpus, resumed, tmp_path / "cache", "--resume_from_checkpoint", "auto"))
+    cli.main(argv(base, corpus, resumed, tmp_path / "cache", "--resume_from_checkpoint", "auto", *streaming))
     expected, got = losses(whole), losses(resumed)
     assert sorted(got) == [1, 2, 3, 4, 5, 6] and all(got[step] == expected[step] for step in (5, 6))
+    if streaming:  # the stream's phases are on the card as the cached build's are
+        assert "| 3-5 | 0.3 | 0.15 | rus_Cyrl |" in (whole / "README.md").read_text()
 
     # Resuming with another schedule warns, naming both.
     again = tmp_path / "again"
@@ -95,7 +98,6 @@ def test_kill_inside_a_later_phase_then_resume_gives_the_same_losses(tmp_path, b
         (["--sampling_alpha", "0.7,0.5@0.8,0.3@0.4"], "'0.3@0.4' starts at or before the previous entry"),
         (["--mlm_probability", "0.3,1.5@0.5"], "the value 1.5 of '1.5@0.5' is outside (0, 1]"),
         (["--sampling_alpha", "0.7,0.5@0.5", "--max_steps", "-1"], "a schedule needs --max_steps"),
-        (["--sampling_alpha", "0.7,0.5@0.5", "--dedup", "lines"], "a schedule is not supported with --dedup"),
     ],
 )
 def test_a_bad_schedule_is_one_line_before_any_work(tmp_path, checked_train, small_corpus, flags, message):

@@ -33,16 +33,28 @@ def folders(tmp_path, udhr_translations):
     return tmp_path, english, article[0]
 
 
-def test_dedup_and_exclude_eval_drop_the_hand_counted_lines(folders, tokenizer, monkeypatch, caplog):
+def dropping_argv(tmp_path, out, *extra):
+    return ["--corpus", str(tmp_path / "corpus"), "--output_dir", str(out), "--config_overrides", TINY,
+            "--max_seq_length", "32", "--per_device_train_batch_size", "2", "--cache_dir", str(tmp_path / "cache"),
+            "--dedup", "lines", "--exclude_eval", str(tmp_path / "eval"), *QUIET, *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        ["--max_steps", "1", "--max_eval_samples", "4"],
+        # a scheduled run (the phased build) drops the same lines; no held-out chunks, so n_l is every kept chunk
+        ["--max_steps", "2", "--max_eval_samples", "0", "--sampling_alpha", "1,0.3@0.5", "--mlm_probability",
+         "0.3,0.15@0.5"],
+    ],
+    ids=["unscheduled", "scheduled"],
+)  # fmt: skip
+def test_dedup_and_exclude_eval_drop_the_hand_counted_lines(folders, tokenizer, monkeypatch, caplog, schedule):
     tmp_path, english, held = folders
     monkeypatch.setattr(cli, "load_tokenizer", lambda model_args: tokenizer)
     out = tmp_path / "run"
-    argv = ["--corpus", str(tmp_path / "corpus"), "--output_dir", str(out), "--config_overrides", TINY,
-            "--max_seq_length", "32", "--max_eval_samples", "4", "--per_device_train_batch_size", "2",
-            "--max_steps", "1", "--cache_dir", str(tmp_path / "cache"), "--dedup", "lines",
-            "--exclude_eval", str(tmp_path / "eval"), *QUIET]  # fmt: skip
     with caplog.at_level(logging.INFO):
-        cli.main(argv)
+        cli.main(dropping_argv(tmp_path, out, *schedule))
     # eng: 2n lines; article 3 twice (both spellings hold it) dropped as evaluation text; the other n - 1 are
     # repeated once each (white space aside).
     n = len(english)
@@ -53,6 +65,7 @@ def test_dedup_and_exclude_eval_drop_the_hand_counted_lines(folders, tokenizer, 
     kept = [p for p in english if p != held]
     tokens = sum(len(ids) for ids in tokenizer(kept)["input_ids"])
     assert f"| eng_Latn | {tokens // 32} |" in card
+    assert ("Phases:" in card) == ("--sampling_alpha" in schedule)
 
 
 @pytest.mark.parametrize(
