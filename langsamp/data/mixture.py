@@ -128,7 +128,13 @@ class PairMixture:
         """A scheduled run's phases as Markdown lines: one row per phase and pair (the largest shares first)."""
         if not self.phases:
             return []
-        lines = ["", "Phases:", "", "| steps | alpha | mlm_probability | pair | p | rows drawn |", "|---|---|---|---|---|---|"]
+        lines = [
+            "",
+            "Phases:",
+            "",
+            "| steps | alpha | mlm_probability | pair | p | rows drawn |",
+            "|---|---|---|---|---|---|",
+        ]
         for phase in self.phases:
             order = sorted(phase["rows"], key=lambda label: -phase["probabilities"][label])
             first, end = phase["steps"]

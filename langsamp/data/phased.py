@@ -104,7 +104,9 @@ def describe_phase(record: dict, limit: int = 8) -> str:
     """One phase for the log: its steps, alpha, masking rate, and the pairs with p and rows (largest first)."""
     first, end = record["steps"]
     order = sorted(record["rows"], key=lambda label: -record["probabilities"][label])
-    pairs = ", ".join(f"{label} p={record['probabilities'][label]:.3f} ({record['rows'][label]} rows)" for label in order[:limit])
+    pairs = ", ".join(
+        f"{label} p={record['probabilities'][label]:.3f} ({record['rows'][label]} rows)" for label in order[:limit]
+    )
     more = f" and {len(order) - limit} more" if len(order) > limit else ""
     return (
         f"Phase of steps {first}-{end - 1}: alpha={record['alpha']:g}, mlm_probability={record['mlm_probability']:g}, "
