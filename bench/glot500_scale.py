@@ -13,8 +13,13 @@ the first batch, peak RSS (this process, and the largest worker), the most open 
 (/proc/<pid>/fd of the process and its workers, sampled every 20 ms), and the input pipeline's tokens/s over the
 next batches (what the data side could feed a training loop; masked batches of `batch x max_seq_length`).
 
+`--train`: also train.py itself on each corpus, streaming, in a fresh process (a tiny model: hidden 32, 2 layers,
+XLM-R's vocabulary; 3 steps of `batch x max_seq_length`, the held-out loss before and after): its peak RSS next to
+the input pipeline's, and their ratio.
+
     python bench/glot500_scale.py                                  # 50/200/670 pairs, scale 0.02
     python bench/glot500_scale.py --pairs 670 --modes stream --workers 0 1 2
+    python bench/glot500_scale.py --pairs 670 --scale 1.0 --modes stream --train   # train.py's peak vs the pipeline's
 """
 
 import argparse
@@ -172,6 +177,34 @@ def measure(spec):
     )
 
 
+def measure_train(spec):
+    """train.py --streaming on `spec["corpus"]` with a tiny model, 3 steps, in a child process; its peak RSS (this
+    process only waits for that one child, so RUSAGE_CHILDREN is its own)."""
+    from configuration_langsamp import LangSAMPConfig
+
+    with tempfile.TemporaryDirectory(prefix="langsamp-scale-train-") as folder:
+        config = LangSAMPConfig(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=spec["max_seq_length"] + 2,
+        )
+        config.save_pretrained(Path(folder) / "config")
+        argv = [
+            *("--config_name", str(Path(folder) / "config"), "--corpus", spec["corpus"], "--streaming"),
+            *("--output_dir", str(Path(folder) / "run"), "--max_steps", "3", "--save_strategy", "no"),
+            *("--per_device_train_batch_size", str(spec["batch"]), "--max_seq_length", str(spec["max_seq_length"])),
+            *("--report_to", "none", "--disable_tqdm", "true"),
+        ]
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, str(ROOT / "train.py"), *argv], capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(f"train.py failed (exit {proc.returncode}): {proc.stderr.strip()[-600:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return dict(spec, train_peak_rss_mb=round(peak), train_s=round(time.perf_counter() - start, 1))
+
+
 def load_now():
     return os.getloadavg()[0]
 
@@ -191,10 +224,15 @@ def main(argv=None):
         help="batches timed after the first (past the 1,000-chunk shuffle buffer a streaming first batch fills)",
     )
     parser.add_argument("--out", default=str(ROOT / "outputs" / "glot500_scale"))
+    parser.add_argument("--train", action="store_true", help="also train.py's peak RSS on each corpus (streaming)")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one measurement, JSON spec
+    parser.add_argument("--run-train", help=argparse.SUPPRESS)  # internal: train.py's peak, JSON spec
     args = parser.parse_args(argv)
     if args.run:
         print("RESULT " + json.dumps(measure(json.loads(args.run))), flush=True)
+        return
+    if args.run_train:
+        print("RESULT " + json.dumps(measure_train(json.loads(args.run_train))), flush=True)
         return
     rows = []
     print(f"machine: {os.cpu_count()} cores, load {load_now():.1f} at start (shared with other work)")
@@ -216,14 +254,9 @@ def main(argv=None):
                     batch=args.batch,
                     batches=args.batches,
                 )
-                proc = subprocess.run(
-                    [sys.executable, __file__, "--run", json.dumps(spec)], capture_output=True, text=True, cwd=ROOT
-                )
-                lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-                if proc.returncode or not lines:
-                    print(f"{written:>5} {mode}: failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}")
+                row = run_child("--run", spec)
+                if row is None:
                     continue
-                row = dict(json.loads(lines[-1][7:]), load=round(load_now(), 1))
                 rows.append(row)
                 print(
                     f"{row['pairs']:>5} {row['mb']:>6} {mode:>10} {workers:>7} {row['build_s']:>8} "
@@ -231,8 +264,30 @@ def main(argv=None):
                     f"{row['max_open_fds']:>7} {row['pipeline_tokens_per_s']:>9} {row['load']:>5}",
                     flush=True,
                 )
+        if args.train:
+            rows.append(compare_train(rows[-1] if rows and rows[-1]["corpus"] == str(corpus) else None, spec))
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / f"results_{args.scale}.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def run_child(flag, spec):
+    """One measurement in a fresh process (`flag`: --run or --run-train); its result row, or None (said) if it
+    failed."""
+    proc = subprocess.run([sys.executable, __file__, flag, json.dumps(spec)], capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        print(f"{spec['pairs']:>5} {flag}: failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}")
+        return None
+    return dict(json.loads(lines[-1][7:]), load=round(load_now(), 1))
+
+
+def compare_train(pipeline, spec):
+    """train.py's peak RSS on the corpus of `spec`, printed next to the last pipeline row's (`pipeline`)."""
+    row = run_child("--run-train", dict(spec, mode="train.py --streaming", workers=0)) or {}
+    peak, own = row.get("train_peak_rss_mb"), pipeline and pipeline["peak_rss_mb"]
+    ratio = f"{peak / own:.2f}x the pipeline's {own} MB" if peak and own else "no pipeline row to compare"
+    print(f"{spec['pairs']:>5} {spec['mb']:>6} train.py --streaming (tiny model, 3 steps): peak RSS {peak} MB, {ratio}")
+    return dict(row, pipeline_peak_rss_mb=own)
 
 
 if __name__ == "__main__":
