@@ -316,6 +316,21 @@ def test_chunked_loss_applies_only_past_one_chunk(sparse):
         model.config.chunked_loss_rows = None
 
 
+def test_chunked_loss_falls_back_to_the_plain_head_on_a_torch_without_it(sparse, monkeypatch):
+    """The remote code runs on older torch too: without `nn.LinearCrossEntropyOptions` the plain head runs."""
+    from torch import nn
+
+    model = sparse
+    input_ids, mask = padded_batch(seed=10)
+    labels = masked_labels(input_ids, mask)
+    ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    monkeypatch.delattr(nn, "LinearCrossEntropyOptions")
+    monkeypatch.setattr(model.config, "chunked_loss_rows", 1)
+    with torch.no_grad():
+        out = model(input_ids, attention_mask=mask, labels=labels, **ids)
+    assert out.logits.shape == (4, VOCAB) and torch.isfinite(out.loss)
+
+
 def test_stock_xlmr_loss_is_ours_with_zero_tables(model):
     """With the tables zeroed our labelled forward (dense and sparse) is transformers' XLMRobertaForMaskedLM's."""
     input_ids, mask = padded_batch(seed=18)
