@@ -170,6 +170,11 @@ class LangSAMPConfig(XLMRobertaConfig):
                     "codes: "
                     "use one of them (`model.set_default_language(code)` accepts any code the tokenizer does)."
                 )
+        if self.chunked_loss_rows is not None and self.chunked_loss_rows < 1:
+            raise ValueError(
+                f"`chunked_loss_rows` is {self.chunked_loss_rows}: give the masked positions per chunk of the loss "
+                "(e.g. 256), or None to compute the logits whole."
+            )
         kwargs.pop("remote_code_requires", None)  # what this code needs counts, not what a saved config.json says
         # A stock XLM-R or release config.json says "xlm-roberta": as an instance attribute it would shadow this
         # class's "langsamp" in memory (config.model_type) although to_dict/save already write "langsamp".

@@ -316,6 +316,12 @@ def test_chunked_loss_applies_only_past_one_chunk(sparse):
         model.config.chunked_loss_rows = None
 
 
+@pytest.mark.parametrize("rows", [0, -3])
+def test_a_chunk_of_no_rows_is_refused_in_one_line(rows):
+    with pytest.raises(ValueError, match=rf"`chunked_loss_rows` is {rows}: give the masked positions per chunk"):
+        tiny_config(chunked_loss_rows=rows)
+
+
 def test_chunked_loss_falls_back_to_the_plain_head_on_a_torch_without_it(sparse, monkeypatch):
     """The remote code runs on older torch too: without `nn.LinearCrossEntropyOptions` the plain head runs."""
     from torch import nn
