@@ -15,7 +15,8 @@ from langsamp.training.callbacks.save_on_interrupt import SaveOnInterrupt
 from langsamp.training.errors import Interrupted
 from langsamp.training.model_card import RunCard
 from langsamp.training.resume import interruption_message
-from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer, disk_full, training_head
+from langsamp.training.trainer import CheckpointNotSaved, LangSAMPTrainer, training_head
+from langsamp.write_errors import disk_full
 
 if TYPE_CHECKING:
     from langsamp.training.cli import Run

@@ -4,7 +4,6 @@ folders, and Hub failures that never stop training."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import shutil
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from langsamp.training.callbacks.head_warmup import HeadWarmup
 from langsamp.training.callbacks.hub_ready import write_hub_files
 from langsamp.training.resume import is_complete_checkpoint
+from langsamp.write_errors import disk_full, is_write_failure
 
 logger = logging.getLogger(__name__)
 
@@ -116,25 +116,6 @@ def save_failure(
     if left == "removed":
         logger.warning("Saving %s failed: %s.", folder, kind.LEFT[left])
     return None
-
-
-def is_write_failure(error: BaseException) -> bool:
-    """An error of writing a file: OSError (json, shutil), safetensors' SafetensorError (its I/O errors carry no
-    errno), torch.save's RuntimeError (`PytorchStreamWriter failed writing file`, `unexpected pos ...`)."""
-    return isinstance(error, (OSError, RuntimeError)) or type(error).__name__ == "SafetensorError"
-
-
-def disk_full(error: BaseException | None) -> bool:
-    """ENOSPC or EDQUOT anywhere in the chain, as an errno or in the text (safetensors: `... (os error 28)`)."""
-    codes = (errno.ENOSPC, errno.EDQUOT)
-    while error is not None:
-        text = str(error)
-        if getattr(error, "errno", None) in codes or any(f"os error {code})" in text for code in codes):
-            return True
-        if "No space left on device" in text or "Disk quota exceeded" in text:
-            return True
-        error = error.__cause__ or error.__context__
-    return False
 
 
 class LangSAMPTrainer(Trainer):
