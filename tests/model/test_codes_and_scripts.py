@@ -6,6 +6,7 @@ import re
 import sys
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from fixtures.models import tiny_config
@@ -45,6 +46,19 @@ HINDI = "सभी मनुष्यों को गौरव और अधि
 )
 def test_the_script_of_a_mixed_text_is_its_letters_majority(text, expected):
     assert detect_scripts([text]) == [expected]
+
+
+def test_one_text_and_a_batch_detect_the_same_script_at_every_range_boundary():
+    """A text alone (a pipeline's call) and the same text in a batch take two code paths: they must agree on
+    both sides of every boundary of Unicode's script ranges, and on random code points."""
+    from langsamp_inventory import UNICODE_SCRIPT_STARTS
+
+    points = {p for start in UNICODE_SCRIPT_STARTS for p in (start - 1, start) if p >= 0}
+    points |= set(np.random.default_rng(0).integers(0, 0x110000, 2000).tolist())
+    texts = [chr(p) for p in sorted(points) if not 0xD800 <= p <= 0xDFFF and p < 0x110000]  # surrogates: no str
+    batch = detect_scripts(texts)
+    assert [detect_scripts([text])[0] for text in texts] == batch
+    assert {"Latn", "Cyrl", "Deva", "Hani", "Jpan", None} <= set(batch)
 
 
 def test_the_tokenizer_uses_the_majority_script_of_a_text_and_its_pair(tokenizer):
