@@ -141,6 +141,7 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         languages = list(languages) if languages is not None else list(RELEASE_LANGUAGES)
         scripts = list(scripts) if scripts is not None else list(RELEASE_SCRIPTS)
         trained_pairs = list(trained_pairs) if trained_pairs else None
+        self._parsed_codes: dict[str, tuple] = {}
         super().__init__(*args, languages=languages, scripts=scripts, trained_pairs=trained_pairs, **kwargs)
         self.languages, self.scripts = languages, scripts
         self._language_row = {code: i for i, code in enumerate(languages)}
@@ -201,6 +202,10 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
     ) -> BatchEncoding:
         if (lang is None and script is None) or text is None:
             return super().__call__(text, text_pair, *args, **kwargs)
+        if isinstance(text, str) and isinstance(lang, str) and script is None and text_pair is None:
+            if not kwargs.get("is_split_into_words"):
+                lang_row, script_row = self._one_text_rows(text, lang)
+                return self._with_ids(super().__call__(text, *args, **kwargs), [lang_row], [script_row])
         if not kwargs.get("is_split_into_words"):
             lang, script = _from_mapping(lang, text, "lang"), _from_mapping(script, text, "script")
         # Codes are checked and scripts detected BEFORE encoding, so bad input fails before any expensive work.
@@ -217,7 +222,12 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
                 if len(pairs) == len(texts):  # otherwise the stock tokenizer reports the mismatch
                     texts = [f"{t} {p}" if isinstance(p, str) else t for t, p in zip(texts, pairs)]
         lang_rows, script_rows = self._rows(texts, lang, script, single=not batched)
-        encoding = super().__call__(text, text_pair, *args, **kwargs)
+        return self._with_ids(super().__call__(text, text_pair, *args, **kwargs), lang_rows, script_rows)
+
+    def _with_ids(
+        self, encoding: BatchEncoding, lang_rows: Sequence[int] | None, script_rows: Sequence[int]
+    ) -> BatchEncoding:
+        """`encoding` with one language and script id per token, from each example's row."""
         # Overflowing windows (return_overflowing_tokens) repeat their example's ids.
         examples = encoding.get("overflow_to_sample_mapping")
         if examples is not None:
@@ -250,11 +260,7 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
                 )
             if not t.strip():
                 raise ValueError(f"Text {i} is empty: there is nothing to encode or to detect a script from.")
-        parsed = {
-            code: parse_language(code, self._language_row, self.trained_pairs)
-            for code in set(langs)
-            if code is not None
-        }
+        parsed = {code: self._parsed(code) for code in set(langs) if code is not None}
         lang_rows, chosen = [], []
         for code, given in zip(langs, scripts):
             language, named = parsed[code] if code is not None else (None, None)
@@ -262,22 +268,46 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
             chosen.append(given if given is not None else named)
         todo = [i for i, s in enumerate(chosen) if s is None]
         for i, found in zip(todo, detect_scripts([texts[i] for i in todo])):
-            if found is None:  # no letters: the language's usual script
-                found = default_script(parsed[langs[i]][0]) if langs[i] is not None else None
-                if found is None:
-                    raise ValueError(
-                        f"Text {i} ({texts[i][:40]!r}) has no letters to detect a script from and no language "
-                        "with a known script was given: pass `script=`."
-                    )
-            elif SCRIPT_ALIASES.get(found, found) not in self._script_row:
-                language = parsed[langs[i]][0] if langs[i] is not None else None
-                raise ValueError(
-                    f"Text {i} ({texts[i][:40]!r}) is written in {found}, which is not among the model's scripts: "
-                    f"{unknown_script(found, self.scripts, language)}; or pass `script=` to choose a row explicitly."
-                )
-            chosen[i] = found
+            chosen[i] = self._checked_script(found, i, texts[i], parsed[langs[i]][0] if langs[i] is not None else None)
         script_rows = [self.script_id(s) for s in chosen]
         return (None if lang is None else lang_rows), script_rows
+
+    def _one_text_rows(self, text: str, lang: str) -> tuple[int, int]:
+        """`_rows` for one text and one language code (a pipeline's call), without the batch's bookkeeping."""
+        if not text.strip():
+            raise ValueError("Text 0 is empty: there is nothing to encode or to detect a script from.")
+        language, script = self._parsed(lang)
+        if script is None:
+            script = self._checked_script(detect_scripts([text])[0], 0, text, language)
+        return self._language_row[language], self.script_id(script)
+
+    def _parsed(self, code: str) -> tuple[str, str | None]:
+        """parse_language of a code, kept until the inventory or the trained pairs change: the same few codes come
+        back on every call."""
+        pairs, kept = self.init_kwargs.get("trained_pairs"), self._parsed_codes.get(code)
+        # Kept with the pairs list it was parsed under (held, so its identity stays its own) and the inventory's size.
+        if kept is not None and kept[0] is pairs and kept[1] == len(self.languages):
+            return kept[2]
+        parsed = parse_language(code, self._language_row, pairs)
+        self._parsed_codes[code] = (pairs, len(self.languages), parsed)
+        return parsed
+
+    def _checked_script(self, found: str | None, i: int, text: str, language: str | None) -> str:
+        """The detected script of text `i`, or the language's usual one when it has no letters; one line naming
+        the text when neither gives a script of the model's."""
+        if found is None:  # no letters: the language's usual script
+            found = default_script(language) if language is not None else None
+            if found is None:
+                raise ValueError(
+                    f"Text {i} ({text[:40]!r}) has no letters to detect a script from and no language "
+                    "with a known script was given: pass `script=`."
+                )
+        elif SCRIPT_ALIASES.get(found, found) not in self._script_row:
+            raise ValueError(
+                f"Text {i} ({text[:40]!r}) is written in {found}, which is not among the model's scripts: "
+                f"{unknown_script(found, self.scripts, language)}; or pass `script=` to choose a row explicitly."
+            )
+        return found
 
     @staticmethod
     def _aligned(input_ids: Any, rows: Sequence[int]) -> Any:

@@ -157,6 +157,25 @@ def test_a_swap_of_two_letters_is_still_offered_for_a_real_code():
     assert "Loloish languages the model has: ahk (Akha), lhu (Lahu)." in message
 
 
+def test_a_code_means_what_the_current_trained_pairs_say_however_often_it_was_used(tokenizer):
+    """The tokenizer keeps each code's parse; `ar` must still follow the trained pairs when they change, by the
+    setter or straight in init_kwargs (as a reload or a test's restore does), for one text and for a batch."""
+    text = "يولد جميع الناس أحرارًا متساوين في الكرامة والحقوق"
+    ara, arb = RELEASE_LANGUAGES.index("ara"), RELEASE_LANGUAGES.index("arb")
+
+    def rows():
+        return tokenizer(text, lang="ar")["lang_ids"][0], tokenizer([text, text], lang="ar")["lang_ids"][1][0]
+
+    with pytest.warns(UserWarning, match="macrolanguage 'ara'"):
+        assert rows() == (ara, ara)
+    tokenizer.trained_pairs = ["arb_Arab", "eng_Latn"]
+    assert rows() == (arb, arb)
+    tokenizer.init_kwargs["trained_pairs"] = ["ara_Arab"]
+    assert rows() == (ara, ara)
+    tokenizer.trained_pairs = ["arb_Arab"]
+    assert rows() == (arb, arb)
+
+
 def test_a_member_of_a_macrolanguage_names_the_macrolanguage_and_its_members():
     # Southern Aymara (ayc) belongs to the macrolanguage Aymara (aym), as Central Aymara (ayr) does: both are in the
     # release.
