@@ -373,6 +373,8 @@ def test_recommended_english_and_random_sources_side_by_side(checkpoints, tmp_pa
                 "1",
                 "--batch-size",
                 "8",
+                "--seeds",  # one fine-tuning per source: the mean and sd over seeds have their own test below
+                "1",
                 "--output",
                 str(output),
             ]
