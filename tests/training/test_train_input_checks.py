@@ -494,12 +494,15 @@ def ctrl_c_run(tmp_path, small_corpus, tokenizer, times):  # noqa: F811
     ]  # --save_steps: the default 500, no periodic checkpoint
     saved = dict(tokenizer.init_kwargs)
     cli.load_tokenizer, load_tokenizer = (lambda model_args: tokenizer), cli.load_tokenizer
+    # As in a terminal: a suite started in the background (`cmd &`) begins with SIGINT ignored.
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(cli.Interrupted) as interrupt:
             cli.main(argv, callbacks=[CtrlCAt(2, times)])
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handling is back
         return out, argv, str(interrupt.value)
     finally:
+        signal.signal(signal.SIGINT, outer)
         cli.load_tokenizer = load_tokenizer
         tokenizer.init_kwargs.clear()
         tokenizer.init_kwargs.update(saved)
