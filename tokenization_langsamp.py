@@ -59,7 +59,7 @@ try:
         script_name,
         unknown_script,
     )
-    from .langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+    from .langsamp_inventory import MACROLANGUAGE_MEMBERS, RELEASE_LANGUAGES, RELEASE_SCRIPTS
 except ImportError:  # imported from a checkout as a top-level module rather than as remote code
     from langsamp_codes import (
         SCRIPT_ALIASES,
@@ -70,7 +70,7 @@ except ImportError:  # imported from a checkout as a top-level module rather tha
         script_name,
         unknown_script,
     )
-    from langsamp_inventory import RELEASE_LANGUAGES, RELEASE_SCRIPTS
+    from langsamp_inventory import MACROLANGUAGE_MEMBERS, RELEASE_LANGUAGES, RELEASE_SCRIPTS
 
 ID_KEYS = ("lang_ids", "script_ids")
 
@@ -289,7 +289,8 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         if kept is not None and kept[0] is pairs and kept[1] == len(self.languages):
             return kept[2]
         parsed = parse_language(code, self._language_row, pairs)
-        self._parsed_codes[code] = (pairs, len(self.languages), parsed)
+        if parsed[0] not in MACROLANGUAGE_MEMBERS:  # a macrolanguage's row may come with a warning: said every call
+            self._parsed_codes[code] = (pairs, len(self.languages), parsed)
         return parsed
 
     def _checked_script(self, found: str | None, i: int, text: str, language: str | None) -> str:

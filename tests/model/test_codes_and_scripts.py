@@ -166,8 +166,9 @@ def test_a_code_means_what_the_current_trained_pairs_say_however_often_it_was_us
     def rows():
         return tokenizer(text, lang="ar")["lang_ids"][0], tokenizer([text, text], lang="ar")["lang_ids"][1][0]
 
-    with pytest.warns(UserWarning, match="macrolanguage 'ara'"):
-        assert rows() == (ara, ara)
+    for _ in range(2):  # the macrolanguage's warning comes with every call, not only the first
+        with pytest.warns(UserWarning, match="macrolanguage 'ara'"):
+            assert rows() == (ara, ara)
     tokenizer.trained_pairs = ["arb_Arab", "eng_Latn"]
     assert rows() == (arb, arb)
     tokenizer.init_kwargs["trained_pairs"] = ["ara_Arab"]
