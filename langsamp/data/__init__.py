@@ -37,6 +37,7 @@ from langsamp.data.pipeline import build, build_phased, build_pretraining_datase
 from langsamp.data.reading import SAVED_DATASET_MARKERS
 from langsamp.data.rows import load_text_dataset
 from langsamp.data.sampling import glot500_counts, mixture_probabilities, sample_counts, sampling_probabilities
+from langsamp.data.schedule import RunSchedule, parse_schedule
 from langsamp.data.sources import Corpus, PairSource, discover_corpus, find_pairs, offered_labels, open_corpus
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "LangSAMPDataCollator",
     "PairMixture",
     "PairSource",
+    "RunSchedule",
     "ResumableMasking",
     "build",
     "build_phased",
@@ -66,6 +68,7 @@ __all__ = [
     "mixture_probabilities",
     "open_corpus",
     "open_pairs",
+    "parse_schedule",
     "sample_counts",
     "sampling_probabilities",
     "select_pairs",

@@ -12,7 +12,7 @@ from datasets import Dataset, IterableDataset
 
 from langsamp.data.chunking import PairChunks
 from langsamp.data.mixture import PairMixture, line_fields
-from langsamp.data.schedule import Phase, Schedule, plan_phases, scheduled_indices
+from langsamp.data.schedule import Phase, RunSchedule, scheduled_indices
 
 MASK_RATE = "mlm_probability"  # the per-row column ResumableMasking reads and drops
 
@@ -53,25 +53,14 @@ def set_aside(pairs: PairChunks, count: int, seed: int) -> tuple[PairChunks, Dat
     return kept, held_out
 
 
-def draw_phased(
-    pairs: PairChunks,
-    *,
-    alpha: Schedule,
-    stages: dict[str, float],
-    masking: Schedule,
-    total_steps: int,
-    rows_per_step: int,
-    held_out_rows: int,
-    sampling: str = "alpha",
-    seed: int = 42,
-) -> PhasedRun:
+def draw_phased(pairs: PairChunks, schedule: RunSchedule) -> PhasedRun:
     """The scheduled run's rows (module doc)."""
-    pool, held_out = set_aside(pairs, held_out_rows, seed)
-    phases = plan_phases(pool.sizes, alpha, stages, total_steps, rows_per_step, sampling)
-    indices = scheduled_indices(pool.labels, [pool.sizes[label] for label in pool.labels], phases, seed)
-    rates = np.repeat([masking.value_at(p.first, total_steps) for p in phases], [p.end - p.first for p in phases])
+    pool, held_out = set_aside(pairs, schedule.held_out_rows, schedule.seed)
+    phases = schedule.phases(pool.sizes)
+    indices = scheduled_indices(pool.labels, [pool.sizes[label] for label in pool.labels], phases, schedule.seed)
+    rates = np.repeat([schedule.masking_at(p) for p in phases], [p.end - p.first for p in phases])
     train = pool.chunks.select(indices.tolist())
-    train = train.add_column(MASK_RATE, np.repeat(rates, rows_per_step).tolist())
+    train = train.add_column(MASK_RATE, np.repeat(rates, schedule.rows_per_step).tolist())
     rows = {label: sum(p.rows.get(label, 0) for p in phases) for label in pool.labels}
     mixture = PairMixture(
         pool.labels,
@@ -83,8 +72,8 @@ def draw_phased(
         pool.max_seq_length,
         samples=rows,
         tokens=pool.tokens,
-        sampling=sampling,
-        phases=[phase_record(phase, masking.value_at(phase.first, total_steps)) for phase in phases],
+        sampling=schedule.sampling,
+        phases=[phase_record(phase, schedule.masking_at(phase)) for phase in phases],
         **line_fields(pool),
     )
     return PhasedRun(train, held_out, mixture)

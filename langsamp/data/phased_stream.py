@@ -22,7 +22,7 @@ from langsamp.data.estimates import PairSizes
 from langsamp.data.held_out import split_held_out
 from langsamp.data.mixture import STREAM_LINES_NOTE, PairMixture
 from langsamp.data.phased import MASK_RATE, PhasedRun, phase_record
-from langsamp.data.schedule import Phase, Schedule, plan_phases
+from langsamp.data.schedule import Phase, RunSchedule
 
 
 @dataclass(frozen=True)
@@ -117,26 +117,20 @@ def draw_phased_stream(
     sources: Sequence[StreamSource | RowSource],
     sizes: PairSizes,
     tokenizer,
+    schedule: RunSchedule,
     *,
     max_seq_length: int,
-    alpha: Schedule,
-    stages: dict[str, float],
-    masking: Schedule,
-    total_steps: int,
-    rows_per_step: int,
-    held_out_rows: int,
-    sampling: str = "alpha",
-    seed: int = 42,
     rules: LineRules | None = None,
 ) -> PhasedRun:
     """The scheduled run's streamed rows, held-out chunks and mixture (module doc)."""
     labels = tuple(source.label for source in sources)
-    phases = plan_phases(sizes.sizes, alpha, stages, total_steps, rows_per_step, sampling)
-    rates = tuple(masking.value_at(phase.first, total_steps) for phase in phases)
-    plan = StreamPlan(labels, tuple(phases), rates, rows_per_step, seed)
+    phases = schedule.phases(sizes.sizes)
+    rates = tuple(schedule.masking_at(phase) for phase in phases)
+    plan = StreamPlan(labels, tuple(phases), rates, schedule.rows_per_step, schedule.seed)
     shared = SharedSources(sources, rules)
     distinct = None if sizes.estimated else sum(sizes.sizes.values())
-    _, held_out = split_held_out(phased_stream(shared, tokenizer, plan, max_seq_length), held_out_rows, None, distinct)
+    streamed = phased_stream(shared, tokenizer, plan, max_seq_length)
+    _, held_out = split_held_out(streamed, schedule.held_out_rows, None, distinct)
     if held_out is not None:
         held_out = held_out.remove_columns(MASK_RATE)
         plan = replace(plan, skip=frozenset(tuple(ids) for ids in held_out["input_ids"]))
@@ -147,13 +141,13 @@ def draw_phased_stream(
         {s.label: s.lang_id for s in sources},
         {s.label: s.script_id for s in sources},
         sizes.sizes,
-        {label: rows[label] / (total_steps * rows_per_step) for label in labels},
+        {label: rows[label] / (schedule.total_steps * schedule.rows_per_step) for label in labels},
         phases[0].alpha,
         max_seq_length,
         estimated=sizes.estimated,
         samples=rows,
         tokens=sizes.tokens,
-        sampling=sampling,
+        sampling=schedule.sampling,
         phases=[phase_record(phase, rate) for phase, rate in zip(drawn, rates)],
         lines={label: counts.to_dict() for label, counts in sizes.lines.items()},
         lines_note=STREAM_LINES_NOTE if sizes.lines else "",

@@ -24,7 +24,7 @@ from langsamp.data.mixture import PairMixture, draw_epoch, mix_streams
 from langsamp.data.phased import PhasedRun, draw_phased
 from langsamp.data.phased_stream import draw_phased_stream
 from langsamp.data.sampling import check_sampling
-from langsamp.data.schedule import Schedule
+from langsamp.data.schedule import RunSchedule
 from langsamp.data.sources import Corpus, check_tokenizer, open_corpus
 
 logger = logging.getLogger(__name__)
@@ -173,16 +173,9 @@ def log_rules(rules: LineRules | None, streaming: bool, pairs: int) -> None:
 def build_phased(
     corpus: Corpus,
     tokenizer,
+    schedule: RunSchedule,
     *,
     max_seq_length: int,
-    alpha: Schedule,
-    stages: dict[str, float],
-    masking: Schedule,
-    total_steps: int,
-    rows_per_step: int,
-    held_out_rows: int,
-    sampling: str = "alpha",
-    seed: int = 42,
     num_proc: int | None = None,
     cache_dir=None,
     rules: LineRules | None = None,
@@ -192,23 +185,13 @@ def build_phased(
     phases; cached (phased.py) or `streaming` (phased_stream.py). rules: the lines dropped before tokenizing, as
     `build` drops them."""
     log_rules(rules, streaming, len(corpus.labels))
-    plan = {
-        "alpha": alpha,
-        "stages": stages,
-        "masking": masking,
-        "total_steps": total_steps,
-        "rows_per_step": rows_per_step,
-        "held_out_rows": held_out_rows,
-        "sampling": sampling,
-        "seed": seed,
-    }
     if streaming:
         streams, sizes = stream_pairs(corpus, tokenizer, max_seq_length, cache_dir=cache_dir, rules=rules)
-        return draw_phased_stream(streams, sizes, tokenizer, max_seq_length=max_seq_length, rules=rules, **plan)
+        return draw_phased_stream(streams, sizes, tokenizer, schedule, max_seq_length=max_seq_length, rules=rules)
     if corpus.sources is None and not isinstance(corpus.rows, Dataset):
         raise ValueError("The corpus is an IterableDataset: pass streaming=True (or load it without streaming).")
     chunks = cached_chunks(corpus, tokenizer, max_seq_length, num_proc=num_proc, cache_dir=cache_dir, rules=rules)
-    return draw_phased(chunks, **plan)
+    return draw_phased(chunks, schedule)
 
 
 def build_pretraining_dataset(

@@ -102,6 +102,29 @@ class Phase:
     rows: dict[str, int]
 
 
+@dataclass(frozen=True)
+class RunSchedule:
+    """What a scheduled build needs to know of the run: its schedules (sampling exponent, masking rate, the pairs'
+    start fractions), its length in steps and rows, the chunks held out, the sampling rule and the seed."""
+
+    alpha: Schedule
+    stages: Mapping[str, float]
+    masking: Schedule
+    total_steps: int
+    rows_per_step: int
+    held_out_rows: int
+    sampling: str = "alpha"
+    seed: int = 42
+
+    def phases(self, sizes: Mapping[str, int]) -> list[Phase]:
+        """The run's phases over pairs of these sizes (`plan_phases`)."""
+        return plan_phases(sizes, self.alpha, self.stages, self.total_steps, self.rows_per_step, self.sampling)
+
+    def masking_at(self, phase: Phase) -> float:
+        """The masking rate of the phase's steps (the rate at its first step)."""
+        return self.masking.value_at(phase.first, self.total_steps)
+
+
 def plan_phases(
     sizes: Mapping[str, int],
     alpha: Schedule,

@@ -9,7 +9,7 @@ from typing import Any
 from datasets import Dataset
 from transformers import TrainingArguments
 
-from langsamp.data import Corpus, LineRules, PairMixture, build_phased, mask_once
+from langsamp.data import Corpus, LineRules, PairMixture, RunSchedule, build_phased, mask_once
 from langsamp.data.phased import describe_phase
 from langsamp.data.schedule import parse_stages
 from langsamp.training.argument_checks import alpha_schedule, mlm_schedule
@@ -47,15 +47,17 @@ def build_phased_data(
         phased = build_phased(
             corpus,
             tokenizer,
+            RunSchedule(
+                alpha=alpha_schedule(data_args),
+                stages=stages,
+                masking=mlm_schedule(data_args),
+                total_steps=training_args.max_steps,
+                rows_per_step=batch,
+                held_out_rows=max(data_args.max_eval_samples, 0),
+                sampling=data_args.sampling,
+                seed=training_args.seed,
+            ),
             max_seq_length=data_args.max_seq_length,
-            alpha=alpha_schedule(data_args),
-            stages=stages,
-            masking=mlm_schedule(data_args),
-            total_steps=training_args.max_steps,
-            rows_per_step=batch,
-            held_out_rows=max(data_args.max_eval_samples, 0),
-            sampling=data_args.sampling,
-            seed=training_args.seed,
             num_proc=data_args.preprocessing_num_workers,
             cache_dir=data_args.cache_dir,
             rules=rules,

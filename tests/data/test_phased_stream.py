@@ -8,7 +8,7 @@ import pytest
 
 from langsamp.data import LineRules, open_corpus
 from langsamp.data.pipeline import build_phased
-from langsamp.data.schedule import parse_schedule
+from langsamp.data.schedule import RunSchedule, parse_schedule
 
 ENGLISH = ["The cat sat on the mat.", "A dog ran in the park today.", "Birds sing in the morning."]
 GERMAN = ["Die Katze sitzt auf der Matte.", "Ein Hund lief heute im Park."]
@@ -32,11 +32,12 @@ def chunks(tokenizer, lines, length):
 
 def scheduled(corpus, tokenizer, length=8, held_out_rows=0, rules=None):
     # 4 steps of 3 rows; German joins at step 2, where alpha 0 makes both pairs equally likely; masking 0.3 then 0.15
-    return build_phased(
-        corpus, tokenizer, max_seq_length=length, alpha=parse_schedule("a", "1,0@0.5", 0, 10),
-        stages={"deu_Latn": 0.5}, masking=parse_schedule("m", "0.3,0.15@0.5", 0, 1, open_low=True), total_steps=4,
-        rows_per_step=3, held_out_rows=held_out_rows, seed=3, rules=rules, streaming=True,
+    schedule = RunSchedule(
+        alpha=parse_schedule("a", "1,0@0.5", 0, 10), stages={"deu_Latn": 0.5},
+        masking=parse_schedule("m", "0.3,0.15@0.5", 0, 1, open_low=True), total_steps=4, rows_per_step=3,
+        held_out_rows=held_out_rows, seed=3,
     )  # fmt: skip
+    return build_phased(corpus, tokenizer, schedule, max_seq_length=length, rules=rules, streaming=True)
 
 
 def expected_rows(corpus, pair_chunks):

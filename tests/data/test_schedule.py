@@ -4,7 +4,7 @@ values derived by hand; every bad value refused in one line."""
 import numpy as np
 import pytest
 
-from langsamp.data.schedule import parse_schedule, parse_stages, plan_phases, scheduled_indices
+from langsamp.data.schedule import RunSchedule, parse_schedule, parse_stages, plan_phases, scheduled_indices
 
 
 def test_a_schedule_gives_each_step_its_phases_value():
@@ -91,7 +91,7 @@ def test_the_phased_mixture_reports_the_lines_the_build_dropped_after_holding_ch
                        2, lines)  # fmt: skip
     constant = parse_schedule("--mlm_probability", "0.15", 0, 1)
     run = draw_phased(
-        pairs, alpha=constant, stages={}, masking=constant, total_steps=2, rows_per_step=2, held_out_rows=2
+        pairs, RunSchedule(alpha=constant, stages={}, masking=constant, total_steps=2, rows_per_step=2, held_out_rows=2)
     )
     assert len(run.held_out) == 2 and sum(run.mixture.sizes.values()) == 18  # 2 of the 20 chunks held out
     assert run.mixture.lines == {
