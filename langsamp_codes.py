@@ -395,19 +395,6 @@ _OUTPUT_NAMES = _NAMES + ["Jpan"]
 _N_COLUMNS = len(_OUTPUT_NAMES)
 # searchsorted(side="right") index -> script column + 1 (0: Common / Inherited, and below the first start)
 _COLUMNS_AFTER = np.concatenate([[0], _NAME_IDS + 1])
-_COLUMN_OF: list[np.ndarray] = []  # [code point -> column + 1 for every code point], built on first use
-
-
-def _column_of() -> np.ndarray:
-    """Script column + 1 of every Unicode code point (1.1 MB): one lookup a character instead of a binary search,
-    a third of a one-text call's detection time. Built on the first detection, not at import."""
-    if not _COLUMN_OF:
-        widths = np.diff(np.append(_STARTS, 0x110000))
-        dtype = np.uint8 if _N_COLUMNS < 255 else np.uint16
-        column_of = np.zeros(0x110000, dtype=dtype)
-        column_of[_STARTS[0] :] = np.repeat(_COLUMNS_AFTER[1:].astype(dtype), widths)
-        _COLUMN_OF.append(column_of)
-    return _COLUMN_OF[0]
 
 
 def script_counts(texts: Sequence[str]) -> np.ndarray:
@@ -447,7 +434,7 @@ def _detect_one(text: str) -> str | None:
     """detect_scripts for a single text: the same columns and rules, in as few numpy calls as a call can take."""
     code_points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     # column + 1 per lookup-table entry, 0 for Common / Inherited: one bincount counts letters only
-    counts = np.bincount(_column_of()[code_points], minlength=_N_COLUMNS + 1)
+    counts = np.bincount(_COLUMNS_AFTER[_STARTS.searchsorted(code_points, side="right")], minlength=_N_COLUMNS + 1)
     counts = counts[1:]
     kana = int(counts[_KANA_IDS[0]]) + int(counts[_KANA_IDS[1]])
     if kana:
