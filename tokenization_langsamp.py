@@ -205,7 +205,7 @@ class LangSAMPTokenizer(XLMRobertaTokenizer):
         if isinstance(text, str) and isinstance(lang, str) and script is None and text_pair is None:
             if not kwargs.get("is_split_into_words"):
                 lang_row, script_row = self._one_text_rows(text, lang)
-                return self._with_ids(super().__call__(text, *args, **kwargs), [lang_row], [script_row])
+                return self._with_ids(super().__call__(text, text_pair, *args, **kwargs), [lang_row], [script_row])
         if not kwargs.get("is_split_into_words"):
             lang, script = _from_mapping(lang, text, "lang"), _from_mapping(script, text, "script")
         # Codes are checked and scripts detected BEFORE encoding, so bad input fails before any expensive work.

@@ -381,6 +381,14 @@ def test_save_and_load_round_trip(tokenizer, tmp_path):
 # ----------------------------------------------------------------------------------------------- lang forms
 
 
+def test_positional_arguments_reach_the_stock_call_in_their_places(tokenizer):
+    """`tokenizer(text, text_pair, text_target, text_pair_target, add_special_tokens, ...)`, positionally, for one
+    text and for a batch: the ids are the stock call's."""
+    stock = tokenizer("Hello world", add_special_tokens=False)["input_ids"]
+    assert tokenizer("Hello world", None, None, None, False, lang="eng")["input_ids"] == stock
+    assert tokenizer(["Hello world"], None, None, None, False, lang="eng")["input_ids"] == [stock]
+
+
 def test_language_code_forms(tokenizer):
     hin, srp, zho = (tokenizer.language_id(c) for c in ("hin", "srp", "zho"))
     deva, latn, cyrl, hani = (tokenizer.script_id(s) for s in ("Deva", "Latn", "Cyrl", "Hani"))
