@@ -330,11 +330,14 @@ def test_chunked_loss_falls_back_to_the_plain_head_on_a_torch_without_it(sparse,
     input_ids, mask = padded_batch(seed=10)
     labels = masked_labels(input_ids, mask)
     ids = dict(lang_ids=torch.tensor([1, 2, 3]), script_ids=torch.tensor([4, 5, 6]))
+    with torch.no_grad():
+        plain = model(input_ids, attention_mask=mask, labels=labels, **ids)  # chunked_loss_rows None: the plain head
     monkeypatch.delattr(nn, "LinearCrossEntropyOptions")
     monkeypatch.setattr(model.config, "chunked_loss_rows", 1)
     with torch.no_grad():
         out = model(input_ids, attention_mask=mask, labels=labels, **ids)
-    assert out.logits.shape == (4, VOCAB) and torch.isfinite(out.loss)
+    assert out.logits.shape == (4, VOCAB) and torch.equal(out.logits, plain.logits)
+    torch.testing.assert_close(out.loss, plain.loss, rtol=0, atol=0)  # the same head and loss, not an approximation
 
 
 def test_stock_xlmr_loss_is_ours_with_zero_tables(model):
