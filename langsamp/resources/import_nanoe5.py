@@ -290,8 +290,8 @@ class NotEnoughSpace(Exception):
 
 
 def checkpoint_bytes(model) -> int:
-    """What `save_pretrained` writes for `model`: each stored tensor once (tied weights share one), plus the
-    tokenizer's files and the rest, ~20 MB, rounded up."""
+    """About what the folder takes: each tensor `save_pretrained` stores, once (tied weights share one), plus 32 MB
+    for the tokenizer's files (~17 MB), the card and the config."""
     stored = {tensor.data_ptr(): tensor.numel() * tensor.element_size() for tensor in model.state_dict().values()}
     return sum(stored.values()) + 32 * 2**20
 
